@@ -1,0 +1,175 @@
+//! Filter checking and explaining for Python callers.
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use tracesieve_engine::identity::ModuleFile;
+use tracesieve_engine::{
+    builtin, explain, module_identity, FilterChain, FilterError as EngineError, FilterSource,
+    Framework, NamingMode, Platform, ResolverInputs, Scope, ValueKind, ValueQuery,
+};
+
+create_exception!(
+    tracesieve,
+    FilterError,
+    PyException,
+    "A filter that cannot be read or is invalid."
+);
+
+/// Reads a filter file as a source; an unreadable file is an engine I/O error.
+fn read_source(path: &str) -> Result<FilterSource, EngineError> {
+    match std::fs::read(path) {
+        Ok(bytes) => FilterSource::file_bytes(path, bytes),
+        Err(e) => Err(EngineError::new(
+            path,
+            tracesieve_engine::FilterErrorKind::Io {
+                message: e.to_string(),
+            },
+        )),
+    }
+}
+
+fn framework(name: Option<&str>) -> PyResult<Option<Framework>> {
+    match name {
+        None => Ok(None),
+        Some("pytest") => Ok(Some(Framework::Pytest)),
+        Some("unittest") => Ok(Some(Framework::Unittest)),
+        Some(other) => Err(PyValueError::new_err(format!(
+            "unknown test framework '{other}' (expected pytest or unittest)"
+        ))),
+    }
+}
+
+fn head(builtin_filter: bool, framework: Option<Framework>) -> Vec<FilterSource> {
+    if builtin_filter {
+        builtin::sources(framework)
+    } else {
+        framework
+            .map(builtin::framework_source)
+            .into_iter()
+            .collect()
+    }
+}
+
+/// The chain `builtins + paths`, read from disk.
+fn load_chain(
+    paths: &[String],
+    builtin_filter: bool,
+    framework: Option<Framework>,
+) -> Result<FilterChain, EngineError> {
+    let mut sources = head(builtin_filter, framework);
+    for path in paths {
+        sources.push(read_source(path)?);
+    }
+    FilterChain::load(&sources, Platform::host())
+}
+
+fn problem<'py>(py: Python<'py>, error: &EngineError) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("path", &error.source)?;
+    dict.set_item("line", error.location.map(|l| l.line))?;
+    dict.set_item("column", error.location.map(|l| l.column))?;
+    dict.set_item("rule", error.rule)?;
+    dict.set_item("pattern", error.pattern)?;
+    dict.set_item("code", error.code().to_string())?;
+    dict.set_item("message", error.message())?;
+    dict.set_item("text", error.to_string())?;
+    Ok(dict)
+}
+
+fn raise(py: Python<'_>, error: &EngineError) -> PyErr {
+    let err = FilterError::new_err(error.to_string());
+    if let Ok(details) = problem(py, error) {
+        let _ = err.value(py).setattr("problem", details);
+    }
+    err
+}
+
+/// Validates the filter at `path` as it would load after the built-in head.
+/// Returns `None` when valid, else a dict describing the first problem.
+#[pyfunction]
+#[pyo3(signature = (path, builtin_filter = true, framework = None))]
+pub fn check_filter<'py>(
+    py: Python<'py>,
+    path: &str,
+    builtin_filter: bool,
+    framework: Option<&str>,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
+    let framework = self::framework(framework)?;
+    match load_chain(&[path.to_string()], builtin_filter, framework) {
+        Ok(_) => Ok(None),
+        Err(error) => problem(py, &error).map(Some),
+    }
+}
+
+/// The engine's decision for one scope as JSON (the documented shape).
+#[pyfunction]
+#[pyo3(signature = (
+    filters, filename, qualname, module = None, values = Vec::new(), builtin_filter = true,
+    framework = None, module_names = "globals", sys_path = Vec::new(), cwd = String::new(),
+    modules = Vec::new(), markers = Vec::new()
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn explain_json(
+    py: Python<'_>,
+    filters: Vec<String>,
+    filename: &str,
+    qualname: &str,
+    module: Option<&str>,
+    values: Vec<(String, String)>,
+    builtin_filter: bool,
+    framework: Option<&str>,
+    module_names: &str,
+    sys_path: Vec<String>,
+    cwd: String,
+    modules: Vec<(String, String)>,
+    markers: Vec<String>,
+) -> PyResult<String> {
+    let framework = self::framework(framework)?;
+    let mode = match module_names {
+        "globals" => NamingMode::Globals,
+        "paths" => NamingMode::Paths,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown module naming '{other}' (expected globals or paths)"
+            )))
+        }
+    };
+    let queries = values
+        .into_iter()
+        .map(|(kind, name)| match ValueKind::from_token(&kind) {
+            Some(kind) => Ok(ValueQuery { kind, name }),
+            None => Err(PyValueError::new_err(format!(
+                "unknown value kind '{kind}' (expected arg, local, global, ret or attr)"
+            ))),
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let chain = load_chain(&filters, builtin_filter, framework).map_err(|e| raise(py, &e))?;
+    let inputs = ResolverInputs {
+        platform: Platform::host(),
+        cwd,
+        sys_path,
+        modules: modules
+            .into_iter()
+            .map(|(name, path)| ModuleFile { name, path })
+            .collect(),
+        markers,
+    };
+    let identity = module_identity(mode, module, filename, &inputs);
+    let decision = explain(&chain, &Scope::new(filename, qualname, identity), &queries);
+    serde_json::to_string(&decision).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// The text of a built-in filter: `default`, `pytest` or `unittest`.
+#[pyfunction]
+pub fn builtin_filter_text(name: &str) -> PyResult<&'static str> {
+    match name {
+        "default" => Ok(builtin::DEFAULT),
+        "pytest" => Ok(builtin::PYTEST),
+        "unittest" => Ok(builtin::UNITTEST),
+        other => Err(PyValueError::new_err(format!(
+            "no built-in filter '{other}' (expected default, pytest or unittest)"
+        ))),
+    }
+}

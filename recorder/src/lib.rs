@@ -1,0 +1,20 @@
+//! The `tracesieve._native` Python extension: a thin PyO3 layer over
+//! `tracesieve-engine`. It reads filter files and turns engine values into
+//! Python objects; every rule lives in the engine.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+mod filters;
+
+use pyo3::prelude::*;
+
+/// The `tracesieve._native` module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("FilterError", m.py().get_type::<filters::FilterError>())?;
+    m.add_function(wrap_pyfunction!(filters::check_filter, m)?)?;
+    m.add_function(wrap_pyfunction!(filters::explain_json, m)?)?;
+    m.add_function(wrap_pyfunction!(filters::builtin_filter_text, m)?)?;
+    Ok(())
+}
