@@ -11,7 +11,9 @@
 //!   "filename": "/proj/app/main.py",     // co_filename as given
 //!   "qualname": "main",
 //!   "label": "main",                      // `<pkg.mod>` for module bodies (D8)
-//!   "exec": "trace",                      // or "skip"
+//!   "exec": "trace",                      // or "skip", what the filter says
+//!   "synthetic": false,                   // true for `<string>`-like filenames
+//!   "recorded": true,                     // exec is trace and the file is real
 //!   "exec_set_by": { "source": 0, "path": "<inline:builtin-default>", "rule": null },
 //!   "matched_rule": { "index": 6, "source": 0, "path": "<inline:builtin-default>",
 //!                     "index_in_source": 6, "selector": "file:glob:**", "reason": "…" },
@@ -308,6 +310,17 @@ impl Decision {
         self.exec
     }
 
+    /// Whether the filename is synthetic (`<string>`): such code is never recorded.
+    pub fn is_synthetic(&self) -> bool {
+        path::is_synthetic_filename(&self.filename)
+    }
+
+    /// Whether the recorder records this code: the filter traces it and its
+    /// file is real.
+    pub fn is_recorded(&self) -> bool {
+        self.exec == Exec::Trace && !self.is_synthetic()
+    }
+
     /// The module identity the decision used.
     pub fn module(&self) -> &ModuleIdentity {
         &self.module
@@ -475,6 +488,8 @@ struct DecisionView<'a> {
     qualname: &'a str,
     label: String,
     exec: Exec,
+    synthetic: bool,
+    recorded: bool,
     exec_set_by: SetBy<'a>,
     matched_rule: Option<RuleRef<'a>>,
     matched_rules: &'a [u32],
@@ -497,6 +512,8 @@ impl Serialize for Decision {
             qualname: &self.qualname,
             label: self.label(),
             exec: self.exec,
+            synthetic: self.is_synthetic(),
+            recorded: self.is_recorded(),
             exec_set_by: self.set_by(self.exec_rule, self.chain.default_exec().1),
             matched_rule: self.matched.last().map(|&r| self.rule_ref(r)),
             matched_rules: &self.matched,

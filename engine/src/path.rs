@@ -177,6 +177,13 @@ fn is_identifier(part: &str) -> bool {
     }
 }
 
+/// Whether `filename` names no real file (`<string>`, `<frozen importlib._bootstrap>`):
+/// after trimming it starts with `<` and ends with `>`. Such code is never recorded.
+pub fn is_synthetic_filename(filename: &str) -> bool {
+    let trimmed = filename.trim();
+    trimmed.starts_with('<') && trimmed.ends_with('>')
+}
+
 /// The last component of a POSIX-form path.
 pub fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
@@ -250,6 +257,16 @@ mod tests {
         assert!(!is_valid_module_name(" app"));
         assert!(!is_valid_module_name("<run_path>"));
         assert!(!is_valid_module_name("9abc"));
+    }
+
+    #[test]
+    fn synthetic_filenames() {
+        for real in ["example.py", " /tmp/module.py ", "src/<tricky>.py"] {
+            assert!(!is_synthetic_filename(real), "{real}");
+        }
+        for synthetic in ["<string>", "  <stdin>  ", "<frozen importlib._bootstrap>"] {
+            assert!(is_synthetic_filename(synthetic), "{synthetic}");
+        }
     }
 
     #[test]
