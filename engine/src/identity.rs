@@ -9,6 +9,16 @@ use crate::path::{self, Platform};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
 
+/// The files and folders whose presence marks a project directory, for the
+/// `paths` mode's marker rule.
+pub const PROJECT_MARKERS: [&str; 5] = [
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    ".git",
+    ".codetracer",
+];
+
 /// How module names are chosen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,8 +55,7 @@ pub struct ResolverInputs {
     /// `sys.modules` entries with files, in dictionary order.
     #[serde(default)]
     pub modules: Vec<ModuleFile>,
-    /// Directories holding a project marker (`pyproject.toml`, `setup.py`,
-    /// `setup.cfg`, `.git`, `.codetracer`) found above the traced files.
+    /// Directories holding one of [`PROJECT_MARKERS`], found above the traced files.
     #[serde(default)]
     pub markers: Vec<String>,
 }

@@ -12,6 +12,10 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add(
+        "PROJECT_MARKERS",
+        tracesieve_engine::identity::PROJECT_MARKERS.to_vec(),
+    )?;
     m.add("FilterError", m.py().get_type::<filters::FilterError>())?;
     m.add_function(wrap_pyfunction!(filters::check_filter, m)?)?;
     m.add_function(wrap_pyfunction!(filters::explain_json, m)?)?;

@@ -138,17 +138,32 @@ pub(crate) fn load_source(ctx: &SourceContext<'_>) -> Result<LoadedSource, Filte
         }
         let error = FilterError::new(ctx.path, FilterErrorKind::Syntax { message });
         match e.span() {
-            Some(span) => error.at(ctx.at(span)),
+            Some(span) => match rule_at(ctx.text, span.start) {
+                Some((rule, pattern)) => error.at(ctx.at(span)).in_rule(rule, pattern),
+                None => error.at(ctx.at(span)),
+            },
             None => error,
         }
     })?;
     let meta = check_meta(ctx, doc.meta)?;
     let default_exec = exec_token(ctx, &doc.scope.default_exec, "scope.default_exec")?;
+    check_inherit(
+        ctx,
+        &default_exec,
+        &doc.scope.default_exec,
+        "scope.default_exec",
+    )?;
     let default_value = action_token(
         ctx,
         &doc.scope.default_value_action,
         "scope.default_value_action",
         true,
+    )?;
+    check_inherit(
+        ctx,
+        &default_value,
+        &doc.scope.default_value_action,
+        "scope.default_value_action",
     )?;
     let io = doc.io.map(|io| check_io(ctx, io)).transpose()?;
     let mut rules = Vec::with_capacity(doc.scope.rules.len());
@@ -164,6 +179,79 @@ pub(crate) fn load_source(ctx: &SourceContext<'_>) -> Result<LoadedSource, Filte
         default_exec_at: ctx.at(doc.scope.default_exec.span()),
         default_value_at: ctx.at(doc.scope.default_value_action.span()),
     })
+}
+
+/// `inherit` needs an earlier source. Every source sets both defaults or
+/// inherits them, and the first cannot inherit, so only the first source of a
+/// chain has nothing to inherit from. Checked here, before `[io]` and the
+/// rules, in upstream's order.
+fn check_inherit<T>(
+    ctx: &SourceContext<'_>,
+    token: &Option<T>,
+    raw: &Spanned<String>,
+    field: &str,
+) -> Result<(), FilterError> {
+    if token.is_some() || ctx.source_index > 0 {
+        return Ok(());
+    }
+    let expected = if field == "scope.default_exec" {
+        "trace or skip"
+    } else {
+        "allow, redact, drop or deny"
+    };
+    let kind = FilterErrorKind::InheritWithoutPrevious {
+        field: field.into(),
+        expected: expected.into(),
+    };
+    Err(ctx.error(kind, raw.span()))
+}
+
+/// The (rule, pattern) whose table holds byte `offset`, for errors that serde
+/// reports with a span only (unknown or missing keys, wrong types). A table
+/// written as `[[scope.rules]]` spans from its header to its last entry.
+fn rule_at(text: &str, offset: usize) -> Option<(usize, Option<usize>)> {
+    use toml::de::{DeTable, DeValue};
+    use toml::Spanned;
+    fn extent(value: &Spanned<DeValue<'_>>) -> Range<usize> {
+        let mut range = value.span();
+        let mut widen = |r: Range<usize>| {
+            range.start = range.start.min(r.start);
+            range.end = range.end.max(r.end);
+        };
+        match value.get_ref() {
+            DeValue::Table(table) => table.iter().for_each(|(k, v)| {
+                widen(k.span());
+                widen(extent(v));
+            }),
+            DeValue::Array(items) => items.iter().for_each(|item| widen(extent(item))),
+            _ => {}
+        }
+        range
+    }
+    fn position_in<'a, 'i>(
+        array: Option<&'a Spanned<DeValue<'i>>>,
+        offset: usize,
+    ) -> Option<(usize, &'a Spanned<DeValue<'i>>)> {
+        match array.map(Spanned::get_ref) {
+            Some(DeValue::Array(items)) => items
+                .iter()
+                .enumerate()
+                .find(|(_, item)| extent(item).contains(&offset)),
+            _ => None,
+        }
+    }
+    let doc = DeTable::parse(text).ok()?;
+    let Some(DeValue::Table(scope)) = doc.get_ref().get("scope").map(Spanned::get_ref) else {
+        return None;
+    };
+    let (rule, table) = position_in(scope.get("rules"), offset)?;
+    let DeValue::Table(table) = table.get_ref() else {
+        return Some((rule, None));
+    };
+    Some((
+        rule,
+        position_in(table.get("value_patterns"), offset).map(|(i, _)| i),
+    ))
 }
 
 fn check_meta(ctx: &SourceContext<'_>, raw: RawMeta) -> Result<FilterMeta, FilterError> {
@@ -421,6 +509,54 @@ fn dedup(items: Vec<String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inherit_in_the_first_source_is_reported_before_io_and_rules() {
+        let text = "[meta]\nname = \"n\"\nversion = 1\n[scope]\n\
+                    default_exec = \"trace\"\ndefault_value_action = \"inherit\"\n\
+                    [io]\ncapture = true\n[[scope.rules]]\nselector = \"bogus\"\n";
+        let ctx = |source_index| SourceContext {
+            path: "f.toml",
+            text,
+            root: None,
+            platform: Platform::Posix,
+            source_index,
+            first_rule_index: 0,
+        };
+        let Err(e) = load_source(&ctx(0)) else {
+            panic!("inherit in a first source loaded");
+        };
+        assert!(
+            matches!(&*e.kind, FilterErrorKind::InheritWithoutPrevious { field, .. }
+                if field == "scope.default_value_action"),
+            "{e}"
+        );
+        assert_eq!(
+            e.location,
+            Some(Location {
+                line: 6,
+                column: 24
+            })
+        );
+        let Err(e) = load_source(&ctx(1)) else {
+            panic!("capture without streams loaded");
+        };
+        assert_eq!(*e.kind, FilterErrorKind::MissingStreams, "{e}");
+    }
+
+    #[test]
+    fn schema_errors_name_their_rule_and_pattern() {
+        let text = "[meta]\nname = 't'\nversion = 1\n[scope]\ndefault_exec = 'trace'\ndefault_value_action = 'allow'\n\
+            [[scope.rules]]\nselector = 'pkg:a'\n[[scope.rules]]\nselector = 'pkg:b'\n\
+            [[scope.rules.value_patterns]]\nselector = 'arg:x'\naction = 'drop'\n\
+            [[scope.rules.value_patterns]]\nselector = 'arg:y'\nextra = 1\n[[scope.rules]]\nexec = 'skip'\n";
+        let offset_of = |needle: &str| text.find(needle).unwrap();
+        assert_eq!(rule_at(text, offset_of("extra")), Some((1, Some(1))));
+        assert_eq!(rule_at(text, offset_of("'pkg:a'")), Some((0, None)));
+        assert_eq!(rule_at(text, offset_of("exec = 'skip'")), Some((2, None)));
+        assert_eq!(rule_at(text, offset_of("version")), None);
+        assert_eq!(rule_at("not toml [", 3), None);
+    }
 
     #[test]
     fn file_patterns_are_normalised_textually() {

@@ -1,0 +1,180 @@
+"""Filter checking and explaining: the Python face of the engine.
+
+Everything that decides (loading, validating, matching, naming) happens in
+the Rust engine; this module finds files, gathers the interpreter's import
+state for the `paths` naming mode, and turns results into Python objects.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
+
+from . import _native
+
+FilterError = _native.FilterError
+"""Raised when a filter cannot be read or is invalid; ``.problem`` holds the details."""
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a filter file."""
+
+    path: str
+    line: Optional[int]
+    column: Optional[int]
+    message: str
+    code: str
+    rule: Optional[int] = None
+    pattern: Optional[int] = None
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return f"{self.path}: {self.message}"
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+def split_filter_specs(specs: Iterable[PathLike]) -> List[str]:
+    """Splits each spec on ``::`` into absolute paths, in order.
+
+    Pieces are stripped and empty pieces dropped; ``~`` is expanded. Paths are
+    made absolute (symlinks resolved) so that each filter's project root is
+    found from where the file really is.
+    """
+    paths: List[str] = []
+    for spec in specs:
+        for piece in os.fspath(spec).split("::"):
+            piece = piece.strip()
+            if piece:
+                paths.append(os.path.realpath(os.path.expanduser(piece)))
+    return paths
+
+
+def _framework(framework: Optional[str]) -> Optional[str]:
+    if framework not in (None, "pytest", "unittest"):
+        raise ValueError(f"unknown test framework {framework!r} (expected 'pytest' or 'unittest')")
+    return framework
+
+
+def check(*filters: PathLike, builtin: bool = True, framework: Optional[str] = None) -> List[Problem]:
+    """Validates filter files; returns their problems (empty when all are valid).
+
+    Each file is loaded the way a recording loads it: after the built-in
+    default filter (so ``inherit`` is allowed), unless ``builtin=False``.
+    Each argument may hold a ``::`` chain. The first problem of each file is
+    reported, with its line and column.
+    """
+    framework = _framework(framework)
+    problems = []
+    for path in split_filter_specs(filters):
+        found = _native.check_filter(path, builtin_filter=builtin, framework=framework)
+        if found is not None:
+            problems.append(
+                Problem(
+                    path=found["path"],
+                    line=found["line"],
+                    column=found["column"],
+                    message=found["message"],
+                    code=found["code"],
+                    rule=found["rule"],
+                    pattern=found["pattern"],
+                )
+            )
+    return problems
+
+
+ValueSpec = Union[str, Tuple[str, str]]
+
+
+def _parse_value(value: ValueSpec) -> Tuple[str, str]:
+    if isinstance(value, tuple):
+        return value
+    kind, sep, name = value.partition(":")
+    if not sep or not name:
+        raise ValueError(f"value {value!r} is not KIND:NAME (for example 'arg:password')")
+    return kind, name
+
+
+def _module_files() -> List[Tuple[str, str]]:
+    """(name, file) for each loaded module with a file, in ``sys.modules`` order."""
+    found = []
+    for key, module in list(sys.modules.items()):
+        if not isinstance(key, str) or module is None:
+            continue
+        spec = getattr(module, "__spec__", None)
+        name = getattr(spec, "name", None) or getattr(module, "__name__", None) or key
+        origin = getattr(spec, "origin", None)
+        path = origin if getattr(spec, "has_location", False) else getattr(module, "__file__", None)
+        if isinstance(name, str) and isinstance(path, str):
+            found.append((name, path))
+    return found
+
+
+def _marker_dirs(filename: str) -> List[str]:
+    """Directories above ``filename`` that hold a project marker."""
+    found = []
+    directory = os.path.dirname(os.path.abspath(filename))
+    while True:
+        if any(os.path.exists(os.path.join(directory, m)) for m in _native.PROJECT_MARKERS):
+            found.append(directory)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return found
+        directory = parent
+
+
+def explain(
+    filename: PathLike,
+    qualname: str,
+    *,
+    filters: Sequence[PathLike] = (),
+    module: Optional[str] = None,
+    values: Iterable[ValueSpec] = (),
+    builtin: bool = True,
+    framework: Optional[str] = None,
+    module_names: str = "globals",
+    roots: Sequence[PathLike] = (),
+) -> dict:
+    """What the filter chain decides for one code object, as a dict.
+
+    The chain is the built-in default filter (unless ``builtin=False``), the
+    ``framework`` filter if given, then ``filters`` (each may hold a ``::``
+    chain). ``module`` is the ``__name__`` the code runs under (used in the
+    ``globals`` naming mode). In the ``paths`` mode the module name comes from
+    ``roots`` (as leading ``sys.path`` entries), this interpreter's
+    ``sys.path`` and ``sys.modules``, and the project markers above the file.
+    ``values`` are ``"kind:name"`` strings or ``(kind, name)`` pairs.
+
+    Raises FileNotFoundError for a missing filter file and FilterError for an
+    invalid one. The dict has the shape documented in the engine (``explain``).
+    """
+    paths = split_filter_specs(filters)
+    for path in paths:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"trace filter '{path}' does not exist or is not a file")
+    filename = os.fspath(filename)
+    text = _native.explain_json(
+        paths,
+        filename,
+        qualname,
+        module=module,
+        values=[_parse_value(v) for v in values],
+        builtin_filter=builtin,
+        framework=_framework(framework),
+        module_names=module_names,
+        sys_path=[os.fspath(r) for r in roots] + [p for p in sys.path if isinstance(p, str)],
+        cwd=os.getcwd(),
+        modules=_module_files() if module_names == "paths" else [],
+        markers=_marker_dirs(filename) if module_names == "paths" else [],
+    )
+    return json.loads(text)
+
+
+def builtin_filter_text(name: str = "default") -> str:
+    """The TOML text of a built-in filter: ``default``, ``pytest`` or ``unittest``."""
+    return _native.builtin_filter_text(name)

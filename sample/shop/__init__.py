@@ -1,0 +1,1 @@
+"""A tiny shop: the sample program tracesieve records."""
