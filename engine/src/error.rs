@@ -13,13 +13,19 @@ pub struct Location {
 }
 
 impl Location {
-    /// The location of byte `offset` within `text`.
+    /// The location of byte `offset` within `text`. A leading byte-order mark
+    /// is invisible in editors and is not counted as a column.
     pub fn from_offset(text: &str, offset: usize) -> Location {
         let offset = floor_char_boundary(text, offset.min(text.len()));
         let before = &text[..offset];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
+        let line_text = &before[line_start..];
+        let line_text = match line_start {
+            0 => line_text.strip_prefix('\u{feff}').unwrap_or(line_text),
+            _ => line_text,
+        };
+        let column = line_text.chars().count() + 1;
         Location {
             line: u32::try_from(line).unwrap_or(u32::MAX),
             column: u32::try_from(column).unwrap_or(u32::MAX),
@@ -301,6 +307,24 @@ mod tests {
         assert_eq!(
             Location::from_offset(text, 99),
             Location { line: 3, column: 3 }
+        );
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_not_a_column() {
+        let text = "\u{feff}ab\n\u{feff}c";
+        assert_eq!(
+            Location::from_offset(text, 3),
+            Location { line: 1, column: 1 }
+        );
+        assert_eq!(
+            Location::from_offset(text, 4),
+            Location { line: 1, column: 2 }
+        );
+        // Only the first line can start with a byte-order mark.
+        assert_eq!(
+            Location::from_offset(text, 9),
+            Location { line: 2, column: 2 }
         );
     }
 

@@ -246,18 +246,66 @@ impl Selector {
 }
 
 /// A glob as globset builds it, with `/` as the only separator and `\` as an
-/// escape on every platform, so the recorder and the browser agree.
+/// escape on every platform, so the recorder and the browser agree. The
+/// regex is compiled as globset's own matcher compiles it: `.` (from `**`)
+/// also matches a newline.
 fn compile_glob(pattern: &str) -> Result<regex::bytes::Regex, SelectorError> {
     let invalid = |message: String| SelectorError::InvalidGlob {
         pattern: pattern.to_string(),
         message,
     };
+    if alternate_depth(pattern) > MAX_ALTERNATE_DEPTH {
+        return Err(invalid(format!(
+            "error parsing glob '{pattern}': alternate groups nested deeper than {MAX_ALTERNATE_DEPTH}"
+        )));
+    }
     let glob = globset::GlobBuilder::new(pattern)
         .literal_separator(true)
         .backslash_escape(true)
         .build()
         .map_err(|e| invalid(e.to_string()))?;
-    regex::bytes::Regex::new(glob.regex()).map_err(|e| invalid(e.to_string()))
+    regex::bytes::RegexBuilder::new(glob.regex())
+        .dot_matches_new_line(true)
+        .build()
+        .map_err(|e| invalid(e.to_string()))
+}
+
+/// Deeper `{…}` nesting never compiles: each group becomes a regex group and
+/// the regex crate allows 250 levels. Rejected before globset sees it, because
+/// globset builds and drops the groups recursively and a deep enough nesting
+/// (a few thousand levels in the browser) would overflow the stack instead of
+/// failing.
+const MAX_ALTERNATE_DEPTH: usize = 249;
+
+/// The deepest nesting of closed `{…}` groups in a glob, read as globset reads
+/// it: `\` escapes the next character, and a class `[…]` (whose first
+/// character, after an optional `!` or `^`, may be `]`) is literal text.
+fn alternate_depth(pattern: &str) -> usize {
+    let mut chars = pattern.chars().peekable();
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '[' => {
+                chars.next_if(|&c| c == '!' || c == '^');
+                chars.next();
+                for c in chars.by_ref() {
+                    if c == ']' {
+                        break;
+                    }
+                }
+            }
+            '{' => depth += 1,
+            '}' if depth > 0 => {
+                deepest = deepest.max(depth);
+                depth -= 1;
+            }
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// The last line of a multi-line library message (the regex crate draws the
@@ -358,6 +406,40 @@ mod tests {
         assert!(!scope("file:src/**").is_match("src"));
         assert!(value("local:\\*").is_match("*"));
         assert!(!value("local:glob:a**b").is_match("a/x/b"));
+    }
+
+    #[test]
+    fn deeply_nested_alternates_are_an_error_not_a_stack_overflow() {
+        let nested = |n: usize| format!("local:{}a{}", "{".repeat(n), "}".repeat(n));
+        assert!(value(&nested(MAX_ALTERNATE_DEPTH)).is_match("a"));
+        let Err(SelectorFailure { error, offset }) =
+            Selector::parse(&nested(MAX_ALTERNATE_DEPTH + 1), SelectorContext::Value)
+        else {
+            panic!("250 nested groups compiled");
+        };
+        assert!(matches!(error, SelectorError::InvalidGlob { .. }));
+        assert_eq!(offset, 6);
+        // Far beyond what globset's recursion survives on a test thread.
+        let deep = nested(200_000);
+        assert!(Selector::parse(&deep, SelectorContext::Value).is_err());
+        // Braces inside classes and escaped braces do not nest.
+        assert_eq!(alternate_depth(&"[{]".repeat(300)), 0);
+        assert_eq!(alternate_depth(&"[]{]".repeat(300)), 0);
+        assert_eq!(alternate_depth(&"[!]{]".repeat(300)), 0);
+        assert_eq!(alternate_depth(&"\\{".repeat(300)), 0);
+        assert_eq!(alternate_depth("{a,{b}}{c}"), 2);
+        assert!(value(&format!("local:{}", "[{]".repeat(300))).is_match(&"{".repeat(300)));
+    }
+
+    #[test]
+    fn recursive_globs_cross_newlines_like_globset() {
+        // globset compiles its regex with `dot_matches_new_line`, so `**`
+        // (which becomes `.*`) matches names and paths containing `\n`.
+        assert!(value("attr:**").is_match("a\nb"));
+        assert!(scope("file:src/**").is_match("src/a\nb.py"));
+        assert!(scope("file:**/x.py").is_match("a\nb/x.py"));
+        assert!(value("attr:*").is_match("a\nb"));
+        assert!(!value("attr:*").is_match("a/b"));
     }
 
     #[test]
