@@ -2,6 +2,7 @@
 
 use super::loader::{self, Default, SourceContext};
 use super::model::{Action, Exec, IoConfig, Rule, SourceInfo};
+use super::selector::MatcherCache;
 use super::source::FilterSource;
 use crate::error::{FilterError, FilterErrorKind};
 use crate::path::Platform;
@@ -44,6 +45,7 @@ impl FilterChain {
         let mut default_exec: Option<(Exec, usize)> = None;
         let mut default_value: Option<(Action, usize)> = None;
         let mut io = IoConfig::default();
+        let matchers = MatcherCache::default();
         let mut hasher = Sha256::new();
         hasher.update([platform as u8]);
         for (index, source) in sources.iter().enumerate() {
@@ -56,6 +58,7 @@ impl FilterChain {
                 platform,
                 source_index: index,
                 first_rule_index: rules.len(),
+                matchers: &matchers,
             };
             let loaded = loader::load_source(&ctx)?;
             default_exec = compose(default_exec, loaded.default_exec, index, || {

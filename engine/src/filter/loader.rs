@@ -1,7 +1,9 @@
 //! Parses and validates one filter source into rules, in upstream's check order.
 
 use super::model::{Action, Exec, FilterMeta, IoConfig, Rule, ValuePattern};
-use super::selector::{MatchType, Selector, SelectorContext, SelectorFailure, SelectorKind};
+use super::selector::{
+    MatchType, MatcherCache, Selector, SelectorContext, SelectorFailure, SelectorKind,
+};
 use crate::error::{FilterError, FilterErrorKind, Location, SelectorError};
 use crate::path::{self, Platform};
 use serde::de::IgnoredAny;
@@ -98,6 +100,8 @@ pub(crate) struct SourceContext<'a> {
     pub platform: Platform,
     pub source_index: usize,
     pub first_rule_index: usize,
+    /// Matchers compiled so far in this chain.
+    pub matchers: &'a MatcherCache,
 }
 
 impl SourceContext<'_> {
@@ -356,7 +360,7 @@ fn parse_selector(
     raw: &Spanned<String>,
     context: SelectorContext,
 ) -> Result<Selector, FilterError> {
-    Selector::parse(raw.get_ref(), context)
+    Selector::parse_with(raw.get_ref(), context, ctx.matchers)
         .map_err(|SelectorFailure { error, offset }| selector_error(ctx, raw, error, offset))
 }
 
@@ -392,6 +396,7 @@ fn scope_selector(ctx: &SourceContext<'_>, raw: &Spanned<String>) -> Result<Sele
         SelectorKind::File,
         selector.match_type(),
         &normalised,
+        ctx.matchers,
     )
     .map_err(fail)
 }
@@ -515,6 +520,7 @@ mod tests {
         let text = "[meta]\nname = \"n\"\nversion = 1\n[scope]\n\
                     default_exec = \"trace\"\ndefault_value_action = \"inherit\"\n\
                     [io]\ncapture = true\n[[scope.rules]]\nselector = \"bogus\"\n";
+        let matchers = MatcherCache::default();
         let ctx = |source_index| SourceContext {
             path: "f.toml",
             text,
@@ -522,6 +528,7 @@ mod tests {
             platform: Platform::Posix,
             source_index,
             first_rule_index: 0,
+            matchers: &matchers,
         };
         let Err(e) = load_source(&ctx(0)) else {
             panic!("inherit in a first source loaded");

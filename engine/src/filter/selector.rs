@@ -1,7 +1,9 @@
 //! Selectors: `kind:[match:]pattern`, parsed and compiled once.
 
 use crate::error::SelectorError;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use std::fmt;
 
 /// What a selector is matched against.
@@ -132,9 +134,42 @@ pub struct SelectorFailure {
     pub offset: usize,
 }
 
+/// Compiled matchers by (match type, pattern), so a chain that writes the same
+/// pattern many times (the built-in secret regex appears five times) compiles
+/// it once. Compiled regexes are cheap to clone.
+#[derive(Debug, Default)]
+pub(crate) struct MatcherCache {
+    compiled: RefCell<FxHashMap<(MatchType, String), Matcher>>,
+}
+
+impl MatcherCache {
+    fn get_or_compile(
+        &self,
+        match_type: MatchType,
+        pattern: &str,
+    ) -> Result<Matcher, SelectorError> {
+        let key = (match_type, pattern.to_string());
+        if let Some(matcher) = self.compiled.borrow().get(&key) {
+            return Ok(matcher.clone());
+        }
+        let matcher = compile_matcher(match_type, pattern)?;
+        self.compiled.borrow_mut().insert(key, matcher.clone());
+        Ok(matcher)
+    }
+}
+
 impl Selector {
     /// Parses `raw` as written in `context`: split on the first two colons.
     pub fn parse(raw: &str, context: SelectorContext) -> Result<Selector, SelectorFailure> {
+        Selector::parse_with(raw, context, &MatcherCache::default())
+    }
+
+    /// [`Selector::parse`], reusing matchers already compiled in `cache`.
+    pub(crate) fn parse_with(
+        raw: &str,
+        context: SelectorContext,
+        cache: &MatcherCache,
+    ) -> Result<Selector, SelectorFailure> {
         let fail = |error, offset| Err(SelectorFailure { error, offset });
         if raw.is_empty() {
             return fail(SelectorError::Empty, 0);
@@ -178,7 +213,7 @@ impl Selector {
             }
             None => (MatchType::Glob, second, second_offset),
         };
-        Selector::compile(raw.to_string(), kind, match_type, pattern).map_err(|error| {
+        Selector::compile(raw.to_string(), kind, match_type, pattern, cache).map_err(|error| {
             SelectorFailure {
                 error,
                 offset: pattern_offset,
@@ -192,20 +227,12 @@ impl Selector {
         kind: SelectorKind,
         match_type: MatchType,
         pattern: &str,
+        cache: &MatcherCache,
     ) -> Result<Selector, SelectorError> {
         if pattern.is_empty() {
             return Err(SelectorError::EmptyPattern);
         }
-        let matcher = match match_type {
-            MatchType::Glob => Matcher::Glob(compile_glob(pattern)?),
-            MatchType::Regex => Matcher::Regex(regex::Regex::new(pattern).map_err(|e| {
-                SelectorError::InvalidRegex {
-                    pattern: pattern.to_string(),
-                    message: one_line(&e.to_string()),
-                }
-            })?),
-            MatchType::Literal => Matcher::Literal(pattern.to_string()),
-        };
+        let matcher = cache.get_or_compile(match_type, pattern)?;
         Ok(Selector {
             raw,
             kind,
@@ -243,6 +270,21 @@ impl Selector {
     pub fn pattern(&self) -> &str {
         &self.pattern
     }
+}
+
+fn compile_matcher(match_type: MatchType, pattern: &str) -> Result<Matcher, SelectorError> {
+    Ok(match match_type {
+        MatchType::Glob => Matcher::Glob(compile_glob(pattern)?),
+        MatchType::Regex => {
+            Matcher::Regex(
+                regex::Regex::new(pattern).map_err(|e| SelectorError::InvalidRegex {
+                    pattern: pattern.to_string(),
+                    message: one_line(&e.to_string()),
+                })?,
+            )
+        }
+        MatchType::Literal => Matcher::Literal(pattern.to_string()),
+    })
 }
 
 /// A glob as globset builds it, with `/` as the only separator and `\` as an
@@ -343,6 +385,26 @@ mod tests {
 
     fn scope_err(raw: &str) -> SelectorFailure {
         Selector::parse(raw, SelectorContext::Scope).expect_err(raw)
+    }
+
+    #[test]
+    fn a_pattern_is_compiled_once_per_cache() {
+        let cache = MatcherCache::default();
+        let a =
+            Selector::parse_with("local:regex:(?i)pass", SelectorContext::Value, &cache).unwrap();
+        let b = Selector::parse_with("arg:regex:(?i)pass", SelectorContext::Value, &cache).unwrap();
+        let _glob =
+            Selector::parse_with("arg:glob:(?i)pass", SelectorContext::Value, &cache).unwrap();
+        assert_eq!(
+            cache.compiled.borrow().len(),
+            2,
+            "regex shared, glob of the same text separate"
+        );
+        assert!(a.is_match("PASSWD") && b.is_match("PASSWD"));
+        assert_eq!(
+            (a.kind(), b.kind()),
+            (SelectorKind::Local, SelectorKind::Arg)
+        );
     }
 
     #[test]
