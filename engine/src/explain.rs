@@ -331,6 +331,16 @@ impl Decision {
         identity::label(&self.qualname, self.module.name.as_deref())
     }
 
+    /// The object name (`module.qualname`), if known.
+    pub fn object_name(&self) -> Option<&str> {
+        self.object_name.as_deref()
+    }
+
+    /// The name a return value is decided by: the object name, or `<return>`.
+    pub fn return_name(&self) -> &str {
+        self.object_name.as_deref().unwrap_or("<return>")
+    }
+
     /// The value default in force for this scope.
     pub fn value_default(&self) -> Action {
         self.value_default

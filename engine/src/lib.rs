@@ -21,6 +21,7 @@ mod explain;
 pub mod filter;
 pub mod identity;
 pub mod path;
+pub mod trace;
 
 pub use cache::{CodeId, DecisionCache};
 pub use error::{ErrorCode, FilterError, FilterErrorKind, Location, SelectorError};
