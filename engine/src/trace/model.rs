@@ -517,20 +517,29 @@ impl Trace {
     /// The resolver inputs in force when `code` was first seen, for the
     /// `paths` naming mode, with `extra_roots` tried first as `sys.path` entries.
     pub fn resolver_inputs(&self, code: &CodeInfo, extra_roots: &[String]) -> ResolverInputs {
-        let at = code.inputs;
-        let mut sys_path = extra_roots.to_vec();
-        sys_path.extend(
-            self.sys_paths
-                .get(at.sys_path as usize)
-                .cloned()
-                .unwrap_or_default(),
-        );
-        ResolverInputs {
-            platform: self.header.platform,
-            cwd: self.header.cwd.clone(),
-            sys_path,
-            modules: self.modules[..(at.modules as usize).min(self.modules.len())].to_vec(),
-            markers: self.markers[..(at.markers as usize).min(self.markers.len())].to_vec(),
-        }
+        inputs_at(self.header.platform, &self.header.cwd, &self.sys_paths, &self.modules, &self.markers, code.inputs, extra_roots)
+    }
+}
+
+/// The resolver inputs described by `at` over the append-only lists of a
+/// recording, with `extra_roots` tried first as `sys.path` entries. The
+/// recorder (while recording) and readers (afterwards) both build inputs here.
+pub fn inputs_at(
+    platform: Platform,
+    cwd: &str,
+    sys_paths: &[Vec<String>],
+    modules: &[ModuleFile],
+    markers: &[String],
+    at: InputsAt,
+    extra_roots: &[String],
+) -> ResolverInputs {
+    let mut sys_path = extra_roots.to_vec();
+    sys_path.extend(sys_paths.get(at.sys_path as usize).cloned().unwrap_or_default());
+    ResolverInputs {
+        platform,
+        cwd: cwd.to_string(),
+        sys_path,
+        modules: modules[..(at.modules as usize).min(modules.len())].to_vec(),
+        markers: markers[..(at.markers as usize).min(markers.len())].to_vec(),
     }
 }
