@@ -30,7 +30,7 @@ fn read_source(path: &str) -> Result<FilterSource, EngineError> {
     }
 }
 
-fn framework(name: Option<&str>) -> PyResult<Option<Framework>> {
+pub fn framework(name: Option<&str>) -> PyResult<Option<Framework>> {
     match name {
         None => Ok(None),
         Some("pytest") => Ok(Some(Framework::Pytest)),
@@ -53,12 +53,19 @@ fn head(builtin_filter: bool, framework: Option<Framework>) -> Vec<FilterSource>
 }
 
 /// The chain `builtins + paths`, read from disk.
-fn load_chain(
+pub fn load_chain(
     paths: &[String],
     builtin_filter: bool,
     framework: Option<Framework>,
 ) -> Result<FilterChain, EngineError> {
-    let mut sources = head(builtin_filter, framework);
+    load_chain_after(head(builtin_filter, framework), paths)
+}
+
+/// The chain `head + paths`, the paths read from disk.
+pub fn load_chain_after(
+    mut sources: Vec<FilterSource>,
+    paths: &[String],
+) -> Result<FilterChain, EngineError> {
     for path in paths {
         sources.push(read_source(path)?);
     }
@@ -78,7 +85,7 @@ fn problem<'py>(py: Python<'py>, error: &EngineError) -> PyResult<Bound<'py, PyD
     Ok(dict)
 }
 
-fn raise(py: Python<'_>, error: &EngineError) -> PyErr {
+pub fn raise_filter_error(py: Python<'_>, error: &EngineError) -> PyErr {
     let err = FilterError::new_err(error.to_string());
     if let Ok(details) = problem(py, error) {
         let _ = err.value(py).setattr("problem", details);
@@ -145,7 +152,8 @@ pub fn explain_json(
             ))),
         })
         .collect::<PyResult<Vec<_>>>()?;
-    let chain = load_chain(&filters, builtin_filter, framework).map_err(|e| raise(py, &e))?;
+    let chain =
+        load_chain(&filters, builtin_filter, framework).map_err(|e| raise_filter_error(py, &e))?;
     let inputs = ResolverInputs {
         platform: Platform::host(),
         cwd,

@@ -4,7 +4,15 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
+mod encode;
 mod filters;
+mod hooks;
+mod inputs;
+mod legacy;
+mod modules;
+mod monitoring;
+mod session;
+mod traces;
 
 use pyo3::prelude::*;
 
@@ -20,5 +28,15 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(filters::check_filter, m)?)?;
     m.add_function(wrap_pyfunction!(filters::explain_json, m)?)?;
     m.add_function(wrap_pyfunction!(filters::builtin_filter_text, m)?)?;
+    m.add(
+        "TraceFileError",
+        m.py().get_type::<traces::TraceFileError>(),
+    )?;
+    m.add_function(wrap_pyfunction!(traces::trace_info, m)?)?;
+    m.add_function(wrap_pyfunction!(traces::refilter_trace, m)?)?;
+    m.add_function(wrap_pyfunction!(traces::export_trace, m)?)?;
+    m.add_function(wrap_pyfunction!(hooks::start, m)?)?;
+    m.add_function(wrap_pyfunction!(hooks::stop, m)?)?;
+    m.add_function(wrap_pyfunction!(hooks::is_recording, m)?)?;
     Ok(())
 }

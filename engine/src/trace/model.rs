@@ -517,7 +517,15 @@ impl Trace {
     /// The resolver inputs in force when `code` was first seen, for the
     /// `paths` naming mode, with `extra_roots` tried first as `sys.path` entries.
     pub fn resolver_inputs(&self, code: &CodeInfo, extra_roots: &[String]) -> ResolverInputs {
-        inputs_at(self.header.platform, &self.header.cwd, &self.sys_paths, &self.modules, &self.markers, code.inputs, extra_roots)
+        inputs_at(
+            self.header.platform,
+            &self.header.cwd,
+            &self.sys_paths,
+            &self.modules,
+            &self.markers,
+            code.inputs,
+            extra_roots,
+        )
     }
 }
 
@@ -534,7 +542,12 @@ pub fn inputs_at(
     extra_roots: &[String],
 ) -> ResolverInputs {
     let mut sys_path = extra_roots.to_vec();
-    sys_path.extend(sys_paths.get(at.sys_path as usize).cloned().unwrap_or_default());
+    sys_path.extend(
+        sys_paths
+            .get(at.sys_path as usize)
+            .cloned()
+            .unwrap_or_default(),
+    );
     ResolverInputs {
         platform,
         cwd: cwd.to_string(),

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import List, Optional, Sequence
 
-from . import _filters
+from . import _filters, _recording, _traces
 from ._native import __version__
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -49,6 +49,53 @@ def _build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--module", metavar="NAME", help="the __name__ the code runs under (globals mode)")
     explain.add_argument("--value", action="append", default=[], metavar="KIND:NAME", type=_value_spec, help="a value to decide, e.g. arg:password; KIND is arg, local, global, ret or attr")
     explain.add_argument("--json", action="store_true", help="print the decision as JSON (the documented shape)")
+
+    record = commands.add_parser(
+        "record",
+        help="record a program: tracesieve record [options] (script.py | -m module | --pytest | --unittest) [args...]",
+        usage="tracesieve record [options] (script.py | -m MODULE | --pytest | --unittest) [args ...]",
+        description="Run a Python program in this interpreter and record what it does to a trace file. "
+        "The program's output, exceptions and exit status are what they would be without tracing. "
+        "Filters: the built-in default, then the --pytest/--unittest built-in, then the nearest "
+        ".codetracer/trace-filter.toml above the script (or the working directory), then "
+        "$TRACESIEVE_FILTER ('::' chain), then each --filter.",
+    )
+    record.add_argument("--out", "-o", default="trace.tsieve", metavar="FILE", help="the trace file (default: trace.tsieve)")
+    record.add_argument("--filter", action="append", default=[], metavar="PATH", help="a filter file, repeatable; may hold a '::' chain")
+    record.add_argument("--no-builtin-filter", action="store_true", help="leave out the built-in default filter (experts and tests)")
+    record.add_argument("--module-names", choices=["globals", "paths"], default="globals", help="how module names are chosen for filtering (default: globals)")
+    record.add_argument("--values", choices=["none", "args", "all"], default="all", help="values to capture: none, args (arguments and returns) or all (default)")
+    record.add_argument("--max-depth", type=int, default=3, metavar="N", help="containers nested deeper are not expanded (default: 3)")
+    record.add_argument("--max-items", type=int, default=32, metavar="N", help="items kept per container (default: 32)")
+    record.add_argument("--max-string-bytes", type=int, default=256, metavar="N", help="bytes kept of a str or bytes value (default: 256)")
+    record.add_argument("--repr", action="store_true", help="call repr() on objects without a structural encoding (runs the program's code)")
+    record.add_argument("--no-sources", action="store_true", help="do not embed source files in the trace")
+    record.add_argument("--quiet", "-q", action="store_true", help="no summary line on stderr")
+
+    info = commands.add_parser("info", help="show what a trace holds", description="Show what a trace holds: counts by event kind, code objects, threads, the filter chain and its statistics, and whether the file is complete.")
+    info.add_argument("trace", metavar="TRACE")
+    info.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    refilter = commands.add_parser(
+        "refilter",
+        help="apply a filter to a recorded trace",
+        description="Write the trace re-filtered: as if recorded with the built-in filters (the framework one it was "
+        "recorded with) followed by each --filter, or with --append, with its own chain followed by them. Values "
+        "redacted or dropped at record time stay so.",
+    )
+    refilter.add_argument("trace", metavar="TRACE")
+    refilter.add_argument("--filter", action="append", default=[], metavar="PATH", help="a filter file, repeatable; may hold a '::' chain")
+    refilter.add_argument("-o", "--out", required=True, metavar="OUT", help="the re-filtered trace")
+    refilter.add_argument("--append", action="store_true", help="keep the trace's own filters and add these after them")
+    refilter.add_argument("--no-builtin-filter", action="store_true", help="leave out the built-in default filter")
+    refilter.add_argument("--module-names", choices=["globals", "paths"], help="how module names are chosen (default: as recorded)")
+    refilter.add_argument("--root", action="append", default=[], metavar="DIR", help="in paths mode, a sys.path root to try first; repeatable")
+
+    export = commands.add_parser("export", help="export a trace as JSON, a CodeTracer folder or Chrome trace JSON")
+    export.add_argument("trace", metavar="TRACE")
+    export.add_argument("--format", required=True, choices=list(_traces.EXPORT_FORMATS))
+    export.add_argument("-o", "--out", required=True, metavar="OUT", help="the output file (a folder for codetracer)")
+    export.add_argument("--canonical", action="store_true", help="json: drop timestamps and run-to-run noise, for comparisons")
 
     builtin = commands.add_parser("builtin-filter", help="print a built-in filter's TOML text")
     builtin.add_argument("name", choices=["default", "pytest", "unittest"], nargs="?", default="default")
@@ -155,13 +202,135 @@ def _run_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+RECORD_VALUE_OPTIONS = {"--out", "-o", "--filter", "--module-names", "--values", "--max-depth", "--max-items", "--max-string-bytes"}
+
+
+def split_record_args(args: List[str]):
+    """Splits ``record``'s arguments into (options, kind, target, program args).
+
+    The program starts at the first argument that is not an option of
+    ``record``: a script path, ``-m MODULE``, ``--pytest`` or ``--unittest``;
+    everything after it belongs to the program.
+    """
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in RECORD_VALUE_OPTIONS:
+            i += 2
+        elif arg == "-m":
+            if i + 1 >= len(args):
+                return args[:i], None, None, []
+            return args[:i], "module", args[i + 1], args[i + 2 :]
+        elif arg in ("--pytest", "--unittest"):
+            return args[:i], arg[2:], None, args[i + 1 :]
+        elif arg.startswith("-") and arg != "-":
+            i += 1
+        else:
+            return args[:i], "script", arg, args[i + 1 :]
+    return args, None, None, []
+
+
+def _run_record(parser: argparse.ArgumentParser, argv: List[str]) -> int:
+    options, kind, target, program_args = split_record_args(argv)
+    args = parser.parse_args(["record", *options])
+    if kind is None:
+        parser.parse_args(["record", "--help"])
+    try:
+        return _recording.record_program(
+            kind,
+            target,
+            program_args,
+            out=args.out,
+            quiet=args.quiet,
+            filters=args.filter,
+            builtin=not args.no_builtin_filter,
+            module_names=args.module_names,
+            values=args.values,
+            max_depth=args.max_depth,
+            max_items=args.max_items,
+            max_string_bytes=args.max_string_bytes,
+            repr=args.repr,
+            sources=not args.no_sources,
+        )
+    except FileNotFoundError as e:
+        print(f"tracesieve record: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except _filters.FilterError as e:
+        print(f"tracesieve record: invalid filter: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def format_info(summary: dict) -> str:
+    """The readable form of ``tracesieve.info``."""
+    stats = summary["stats"]
+    lines = [
+        f"recorder   {summary['recorder']} on Python {summary['python'].split()[0]}",
+        f"program    {' '.join(summary['argv'])}  (cwd {summary['cwd']})",
+        f"duration   {summary['duration_ns'] / 1e9:.3f} s; naming {summary['naming']}; values {summary['values']}",
+        f"events     {summary['total_events']}: " + ", ".join(f"{k} {v}" for k, v in summary["events"].items()),
+        f"codes      {summary['codes']} code objects, {summary['sources']} source files",
+        f"threads    " + ", ".join(f"{i}: {name}" for i, name in enumerate(summary["threads"])),
+        "filters",
+    ]
+    lines += [f"  {f['path']}  {f['name'] or '?'}  sha256 {f['sha256'][:16]}…" for f in summary["filters"]]
+    redacted = ", ".join(f"{k} {v}" for k, v in stats["redacted"].items() if v) or "none"
+    dropped = ", ".join(f"{k} {v}" for k, v in stats["dropped"].items() if v) or "none"
+    lines.append(f"statistics {stats['scopes_skipped']} scopes skipped; redacted: {redacted}; dropped: {dropped}")
+    status = summary["exit_status"]
+    lines.append(f"exit       {'unknown' if status is None else status}")
+    if summary["detached"]:
+        lines.append(f"detached   {summary['detached']}")
+    truncation = summary["truncation"]
+    if truncation:
+        lines.append(f"truncated  readable up to byte {truncation['valid_bytes']}: {truncation['reason']}")
+    return "\n".join(lines)
+
+
+def _run_trace_command(args: argparse.Namespace) -> int:
+    try:
+        if args.command == "info":
+            summary = _traces.info(args.trace)
+            print(json.dumps(summary, indent=2) if args.json else format_info(summary))
+        elif args.command == "refilter":
+            result = _traces.refilter(
+                args.trace,
+                args.out,
+                args.filter,
+                builtin=not args.no_builtin_filter,
+                append=args.append,
+                module_names=args.module_names,
+                roots=args.root,
+            )
+            added = result["added"]
+            print(
+                f"{args.out}: {result['events']} events, {result['codes']} code objects; this filter skipped "
+                f"{added['scopes_skipped']} scopes, redacted {sum(added['redacted'].values())} values, "
+                f"dropped {sum(added['dropped'].values())}"
+            )
+        else:
+            _traces.export(args.trace, args.format, args.out, canonical=args.canonical)
+    except (FileNotFoundError, _traces.TraceFileError) as e:
+        print(f"tracesieve {args.command}: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except _filters.FilterError as e:
+        print(f"tracesieve {args.command}: invalid filter: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Runs the command line; returns the exit status."""
-    args = _build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _build_parser()
+    if argv and argv[0] == "record":
+        return _run_record(parser, argv[1:])
+    args = parser.parse_args(argv)
     if args.command == "check":
         return _run_check(args)
     if args.command == "explain":
         return _run_explain(args)
+    if args.command in ("info", "refilter", "export"):
+        return _run_trace_command(args)
     print(_filters.builtin_filter_text(args.name), end="")
     return EXIT_OK
 

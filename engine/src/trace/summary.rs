@@ -1,0 +1,164 @@
+//! What a trace holds, at a glance: for `tracesieve info` and the viewer's
+//! summary view.
+
+use super::model::{Event, FilterStats, Trace};
+use super::reader::Truncation;
+use crate::explain::ValueKind;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A summary of a trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraceSummary {
+    /// `tracesieve <version>` that wrote it.
+    pub recorder: String,
+    /// The traced interpreter's `sys.version`.
+    pub python: String,
+    /// The traced program's `sys.argv`.
+    pub argv: Vec<String>,
+    /// The working directory.
+    pub cwd: String,
+    /// Start, ms since the Unix epoch.
+    pub start_unix_ms: u64,
+    /// Wall time from start to the last event, in nanoseconds.
+    pub duration_ns: u64,
+    /// `globals` or `paths`.
+    pub naming: String,
+    /// `none`, `args` or `all`.
+    pub values: String,
+    /// Events by kind (`call`, `line`, …).
+    pub events: BTreeMap<String, u64>,
+    /// All events.
+    pub total_events: u64,
+    /// Recorded code objects.
+    pub codes: usize,
+    /// Embedded source files.
+    pub sources: usize,
+    /// Thread names, by thread number.
+    pub threads: Vec<String>,
+    /// The record-time filter chain.
+    pub filters: Vec<FilterSummary>,
+    /// Filter statistics, per value kind.
+    pub stats: StatsSummary,
+    /// The program's exit status, if the trace is complete.
+    pub exit_status: Option<i32>,
+    /// Why the recorder detached early, if it did.
+    pub detached: Option<String>,
+    /// Set when the file ends early or is damaged.
+    pub truncation: Option<Truncation>,
+}
+
+/// One filter of the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilterSummary {
+    /// Path, or `<inline:LABEL>`.
+    pub path: String,
+    /// `meta.name`, when the filter loads.
+    pub name: Option<String>,
+    /// SHA-256 of its text.
+    pub sha256: String,
+}
+
+/// Filter statistics keyed by value kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatsSummary {
+    /// Code objects skipped.
+    pub scopes_skipped: u64,
+    /// Redacted values per kind.
+    pub redacted: BTreeMap<String, u64>,
+    /// Dropped values per kind.
+    pub dropped: BTreeMap<String, u64>,
+}
+
+impl StatsSummary {
+    /// The per-kind maps of `stats`.
+    pub fn of(stats: &FilterStats) -> StatsSummary {
+        let by_kind = |counts: &[u64; 5]| {
+            ValueKind::ALL
+                .iter()
+                .map(|k| (k.token().to_string(), counts[FilterStats::slot(*k)]))
+                .collect()
+        };
+        StatsSummary {
+            scopes_skipped: stats.scopes_skipped,
+            redacted: by_kind(&stats.redacted),
+            dropped: by_kind(&stats.dropped),
+        }
+    }
+}
+
+/// The event kind's name, as in the JSON export.
+pub fn event_kind(event: &Event) -> &'static str {
+    match event {
+        Event::ThreadStart { .. } => "thread_start",
+        Event::Call { .. } => "call",
+        Event::Resume { .. } => "resume",
+        Event::Throw { .. } => "throw",
+        Event::Line { .. } => "line",
+        Event::Return { .. } => "return",
+        Event::Yield { .. } => "yield",
+        Event::Unwind { .. } => "unwind",
+        Event::Raise { .. } => "raise",
+    }
+}
+
+/// Summarises `trace`, read with `truncation`.
+pub fn summarize(trace: &Trace, truncation: Option<&Truncation>) -> TraceSummary {
+    let mut events = BTreeMap::new();
+    let mut threads = Vec::new();
+    for event in &trace.events {
+        *events.entry(event_kind(event).to_string()).or_insert(0) += 1;
+        if let Event::ThreadStart { thread, name, .. } = event {
+            let index = *thread as usize;
+            if threads.len() <= index {
+                threads.resize(index + 1, String::new());
+            }
+            threads[index] = name.clone();
+        }
+    }
+    let names: Vec<Option<String>> = match trace.header.chain() {
+        Ok(chain) => chain
+            .sources()
+            .iter()
+            .map(|s| Some(s.meta.name.clone()))
+            .collect(),
+        Err(_) => vec![None; trace.header.filters.len()],
+    };
+    let filters = trace
+        .header
+        .filters
+        .iter()
+        .zip(names)
+        .map(|(f, name)| FilterSummary {
+            path: f.path.clone(),
+            name,
+            sha256: f.sha256.clone(),
+        })
+        .collect();
+    let stats = trace
+        .trailer
+        .as_ref()
+        .map(|t| t.stats.clone())
+        .unwrap_or_default();
+    let token = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    TraceSummary {
+        recorder: trace.header.recorder.clone(),
+        python: trace.header.python.clone(),
+        argv: trace.header.argv.clone(),
+        cwd: trace.header.cwd.clone(),
+        start_unix_ms: trace.header.start_unix_ms,
+        duration_ns: trace.events.last().map_or(0, Event::time),
+        naming: token(serde_json::to_value(trace.header.naming).unwrap_or_default()),
+        values: token(serde_json::to_value(trace.header.values).unwrap_or_default()),
+        total_events: trace.events.len() as u64,
+        events,
+        codes: trace.codes.len(),
+        sources: trace.sources.len(),
+        threads,
+        filters,
+        stats: StatsSummary::of(&stats),
+        exit_status: trace.trailer.as_ref().and_then(|t| t.exit_status),
+        detached: trace.trailer.as_ref().and_then(|t| t.detached.clone()),
+        truncation: truncation.cloned(),
+    }
+}

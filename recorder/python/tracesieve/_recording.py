@@ -1,0 +1,207 @@
+"""Recording: the filter chain a recording uses, the Python API, and running
+a program under the recorder with its output, exceptions and exit status
+unchanged."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import runpy
+import sys
+from typing import Iterator, List, Optional, Sequence
+
+from . import _native
+from ._filters import PathLike, split_filter_specs
+
+PROJECT_FILTER = os.path.join(".codetracer", "trace-filter.toml")
+ENV_FILTER = "TRACESIEVE_FILTER"
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def discover_project_filter(start: Optional[str] = None) -> Optional[str]:
+    """The nearest ``.codetracer/trace-filter.toml`` at or above ``start``
+    (default: the directory of ``sys.argv[0]``, else the working directory)."""
+    if start is None:
+        program = sys.argv[0] if sys.argv and isinstance(sys.argv[0], str) else ""
+        start = os.path.dirname(os.path.abspath(program)) if program.strip() else os.getcwd()
+    directory = os.path.abspath(start)
+    while True:
+        candidate = os.path.join(directory, PROJECT_FILTER)
+        if os.path.isfile(candidate):
+            return candidate
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def chain_paths(filters: Sequence[PathLike] = (), discover_from: Optional[str] = None, discover: bool = True) -> List[str]:
+    """The user part of a recording's chain, after the built-in filters: the
+    discovered project filter, then ``$TRACESIEVE_FILTER`` (a ``::`` chain),
+    then ``filters``. Raises FileNotFoundError for a missing filter."""
+    specs: List[PathLike] = []
+    if discover:
+        found = discover_project_filter(discover_from)
+        if found:
+            specs.append(found)
+    env = os.environ.get(ENV_FILTER, "")
+    if env.strip():
+        specs.append(env)
+    specs.extend(filters)
+    paths = split_filter_specs(specs)
+    for path in paths:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"trace filter '{path}' does not exist or is not a file")
+    return paths
+
+
+def start(
+    path: PathLike = "trace.tsieve",
+    *,
+    filters: Sequence[PathLike] = (),
+    builtin: bool = True,
+    framework: Optional[str] = None,
+    module_names: str = "globals",
+    values: str = "all",
+    max_depth: int = 3,
+    max_items: int = 32,
+    max_string_bytes: int = 256,
+    repr: bool = False,
+    sources: bool = True,
+    discover: bool = True,
+    discover_from: Optional[str] = None,
+    argv: Optional[Sequence[str]] = None,
+) -> None:
+    """Starts recording this process to ``path``.
+
+    The chain is the built-in default filter (unless ``builtin=False``), the
+    ``framework`` filter (``"pytest"`` or ``"unittest"``), the project's
+    ``.codetracer/trace-filter.toml`` (unless ``discover=False``),
+    ``$TRACESIEVE_FILTER``, then ``filters``. Raises FilterError for a broken
+    filter, before anything is recorded. Code already running when recording
+    starts is recorded from its next call on.
+    """
+    _native.start(
+        os.fspath(path),
+        chain_paths(filters, discover_from, discover),
+        builtin_filter=builtin,
+        framework=framework,
+        module_names=module_names,
+        values=values,
+        max_depth=max_depth,
+        max_items=max_items,
+        max_string_bytes=max_string_bytes,
+        repr=repr,
+        sources=sources,
+        argv=list(argv) if argv is not None else [a for a in sys.argv if isinstance(a, str)],
+        ignore_prefix=PACKAGE_DIR,
+    )
+
+
+def stop(exit_status: Optional[int] = None) -> Optional[dict]:
+    """Stops recording, closes the trace and returns a summary dict (or None
+    if nothing was recording)."""
+    return _native.stop(exit_status)
+
+
+@contextlib.contextmanager
+def recording(path: PathLike = "trace.tsieve", **options) -> Iterator[None]:
+    """``with tracesieve.recording("trace.tsieve"):`` records the block;
+    takes the options of :func:`start`."""
+    start(path, **options)
+    try:
+        yield
+    finally:
+        stop()
+
+
+def summary_line(summary: dict) -> str:
+    """The one-line summary printed on stderr after ``tracesieve record``."""
+    size = os.path.getsize(summary["path"]) if os.path.exists(summary["path"]) else 0
+    line = (
+        f"tracesieve: {summary['events']} events ({summary['calls']} calls, {summary['lines']} lines) "
+        f"from {summary['codes']} code objects -> {summary['path']} ({size / 1024:.1f} KiB); "
+        f"skipped {summary['scopes_skipped']} scopes, redacted {summary['redacted']} values, "
+        f"dropped {summary['dropped']}"
+    )
+    if summary.get("detached"):
+        line += f"; detached early: {summary['detached']}"
+    return line
+
+
+def _exit_code(code) -> int:
+    """The process exit status Python derives from ``SystemExit(code)``."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _own_frames_trimmed(tb):
+    """The traceback without tracesieve's and runpy's frames on top, as
+    Python itself would print it."""
+    runpy_file = os.path.abspath(runpy.__file__)
+    while tb is not None:
+        filename = os.path.abspath(tb.tb_frame.f_code.co_filename)
+        if not (filename.startswith(PACKAGE_DIR) or filename == runpy_file):
+            break
+        tb = tb.tb_next
+    return tb
+
+
+def run_program(kind: str, target: Optional[str], args: List[str]) -> int:
+    """Runs a script, module, pytest or unittest in this process, the way
+    ``python`` would, and returns its exit status. Uncaught exceptions are
+    printed as Python prints them."""
+    try:
+        if kind == "script":
+            script = os.path.abspath(target)
+            sys.argv = [target, *args]
+            sys.path[0] = os.path.dirname(script)
+            runpy.run_path(script, run_name="__main__")
+        elif kind == "module":
+            sys.argv = [target, *args]
+            sys.path[0] = os.getcwd()
+            runpy.run_module(target, run_name="__main__", alter_sys=True)
+        elif kind == "pytest":
+            import pytest
+
+            sys.argv = ["pytest", *args]
+            return int(pytest.main(args))
+        elif kind == "unittest":
+            import unittest
+
+            sys.argv = ["python -m unittest", *args]
+            unittest.main(module=None, argv=sys.argv)
+        return 0
+    except SystemExit as exit_:
+        return _exit_code(exit_.code)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # noqa: BLE001 - reported exactly as Python would
+        sys.excepthook(type(error), error, _own_frames_trimmed(error.__traceback__))
+        return 1
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+
+
+def record_program(kind: str, target: Optional[str], args: List[str], out: str, quiet: bool, **options) -> int:
+    """``tracesieve record``: records the program, prints the summary line,
+    returns the program's exit status."""
+    discover_from = os.path.dirname(os.path.abspath(target)) if kind == "script" else os.getcwd()
+    framework = kind if kind in ("pytest", "unittest") else None
+    program = {"module": ["-m", target], "pytest": ["pytest"], "unittest": ["unittest"]}.get(kind, [target])
+    start(out, framework=framework, discover_from=discover_from, argv=[*program, *args], **options)
+    status = 1
+    try:
+        status = run_program(kind, target, args)
+    finally:
+        summary = stop(status)
+        if summary and not quiet:
+            print(summary_line(summary), file=sys.stderr)
+    return status
+
+

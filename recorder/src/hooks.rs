@@ -1,0 +1,316 @@
+//! The active recording, shared by the interpreter callbacks, and the
+//! `start`/`stop` functions Python calls. A fault inside a callback (an
+//! error or a panic) detaches the recorder: events stop, the trace is closed
+//! with the reason in its trailer, one warning is printed, and the traced
+//! program carries on.
+
+use crate::filters::{framework, load_chain, raise_filter_error};
+use crate::session::{Session, SessionConfig};
+use crate::{legacy, modules, monitoring};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::cell::Cell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Mutex, MutexGuard, TryLockError};
+use tracesieve_engine::trace::{RecordedFilter, TraceHeader, ValueBounds, ValuesMode};
+use tracesieve_engine::{NamingMode, Platform};
+
+struct Active {
+    session: Session,
+    backend: Backend,
+    path: String,
+    fault_after: Option<u64>,
+}
+
+/// The interpreter hooks in use.
+pub enum Backend {
+    /// `sys.monitoring` (3.12+), with the tool id claimed.
+    Monitoring(monitoring::Registration, u8),
+    /// The C trace hook (3.11).
+    Legacy(legacy::Registration),
+}
+
+/// How a recording ended, for `stop()` and the summary line.
+#[derive(Clone)]
+struct Ended {
+    path: String,
+    counts: crate::session::Counts,
+    stats: tracesieve_engine::trace::FilterStats,
+    detached: Option<String>,
+}
+
+static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
+static ENDED: Mutex<Option<Ended>> = Mutex::new(None);
+
+thread_local! {
+    static IN_HOOK: Cell<bool> = const { Cell::new(false) };
+}
+
+fn lock<T: Send>(py: Python<'_>, mutex: &'static Mutex<T>) -> MutexGuard<'static, T> {
+    loop {
+        match mutex.try_lock() {
+            Ok(guard) => return guard,
+            Err(TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+            // Another thread holds it and may need the GIL to finish: wait
+            // for it to be free without holding the GIL, then try again.
+            Err(TryLockError::WouldBlock) => py.detach(|| drop(mutex.lock())),
+        }
+    }
+}
+
+/// Runs `f` on the active session, unless there is none or this thread is
+/// already inside a callback (code that the recorder itself runs, such as a
+/// `repr()`, is never traced). A fault detaches the recorder.
+pub fn with_session<R>(py: Python<'_>, f: impl FnOnce(&mut Session) -> PyResult<R>) -> Option<R> {
+    if IN_HOOK.with(Cell::get) {
+        return None;
+    }
+    IN_HOOK.with(|h| h.set(true));
+    let outcome = {
+        let mut guard = lock(py, &ACTIVE);
+        match guard.as_mut() {
+            None => Ok(None),
+            Some(active) => {
+                let injected = active
+                    .fault_after
+                    .is_some_and(|n| active.session.counts().events >= n);
+                if injected {
+                    Err("injected fault (TRACESIEVE_TEST_FAULT_AFTER)".to_string())
+                } else {
+                    match catch_unwind(AssertUnwindSafe(|| f(&mut active.session))) {
+                        Ok(Ok(value)) => Ok(Some(value)),
+                        Ok(Err(error)) => Err(error.to_string()),
+                        Err(panic) => Err(panic_text(&panic)),
+                    }
+                }
+            }
+        }
+    };
+    let result = match outcome {
+        Ok(value) => value,
+        Err(reason) => {
+            detach(py, &reason);
+            None
+        }
+    };
+    IN_HOOK.with(|h| h.set(false));
+    result
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    format!("internal error: {text}")
+}
+
+/// The sys.monitoring tool id in use, if that backend is active.
+pub fn monitoring_tool() -> Option<u8> {
+    let guard = ACTIVE.lock().unwrap_or_else(|e| e.into_inner());
+    guard.as_ref().and_then(|a| match a.backend {
+        Backend::Monitoring(_, tool) => Some(tool),
+        Backend::Legacy(_) => None,
+    })
+}
+
+/// Stops recording because of a fault: closes the trace with `reason` and
+/// prints one warning.
+pub fn detach(py: Python<'_>, reason: &str) {
+    let taken = lock(py, &ACTIVE).take();
+    let Some(active) = taken else { return };
+    let path = active.path.clone();
+    let _ = end(py, active, None, Some(reason.to_string()));
+    let message = format!(
+        "tracesieve: recorder fault, recording stopped (the program goes on; {path} is closed and readable): {reason}\n"
+    );
+    let _ = modules::get(py).and_then(|m| {
+        m.sys
+            .bind(py)
+            .getattr("stderr")?
+            .call_method1("write", (message,))
+    });
+}
+
+/// Unregisters the hooks and closes the trace; the trace is closed even if
+/// unregistering fails, and the first error is returned.
+fn end(
+    py: Python<'_>,
+    active: Active,
+    exit_status: Option<i32>,
+    detached: Option<String>,
+) -> PyResult<()> {
+    let unregistered = match active.backend {
+        Backend::Monitoring(registration, _) => monitoring::unregister(py, registration),
+        Backend::Legacy(registration) => legacy::unregister(py, registration),
+    };
+    let ended = Ended {
+        path: active.path,
+        counts: active.session.counts().clone(),
+        stats: active.session.stats().clone(),
+        detached: detached.clone(),
+    };
+    *lock(py, &ENDED) = Some(ended);
+    let finished = active.session.finish(exit_status, detached);
+    unregistered?;
+    finished?;
+    Ok(())
+}
+
+fn values_mode(text: &str) -> PyResult<ValuesMode> {
+    match text {
+        "none" => Ok(ValuesMode::None),
+        "args" => Ok(ValuesMode::Args),
+        "all" => Ok(ValuesMode::All),
+        other => Err(PyValueError::new_err(format!(
+            "unknown values mode '{other}' (expected none, args or all)"
+        ))),
+    }
+}
+
+fn naming_mode(text: &str) -> PyResult<NamingMode> {
+    match text {
+        "globals" => Ok(NamingMode::Globals),
+        "paths" => Ok(NamingMode::Paths),
+        other => Err(PyValueError::new_err(format!(
+            "unknown module naming '{other}' (expected globals or paths)"
+        ))),
+    }
+}
+
+/// The deepest value nesting a trace may hold, with room for attribute slots.
+const MAX_DEPTH: u32 = 30;
+
+/// Starts recording to `path`. The filter chain is the built-in default
+/// (unless `builtin_filter` is false), the framework filter, then `filters`
+/// (absolute paths, in order). Raises FilterError for a broken filter
+/// before anything is traced.
+#[pyfunction]
+#[pyo3(signature = (
+    path, filters, *, builtin_filter = true, framework = None, module_names = "globals", values = "all",
+    max_depth = 3, max_items = 32, max_string_bytes = 256, repr = false, sources = true,
+    max_source_bytes = 1_048_576, argv = Vec::new(), ignore_prefix = String::new()
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn start(
+    py: Python<'_>,
+    path: String,
+    filters: Vec<String>,
+    builtin_filter: bool,
+    framework: Option<&str>,
+    module_names: &str,
+    values: &str,
+    max_depth: u32,
+    max_items: u32,
+    max_string_bytes: u32,
+    repr: bool,
+    sources: bool,
+    max_source_bytes: u64,
+    argv: Vec<String>,
+    ignore_prefix: String,
+) -> PyResult<()> {
+    let framework = self::framework(framework)?;
+    if !(1..=MAX_DEPTH).contains(&max_depth) {
+        return Err(PyValueError::new_err(format!(
+            "max_depth must be between 1 and {MAX_DEPTH} (found {max_depth})"
+        )));
+    }
+    let chain =
+        load_chain(&filters, builtin_filter, framework).map_err(|e| raise_filter_error(py, &e))?;
+    let sys = modules::init(py)?.sys.bind(py);
+    let version: (u32, u32) = sys
+        .getattr("version_info")?
+        .extract::<(u32, u32, u32, String, u32)>()
+        .map(|v| (v.0, v.1))?;
+    if version < (3, 11) {
+        return Err(PyRuntimeError::new_err(format!(
+            "recording needs CPython 3.11 or newer (found {}.{})",
+            version.0, version.1
+        )));
+    }
+    let header = TraceHeader {
+        recorder: format!("tracesieve {}", env!("CARGO_PKG_VERSION")),
+        python: sys.getattr("version")?.extract()?,
+        platform: Platform::host(),
+        argv,
+        cwd: std::env::current_dir()
+            .map(|d| d.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        start_unix_ms: crate::session::unix_ms(),
+        filters: RecordedFilter::from_chain(&chain),
+        framework,
+        naming: naming_mode(module_names)?,
+        values: values_mode(values)?,
+        bounds: ValueBounds {
+            max_depth,
+            max_items,
+            max_string_bytes,
+        },
+        repr,
+    };
+    if lock(py, &ACTIVE).is_some() {
+        return Err(PyRuntimeError::new_err(
+            "a tracesieve recording is already running in this process",
+        ));
+    }
+    let config = SessionConfig {
+        header,
+        chain,
+        sources,
+        max_source_bytes,
+        ignore_prefix,
+    };
+    let session = Session::create(&path, config)
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot write the trace to '{path}': {e}")))?;
+    let fault_after = std::env::var("TRACESIEVE_TEST_FAULT_AFTER")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    *lock(py, &ENDED) = None;
+    // Callbacks that fire before the session is stored find none and do nothing.
+    let backend = if version >= (3, 12) {
+        let registration = monitoring::register(py)?;
+        let tool = registration.tool();
+        Backend::Monitoring(registration, tool)
+    } else {
+        legacy::register(py)?
+    };
+    *lock(py, &ACTIVE) = Some(Active {
+        session,
+        backend,
+        path,
+        fault_after,
+    });
+    Ok(())
+}
+
+/// Stops recording, writes the trailer with `exit_status`, and returns a
+/// summary dict (also after a fault detached the recorder).
+#[pyfunction]
+#[pyo3(signature = (exit_status = None))]
+pub fn stop(py: Python<'_>, exit_status: Option<i32>) -> PyResult<Option<Bound<'_, PyDict>>> {
+    let taken = lock(py, &ACTIVE).take();
+    if let Some(active) = taken {
+        end(py, active, exit_status, None)?;
+    }
+    let ended = lock(py, &ENDED).clone();
+    let Some(ended) = ended else { return Ok(None) };
+    let summary = PyDict::new(py);
+    summary.set_item("path", &ended.path)?;
+    summary.set_item("events", ended.counts.events)?;
+    summary.set_item("calls", ended.counts.calls)?;
+    summary.set_item("lines", ended.counts.lines)?;
+    summary.set_item("codes", ended.counts.codes)?;
+    summary.set_item("scopes_skipped", ended.stats.scopes_skipped)?;
+    summary.set_item("redacted", ended.stats.redacted.iter().sum::<u64>())?;
+    summary.set_item("dropped", ended.stats.dropped.iter().sum::<u64>())?;
+    summary.set_item("detached", ended.detached)?;
+    Ok(Some(summary))
+}
+
+/// Whether a recording is running.
+#[pyfunction]
+pub fn is_recording(py: Python<'_>) -> bool {
+    lock(py, &ACTIVE).is_some()
+}

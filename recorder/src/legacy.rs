@@ -1,0 +1,316 @@
+//! The CPython 3.11 backend: the C-level trace hook (`PyEval_SetTrace`) on
+//! the recording thread and, through `threading.settrace`, on every thread
+//! started afterwards. Its events are mapped onto the same [`Session`] calls
+//! as the `sys.monitoring` backend's, so both write the same trace:
+//!
+//! * a call on a generator frame that yielded before is a resume, or a throw
+//!   when an exception is pending;
+//! * a return whose last instruction is `YIELD_VALUE` is a yield, a return
+//!   with no value is an unwind (with the exception last seen in the frame);
+//! * an exception event is a raise.
+//!
+//! Frames of ignored code get `f_trace_lines = False`, so they cost one call
+//! and one return callback each.
+//!
+//! [`Session`]: crate::session::Session
+
+use crate::hooks::with_session;
+use crate::session::Verdict;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyTuple};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::cell::RefCell;
+use std::os::raw::c_int;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+/// What was registered, to undo it.
+pub struct Registration;
+
+struct LegacyState {
+    yield_opcode: u8,
+    /// Generator frames that yielded and have not finished.
+    suspended: FxHashSet<usize>,
+    /// `co_code` of each code object seen, to read the last instruction.
+    bytecode: FxHashMap<usize, Py<PyBytes>>,
+    /// The exception last raised in each frame, for its unwind.
+    raised: FxHashMap<usize, Py<PyAny>>,
+}
+
+/// Whether the hooks should stay installed; threads still carrying one after
+/// `unregister` remove it at their next event.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// The `YIELD_VALUE` opcode of this interpreter.
+static YIELD_VALUE: AtomicU8 = AtomicU8::new(0);
+
+thread_local! {
+    static STATE: RefCell<Option<LegacyState>> = const { RefCell::new(None) };
+}
+
+fn with_state<R>(f: impl FnOnce(&mut LegacyState) -> R) -> Option<R> {
+    STATE.with(|s| s.borrow_mut().as_mut().map(f))
+}
+
+/// Installs the hook on this thread and on threads started from now on.
+pub fn register(py: Python<'_>) -> PyResult<crate::hooks::Backend> {
+    let opcode: u8 = py
+        .import("dis")?
+        .getattr("opmap")?
+        .get_item("YIELD_VALUE")?
+        .extract()?;
+    YIELD_VALUE.store(opcode, Ordering::Relaxed);
+    INSTALLED.store(true, Ordering::Relaxed);
+    install_on_this_thread()?;
+    let bootstrap = wrap_pyfunction!(thread_bootstrap, py)?;
+    crate::modules::get(py)?
+        .threading
+        .bind(py)
+        .call_method1("settrace", (bootstrap,))?;
+    Ok(crate::hooks::Backend::Legacy(Registration))
+}
+
+/// Removes the hook from this thread and from threads started from now on;
+/// other threads remove theirs at their next event.
+pub fn unregister(py: Python<'_>, _registration: Registration) -> PyResult<()> {
+    INSTALLED.store(false, Ordering::Relaxed);
+    crate::modules::get(py)?
+        .threading
+        .bind(py)
+        .call_method1("settrace", (py.None(),))?;
+    // SAFETY: clearing the current thread's trace function, GIL held.
+    unsafe { ffi::PyEval_SetTrace(None, std::ptr::null_mut()) };
+    STATE.with(|s| s.borrow_mut().take());
+    Ok(())
+}
+
+fn install_on_this_thread() -> PyResult<()> {
+    let yield_opcode = YIELD_VALUE.load(Ordering::Relaxed);
+    STATE.with(|s| {
+        *s.borrow_mut() = Some(LegacyState {
+            yield_opcode,
+            suspended: FxHashSet::default(),
+            bytecode: FxHashMap::default(),
+            raised: FxHashMap::default(),
+        })
+    });
+    // SAFETY: installing a C trace function for the current thread, GIL held.
+    unsafe { ffi::PyEval_SetTrace(Some(trace), std::ptr::null_mut()) };
+    Ok(())
+}
+
+/// `threading.settrace` hook: the first event of a new thread installs the
+/// C hook there and is handled as a call.
+#[pyfunction]
+fn thread_bootstrap(
+    py: Python<'_>,
+    frame: Bound<'_, PyAny>,
+    _event: &str,
+    _arg: Bound<'_, PyAny>,
+) -> PyResult<Py<PyAny>> {
+    crate::modules::get(py)?
+        .sys
+        .bind(py)
+        .call_method1("settrace", (py.None(),))?;
+    if INSTALLED.load(Ordering::Relaxed) {
+        install_on_this_thread()?;
+        on_call(py, frame.as_ptr() as *mut ffi::PyFrameObject, None);
+    }
+    Ok(py.None())
+}
+
+extern "C" fn trace(
+    _obj: *mut ffi::PyObject,
+    frame: *mut ffi::PyFrameObject,
+    what: c_int,
+    arg: *mut ffi::PyObject,
+) -> c_int {
+    // SAFETY: CPython calls trace functions with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    if !INSTALLED.load(Ordering::Relaxed) || STATE.with(|s| s.borrow().is_none()) {
+        // SAFETY: removing this thread's hook from inside it is allowed.
+        unsafe { ffi::PyEval_SetTrace(None, std::ptr::null_mut()) };
+        return 0;
+    }
+    // An exception may be in flight (a generator resumed by `throw()`): set
+    // it aside so the recorder's own calls start clean, and put it back.
+    let pending = PendingError::take(py);
+    match what {
+        ffi::PyTrace_CALL => on_call(py, frame, pending.exception()),
+        ffi::PyTrace_LINE => on_line(py, frame),
+        ffi::PyTrace_RETURN => on_return(py, frame, arg),
+        ffi::PyTrace_EXCEPTION => on_exception(py, frame, arg),
+        _ => {}
+    }
+    pending.restore();
+    0
+}
+
+/// The error indicator, fetched and normalised, to be restored unchanged.
+struct PendingError {
+    kind: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+    traceback: *mut ffi::PyObject,
+}
+
+impl PendingError {
+    // PyErr_GetRaisedException, which replaces these, does not exist on 3.11.
+    #[allow(deprecated)]
+    fn take(_py: Python<'_>) -> PendingError {
+        let mut pending = PendingError {
+            kind: std::ptr::null_mut(),
+            value: std::ptr::null_mut(),
+            traceback: std::ptr::null_mut(),
+        };
+        // SAFETY: GIL held; fetch moves the indicator's references into `pending`.
+        unsafe {
+            if !ffi::PyErr_Occurred().is_null() {
+                ffi::PyErr_Fetch(
+                    &mut pending.kind,
+                    &mut pending.value,
+                    &mut pending.traceback,
+                );
+                ffi::PyErr_NormalizeException(
+                    &mut pending.kind,
+                    &mut pending.value,
+                    &mut pending.traceback,
+                );
+            }
+        }
+        pending
+    }
+
+    fn exception<'py>(&self) -> Option<Bound<'py, PyAny>> {
+        // SAFETY: `value` is NULL or a reference owned by `self`, GIL held.
+        unsafe { Bound::from_borrowed_ptr_or_opt(Python::assume_attached(), self.value) }
+    }
+
+    fn restore(self) {
+        if !self.kind.is_null() {
+            // SAFETY: hands the fetched references back to the indicator.
+            unsafe { ffi::PyErr_Restore(self.kind, self.value, self.traceback) };
+        }
+    }
+}
+
+fn code_of<'py>(py: Python<'py>, frame: *mut ffi::PyFrameObject) -> Bound<'py, PyAny> {
+    // SAFETY: `frame` is live; PyFrame_GetCode returns a new reference.
+    unsafe { Bound::from_owned_ptr(py, ffi::PyFrame_GetCode(frame) as *mut ffi::PyObject) }
+}
+
+fn skip_lines(frame: *mut ffi::PyFrameObject) {
+    // SAFETY: `frame` is live; setting a frame attribute, GIL held. An error
+    // (none expected) is cleared so the program does not see it.
+    unsafe {
+        if ffi::PyObject_SetAttrString(
+            frame as *mut ffi::PyObject,
+            c"f_trace_lines".as_ptr(),
+            ffi::Py_False(),
+        ) != 0
+        {
+            ffi::PyErr_Clear();
+        }
+    }
+}
+
+fn on_call(py: Python<'_>, frame: *mut ffi::PyFrameObject, thrown: Option<Bound<'_, PyAny>>) {
+    let code = code_of(py, frame);
+    let key = frame as usize;
+    let resumed = with_state(|s| s.suspended.remove(&key)).unwrap_or(false);
+    let verdict = if resumed {
+        match thrown {
+            Some(exception) => with_session(py, |s| {
+                s.throw(py, &code, &exception).map(|_| Verdict::Record)
+            }),
+            None => with_session(py, |s| s.resume(py, &code)),
+        }
+    } else {
+        with_session(py, |s| s.start(py, &code, frame))
+    };
+    if verdict == Some(Verdict::Ignore) {
+        skip_lines(frame);
+    }
+}
+
+fn on_line(py: Python<'_>, frame: *mut ffi::PyFrameObject) {
+    let code = code_of(py, frame);
+    // SAFETY: `frame` is live.
+    let line = unsafe { ffi::PyFrame_GetLineNumber(frame) };
+    let verdict = with_session(py, |s| {
+        s.line(py, &code, u32::try_from(line).unwrap_or(0), frame)
+    });
+    if verdict == Some(Verdict::Ignore) {
+        skip_lines(frame);
+    }
+}
+
+fn last_opcode(
+    py: Python<'_>,
+    code: &Bound<'_, PyAny>,
+    frame: *mut ffi::PyFrameObject,
+) -> Option<u8> {
+    // SAFETY: `frame` is live.
+    let lasti = unsafe { ffi::PyFrame_GetLasti(frame) };
+    let lasti = usize::try_from(lasti).ok()?;
+    let key = code.as_ptr() as usize;
+    let bytes = with_state(|s| s.bytecode.get(&key).map(|b| b.clone_ref(py))).flatten();
+    let bytes = match bytes {
+        Some(bytes) => bytes,
+        None => {
+            let bytes: Py<PyBytes> = code
+                .getattr("co_code")
+                .ok()?
+                .cast_into::<PyBytes>()
+                .ok()?
+                .unbind();
+            with_state(|s| s.bytecode.insert(key, bytes.clone_ref(py)));
+            bytes
+        }
+    };
+    bytes.bind(py).as_bytes().get(lasti).copied()
+}
+
+fn on_return(py: Python<'_>, frame: *mut ffi::PyFrameObject, arg: *mut ffi::PyObject) {
+    let code = code_of(py, frame);
+    let key = frame as usize;
+    let raised = with_state(|s| s.raised.remove(&key)).flatten();
+    // SAFETY: `arg` is the returned value (borrowed) or NULL on an exception exit.
+    let value = unsafe { Bound::from_borrowed_ptr_or_opt(py, arg) };
+    match value {
+        None => {
+            let exception = raised
+                .map(|e| e.into_bound(py))
+                .unwrap_or_else(|| py.None().into_bound(py));
+            with_session(py, |s| s.unwind(&code, &exception));
+        }
+        Some(value) => {
+            let yield_opcode = with_state(|s| s.yield_opcode);
+            if yield_opcode.is_some() && last_opcode(py, &code, frame) == yield_opcode {
+                with_state(|s| s.suspended.insert(key));
+                with_session(py, |s| s.yielded(&code, &value));
+            } else {
+                with_session(py, |s| s.ret(&code, &value));
+            }
+        }
+    }
+}
+
+fn on_exception(py: Python<'_>, frame: *mut ffi::PyFrameObject, arg: *mut ffi::PyObject) {
+    // SAFETY: `arg` is a borrowed (type, value, traceback) tuple.
+    let Some(info) = (unsafe { Bound::from_borrowed_ptr_or_opt(py, arg) }) else {
+        return;
+    };
+    let Ok(info) = info.cast::<PyTuple>() else {
+        return;
+    };
+    let Ok(exception) = info.get_item(1) else {
+        return;
+    };
+    let code = code_of(py, frame);
+    with_state(|s| s.raised.insert(frame as usize, exception.clone().unbind()));
+    // SAFETY: `frame` is live.
+    let line = unsafe { ffi::PyFrame_GetLineNumber(frame) };
+    with_session(py, |s| {
+        s.raise(&code, &exception, u32::try_from(line).unwrap_or(0))
+    });
+}

@@ -1,0 +1,724 @@
+//! One recording: decides each code object once through the engine, turns
+//! interpreter events into trace events, and streams them to the file. The
+//! interpreter hooks (`monitoring`, `legacy`) only translate callbacks into
+//! calls on a [`Session`].
+
+use crate::encode::Encoder;
+use crate::inputs::InputsTracker;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyCode, PyDict, PyString, PyTuple};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::fs::File;
+use std::io::BufWriter;
+use std::rc::Rc;
+use std::time::Instant;
+use tracesieve_engine::trace::policy::{self, Site};
+use tracesieve_engine::trace::{
+    CodeInfo, Event, FilterStats, Slot, SourceFile, TraceHeader, TraceWriter, Trailer, Value,
+    ValuesMode, Var,
+};
+use tracesieve_engine::{
+    explain, module_identity, Decision, Exec, FilterChain, NamingMode, Scope, ValueKind,
+};
+
+/// Settings fixed for a whole recording.
+pub struct SessionConfig {
+    /// The header to write (it carries the chain, naming, values and bounds).
+    pub header: TraceHeader,
+    /// The chain the header describes, loaded.
+    pub chain: FilterChain,
+    /// Embed source files.
+    pub sources: bool,
+    /// Largest source file embedded, in bytes.
+    pub max_source_bytes: u64,
+    /// Code under this directory (tracesieve's own package) is never recorded.
+    pub ignore_prefix: String,
+}
+
+/// What the hooks should do with a code object from now on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Seen for the first time and recorded: turn its events on.
+    RecordFirst,
+    /// Keep delivering its events.
+    Record,
+    /// Stop delivering its events (return DISABLE where possible).
+    Ignore,
+}
+
+/// A code object that is recorded.
+struct RecordedCode {
+    id: u32,
+    decision: Decision,
+    module_level: bool,
+    arg_names: Vec<String>,
+    global_names: Vec<Py<PyString>>,
+}
+
+enum CodeEntry {
+    /// Not recorded (skipped by the filter, synthetic, or tracesieve's own).
+    Ignored,
+    Recorded(Rc<RecordedCode>),
+}
+
+struct Frame {
+    code: Rc<RecordedCode>,
+    /// Raw encodings of the values written for this frame, to write only changes.
+    previous: FxHashMap<String, Value>,
+}
+
+struct ThreadState {
+    number: u32,
+    frames: Vec<Frame>,
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Default, Clone)]
+pub struct Counts {
+    /// Events written.
+    pub events: u64,
+    /// Call events written.
+    pub calls: u64,
+    /// Line events written.
+    pub lines: u64,
+    /// Code objects recorded.
+    pub codes: u32,
+}
+
+/// A recording in progress.
+pub struct Session {
+    writer: TraceWriter<BufWriter<File>>,
+    chain: FilterChain,
+    naming: NamingMode,
+    values: ValuesMode,
+    platform: tracesieve_engine::Platform,
+    encoder: Encoder,
+    started: Instant,
+    codes: FxHashMap<usize, CodeEntry>,
+    keep_alive: Vec<Py<PyAny>>,
+    threads: FxHashMap<u64, ThreadState>,
+    inputs: InputsTracker,
+    sources_seen: FxHashSet<String>,
+    stats: FilterStats,
+    counts: Counts,
+    config_sources: bool,
+    max_source_bytes: u64,
+    ignore_prefix: String,
+    last_flush: Instant,
+}
+
+/// How often buffered events are sealed into a chunk, at the most.
+const FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+// SAFETY: a Session is only ever used with the GIL held, behind a mutex.
+// Its `Rc`s never leave it and `Py` handles are only touched under the GIL.
+unsafe impl Send for Session {}
+
+fn now_ns(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Session {
+    /// Opens `path` and writes the header.
+    pub fn create(path: &str, config: SessionConfig) -> std::io::Result<Session> {
+        let file = BufWriter::with_capacity(1 << 16, File::create(path)?);
+        let header = config.header;
+        let writer = TraceWriter::new(file, &header)?;
+        Ok(Session {
+            writer,
+            chain: config.chain,
+            naming: header.naming,
+            values: header.values,
+            platform: header.platform,
+            encoder: Encoder::new(header.bounds, header.repr),
+            started: Instant::now(),
+            codes: FxHashMap::default(),
+            keep_alive: Vec::new(),
+            threads: FxHashMap::default(),
+            inputs: InputsTracker::new(header.cwd.clone()),
+            sources_seen: FxHashSet::default(),
+            stats: FilterStats::default(),
+            counts: Counts::default(),
+            config_sources: config.sources,
+            max_source_bytes: config.max_source_bytes,
+            ignore_prefix: config.ignore_prefix,
+            last_flush: Instant::now(),
+        })
+    }
+
+    /// The counts so far.
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// The filter statistics so far.
+    pub fn stats(&self) -> &FilterStats {
+        &self.stats
+    }
+
+    /// Writes the trailer and closes the file.
+    pub fn finish(self, exit_status: Option<i32>, detached: Option<String>) -> std::io::Result<()> {
+        let trailer = Trailer {
+            exit_status,
+            end_unix_ms: unix_ms(),
+            stats: self.stats,
+            detached,
+        };
+        let mut sink = self.writer.finish(&trailer)?;
+        std::io::Write::flush(&mut sink)
+    }
+
+    fn write(&mut self, event: Event) -> PyResult<()> {
+        self.counts.events += 1;
+        // Seal a chunk at least every second, so a killed program leaves a
+        // trace readable up to its last second or so.
+        if self.counts.events.is_multiple_of(1024) && self.last_flush.elapsed() >= FLUSH_INTERVAL {
+            self.writer.flush()?;
+            self.last_flush = Instant::now();
+        }
+        match event {
+            Event::Call { .. } => self.counts.calls += 1,
+            Event::Line { .. } => self.counts.lines += 1,
+            _ => {}
+        }
+        self.writer.event(&event)?;
+        Ok(())
+    }
+
+    /// The thread number of the current thread, writing ThreadStart the first time.
+    fn thread(&mut self, py: Python<'_>) -> PyResult<u64> {
+        let ident = current_thread_ident();
+        if !self.threads.contains_key(&ident) {
+            let number = self.threads.len() as u32;
+            let name = crate::modules::get(py)
+                .and_then(|m| m.threading.bind(py).call_method0("current_thread"))
+                .and_then(|t| t.getattr("name"))
+                .and_then(|n| n.extract::<String>())
+                .unwrap_or_default();
+            self.threads.insert(
+                ident,
+                ThreadState {
+                    number,
+                    frames: Vec::new(),
+                },
+            );
+            self.write(Event::ThreadStart {
+                thread: number,
+                name,
+                t: now_ns(self.started),
+            })?;
+        }
+        Ok(ident)
+    }
+
+    fn entry(&self, code: &Bound<'_, PyAny>) -> Option<&CodeEntry> {
+        self.codes.get(&(code.as_ptr() as usize))
+    }
+
+    /// A code object starts (PY_START, or a call event on 3.11).
+    pub fn start(
+        &mut self,
+        py: Python<'_>,
+        code: &Bound<'_, PyAny>,
+        frame: *mut ffi::PyFrameObject,
+    ) -> PyResult<Verdict> {
+        let (recorded, verdict) = match self.entry(code) {
+            Some(CodeEntry::Recorded(rc)) => (rc.clone(), Verdict::Record),
+            Some(CodeEntry::Ignored) => return Ok(Verdict::Ignore),
+            None => match self.classify(py, code, frame)? {
+                Some(rc) => (rc, Verdict::RecordFirst),
+                None => return Ok(Verdict::Ignore),
+            },
+        };
+        let ident = self.thread(py)?;
+        let mut previous = FxHashMap::default();
+        let mut args = Vec::new();
+        if self.values != ValuesMode::None && !frame.is_null() {
+            let locals = frame_locals(py, frame)?;
+            for name in &recorded.arg_names {
+                let Some(value) = locals.get_item(name).ok() else {
+                    continue;
+                };
+                let raw = self.encoder.encode(&value);
+                previous.insert(name.clone(), raw.clone());
+                let slot = policy::slot(
+                    &recorded.decision,
+                    Site::Arg(name),
+                    Slot::Value { value: raw },
+                    &mut self.stats,
+                );
+                if let Some(value) = slot {
+                    args.push(Var {
+                        kind: ValueKind::Arg,
+                        name: name.clone(),
+                        value,
+                    });
+                }
+            }
+        }
+        let thread = self.push(
+            ident,
+            Frame {
+                code: recorded.clone(),
+                previous,
+            },
+        );
+        self.write(Event::Call {
+            thread,
+            t: now_ns(self.started),
+            code: recorded.id,
+            args,
+        })?;
+        Ok(verdict)
+    }
+
+    fn push(&mut self, ident: u64, frame: Frame) -> u32 {
+        let state = self
+            .threads
+            .get_mut(&ident)
+            .expect("thread() registered this thread");
+        state.frames.push(frame);
+        state.number
+    }
+
+    /// Decides a code object seen for the first time; writes its code record.
+    fn classify(
+        &mut self,
+        py: Python<'_>,
+        code: &Bound<'_, PyAny>,
+        frame: *mut ffi::PyFrameObject,
+    ) -> PyResult<Option<Rc<RecordedCode>>> {
+        let key = code.as_ptr() as usize;
+        self.keep_alive.push(code.clone().unbind());
+        let pycode = code.cast::<PyCode>()?;
+        let filename: String = pycode.getattr("co_filename")?.extract()?;
+        if !self.ignore_prefix.is_empty() && filename.starts_with(&self.ignore_prefix) {
+            self.codes.insert(key, CodeEntry::Ignored);
+            return Ok(None);
+        }
+        let qualname: String = pycode.getattr("co_qualname")?.extract()?;
+        let first_line: u32 = pycode.getattr("co_firstlineno")?.extract()?;
+        let dunder_name = if frame.is_null() {
+            None
+        } else {
+            frame_dunder_name(py, frame)
+        };
+        let inputs_at = self
+            .inputs
+            .update(py, &filename, self.platform, &mut self.writer)?;
+        let code_info = CodeInfo {
+            id: self.counts.codes,
+            filename: filename.clone(),
+            qualname: qualname.clone(),
+            first_line,
+            dunder_name: dunder_name.clone(),
+            inputs: inputs_at,
+        };
+        let identity = match self.naming {
+            NamingMode::Globals => tracesieve_engine::from_dunder_name(dunder_name.as_deref()),
+            NamingMode::Paths => {
+                let inputs = self.writer_inputs(&code_info);
+                module_identity(
+                    NamingMode::Paths,
+                    dunder_name.as_deref(),
+                    &filename,
+                    &inputs,
+                )
+            }
+        };
+        let mut scope = Scope::new(filename.clone(), qualname.clone(), identity);
+        scope.first_line = Some(first_line);
+        let decision = explain(&self.chain, &scope, &[]);
+        if !decision.is_recorded() {
+            if decision.exec() == Exec::Skip {
+                self.stats.scopes_skipped += 1;
+            }
+            self.codes.insert(key, CodeEntry::Ignored);
+            return Ok(None);
+        }
+        self.writer.code(&code_info)?;
+        self.counts.codes += 1;
+        self.embed_source(&filename)?;
+        let recorded = Rc::new(RecordedCode {
+            id: code_info.id,
+            decision,
+            module_level: qualname == "<module>",
+            arg_names: arg_names(pycode)?,
+            global_names: global_names(pycode)?,
+        });
+        self.codes
+            .insert(key, CodeEntry::Recorded(recorded.clone()));
+        Ok(Some(recorded))
+    }
+
+    fn writer_inputs(&self, code: &CodeInfo) -> tracesieve_engine::ResolverInputs {
+        self.inputs.resolver_inputs(code.inputs, self.platform)
+    }
+
+    fn embed_source(&mut self, filename: &str) -> PyResult<()> {
+        if !self.config_sources || !self.sources_seen.insert(filename.to_string()) {
+            return Ok(());
+        }
+        let (text, omitted) = match std::fs::metadata(filename) {
+            Ok(meta) if meta.len() > self.max_source_bytes => (
+                None,
+                Some(format!(
+                    "{} bytes, over the {} byte limit",
+                    meta.len(),
+                    self.max_source_bytes
+                )),
+            ),
+            Ok(_) => match std::fs::read(filename).map(String::from_utf8) {
+                Ok(Ok(text)) => (Some(text), None),
+                Ok(Err(_)) => (None, Some("not UTF-8".to_string())),
+                Err(e) => (None, Some(e.to_string())),
+            },
+            Err(e) => (None, Some(e.to_string())),
+        };
+        self.writer.source(&SourceFile {
+            path: filename.to_string(),
+            text,
+            omitted,
+        })?;
+        Ok(())
+    }
+
+    /// The innermost recorded frame of this thread, if it runs `code`. A
+    /// thread with no recorded frame has none (and gets no ThreadStart here).
+    fn top(&self, code: &Bound<'_, PyAny>) -> Option<(u64, Rc<RecordedCode>)> {
+        let Some(CodeEntry::Recorded(rc)) = self.entry(code) else {
+            return None;
+        };
+        let ident = current_thread_ident();
+        let matches = self
+            .threads
+            .get(&ident)
+            .and_then(|t| t.frames.last())
+            .is_some_and(|f| Rc::ptr_eq(&f.code, rc));
+        matches.then(|| (ident, rc.clone()))
+    }
+
+    /// Whether events of `code` should keep coming.
+    fn verdict_for(&self, code: &Bound<'_, PyAny>) -> Verdict {
+        match self.entry(code) {
+            Some(CodeEntry::Recorded(_)) => Verdict::Record,
+            _ => Verdict::Ignore,
+        }
+    }
+
+    /// A recorded generator or coroutine resumes.
+    pub fn resume(&mut self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<Verdict> {
+        let Some(CodeEntry::Recorded(rc)) = self.entry(code) else {
+            return Ok(Verdict::Ignore);
+        };
+        let rc = rc.clone();
+        let ident = self.thread(py)?;
+        let thread = self.push(
+            ident,
+            Frame {
+                code: rc.clone(),
+                previous: FxHashMap::default(),
+            },
+        );
+        self.write(Event::Resume {
+            thread,
+            t: now_ns(self.started),
+            code: rc.id,
+        })?;
+        Ok(Verdict::Record)
+    }
+
+    /// An exception is thrown into a recorded generator.
+    pub fn throw(
+        &mut self,
+        py: Python<'_>,
+        code: &Bound<'_, PyAny>,
+        exception: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let Some(CodeEntry::Recorded(rc)) = self.entry(code) else {
+            return Ok(());
+        };
+        let rc = rc.clone();
+        let ident = self.thread(py)?;
+        let raw = self.capture(exception);
+        let value = policy::slot(&rc.decision, Site::Arg("exception"), raw, &mut self.stats)
+            .unwrap_or(Slot::Dropped);
+        let thread = self.push(
+            ident,
+            Frame {
+                code: rc.clone(),
+                previous: FxHashMap::default(),
+            },
+        );
+        self.write(Event::Throw {
+            thread,
+            t: now_ns(self.started),
+            code: rc.id,
+            exception: value,
+        })
+    }
+
+    fn capture(&self, value: &Bound<'_, PyAny>) -> Slot {
+        if self.values == ValuesMode::None {
+            Slot::Absent
+        } else {
+            Slot::Value {
+                value: self.encoder.encode(value),
+            }
+        }
+    }
+
+    /// A line of a recorded frame is about to run.
+    pub fn line(
+        &mut self,
+        py: Python<'_>,
+        code: &Bound<'_, PyAny>,
+        line: u32,
+        frame: *mut ffi::PyFrameObject,
+    ) -> PyResult<Verdict> {
+        let Some((ident, rc)) = self.top(code) else {
+            return Ok(self.verdict_for(code));
+        };
+        let mut vars = Vec::new();
+        if self.values == ValuesMode::All && !frame.is_null() {
+            let current = self.snapshot(py, &rc, frame)?;
+            let state = self
+                .threads
+                .get_mut(&ident)
+                .expect("top() found the thread");
+            let previous = &mut state
+                .frames
+                .last_mut()
+                .expect("top() found a frame")
+                .previous;
+            for (kind, name, raw) in current {
+                if previous.get(&name) == Some(&raw) {
+                    continue;
+                }
+                previous.insert(name.clone(), raw.clone());
+                let site = match kind {
+                    ValueKind::Global => Site::Global(&name),
+                    _ => Site::Local {
+                        name: &name,
+                        module_level: rc.module_level,
+                    },
+                };
+                if let Some(value) = policy::slot(
+                    &rc.decision,
+                    site,
+                    Slot::Value { value: raw },
+                    &mut self.stats,
+                ) {
+                    vars.push(Var { kind, name, value });
+                }
+            }
+        }
+        let thread = self.threads[&ident].number;
+        self.write(Event::Line {
+            thread,
+            t: now_ns(self.started),
+            line,
+            vars,
+        })?;
+        Ok(Verdict::Record)
+    }
+
+    /// Raw encodings of the frame's locals, then of the globals its code names.
+    fn snapshot(
+        &self,
+        py: Python<'_>,
+        rc: &RecordedCode,
+        frame: *mut ffi::PyFrameObject,
+    ) -> PyResult<Vec<(ValueKind, String, Value)>> {
+        let mut out = Vec::new();
+        let locals = frame_locals(py, frame)?;
+        let mut local_names = FxHashSet::default();
+        for item in locals.call_method0("items")?.try_iter()? {
+            let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
+            let Ok(name) = name.cast_exact::<PyString>() else {
+                continue;
+            };
+            let name = name.to_string_lossy().into_owned();
+            if is_dunder(&name) {
+                continue;
+            }
+            out.push((ValueKind::Local, name.clone(), self.encoder.encode(&value)));
+            local_names.insert(name);
+        }
+        if !rc.module_level {
+            // SAFETY: `frame` is the live frame of the current callback.
+            let globals = unsafe { Bound::from_owned_ptr(py, ffi::PyFrame_GetGlobals(frame)) };
+            let globals = globals.cast::<PyDict>()?;
+            for name in &rc.global_names {
+                let name = name.bind(py);
+                let text = name.to_string_lossy().into_owned();
+                if local_names.contains(&text) || is_dunder(&text) {
+                    continue;
+                }
+                if let Some(value) = globals.get_item(name)? {
+                    out.push((ValueKind::Global, text, self.encoder.encode(&value)));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn leave(
+        &mut self,
+        code: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+        site: Site<'_>,
+    ) -> PyResult<Verdict> {
+        let Some((ident, rc)) = self.top(code) else {
+            return Ok(self.verdict_for(code));
+        };
+        let raw = self.capture(value);
+        let slot = policy::slot(&rc.decision, site, raw, &mut self.stats).unwrap_or(Slot::Dropped);
+        let state = self
+            .threads
+            .get_mut(&ident)
+            .expect("top() found the thread");
+        state.frames.pop();
+        let thread = state.number;
+        let t = now_ns(self.started);
+        self.write(match site {
+            Site::Yield => Event::Yield {
+                thread,
+                t,
+                value: slot,
+            },
+            Site::Unwind => Event::Unwind {
+                thread,
+                t,
+                value: slot,
+            },
+            _ => Event::Return {
+                thread,
+                t,
+                value: slot,
+            },
+        })?;
+        Ok(Verdict::Record)
+    }
+
+    /// A recorded frame returns.
+    pub fn ret(&mut self, code: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<Verdict> {
+        self.leave(code, value, Site::Return)
+    }
+
+    /// A recorded generator yields.
+    pub fn yielded(
+        &mut self,
+        code: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<Verdict> {
+        self.leave(code, value, Site::Yield)
+    }
+
+    /// A recorded frame exits by an exception.
+    pub fn unwind(
+        &mut self,
+        code: &Bound<'_, PyAny>,
+        exception: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        self.leave(code, exception, Site::Unwind).map(|_| ())
+    }
+
+    /// An exception is raised in a recorded frame, at `line`.
+    pub fn raise(
+        &mut self,
+        code: &Bound<'_, PyAny>,
+        exception: &Bound<'_, PyAny>,
+        line: u32,
+    ) -> PyResult<()> {
+        let Some((ident, rc)) = self.top(code) else {
+            return Ok(());
+        };
+        let raw = self.capture(exception);
+        let slot =
+            policy::slot(&rc.decision, Site::Raise, raw, &mut self.stats).unwrap_or(Slot::Dropped);
+        let thread = self.threads[&ident].number;
+        self.write(Event::Raise {
+            thread,
+            t: now_ns(self.started),
+            line,
+            exception: slot,
+        })
+    }
+}
+
+// `c_ulong` is 32 bits on Windows, so the conversion is not useless there.
+#[allow(clippy::useless_conversion)]
+fn current_thread_ident() -> u64 {
+    // SAFETY: plain C call, no arguments.
+    u64::from(unsafe { ffi::PyThread_get_thread_ident() })
+}
+
+fn is_dunder(name: &str) -> bool {
+    name.len() > 4 && name.starts_with("__") && name.ends_with("__")
+}
+
+/// `frame.f_locals` (a dict, or on 3.13 a write-through proxy).
+fn frame_locals<'py>(
+    py: Python<'py>,
+    frame: *mut ffi::PyFrameObject,
+) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: `frame` is the live frame of the current callback; the call
+    // returns a new reference or NULL with an exception set.
+    unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyFrame_GetLocals(frame)) }
+}
+
+/// `__name__` in the frame's globals, if it is a string.
+fn frame_dunder_name(py: Python<'_>, frame: *mut ffi::PyFrameObject) -> Option<String> {
+    // SAFETY: as in `frame_locals`.
+    let globals =
+        unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyFrame_GetGlobals(frame)) }.ok()?;
+    let globals = globals.cast::<PyDict>().ok()?;
+    let name = globals.get_item("__name__").ok()??;
+    name.cast_exact::<PyString>()
+        .ok()
+        .map(|s| s.to_string_lossy().into_owned())
+}
+
+/// Parameter names in order: positional, `*args`, keyword-only, `**kwargs`.
+fn arg_names(code: &Bound<'_, PyCode>) -> PyResult<Vec<String>> {
+    const CO_VARARGS: u32 = 0x4;
+    const CO_VARKEYWORDS: u32 = 0x8;
+    let varnames: Vec<String> = code.getattr("co_varnames")?.cast::<PyTuple>()?.extract()?;
+    let argcount: usize = code.getattr("co_argcount")?.extract()?;
+    let kwonly: usize = code.getattr("co_kwonlyargcount")?.extract()?;
+    let flags: u32 = code.getattr("co_flags")?.extract()?;
+    let at = |i: usize| varnames.get(i).cloned();
+    let mut names: Vec<String> = (0..argcount).filter_map(at).collect();
+    let mut next = argcount + kwonly;
+    if flags & CO_VARARGS != 0 {
+        names.extend(at(next));
+        next += 1;
+    }
+    names.extend((argcount..argcount + kwonly).filter_map(at));
+    if flags & CO_VARKEYWORDS != 0 {
+        names.extend(at(next));
+    }
+    Ok(names)
+}
+
+/// The names a code object loads as globals or attributes (`co_names`).
+fn global_names(code: &Bound<'_, PyCode>) -> PyResult<Vec<Py<PyString>>> {
+    let names = code.getattr("co_names")?;
+    let names = names.cast::<PyTuple>()?;
+    let mut seen = FxHashSet::default();
+    Ok(names
+        .iter()
+        .filter_map(|n| n.cast_exact::<PyString>().ok().map(|s| s.clone().unbind()))
+        .filter(|n| seen.insert(n.as_ptr() as usize))
+        .collect())
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(0))
+        .unwrap_or(0)
+}

@@ -1,0 +1,3 @@
+"""A small package for the import tests."""
+
+VERSION = "1.0"

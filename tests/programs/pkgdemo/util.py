@@ -1,0 +1,6 @@
+"""Helpers."""
+
+
+def scale(value, factor):
+    result = value * factor
+    return result
