@@ -1,11 +1,45 @@
-# Sourced by the scripts: paths and variables every step shares.
+# Sourced by the scripts: paths and helpers every step shares.
 # shellcheck shell=bash
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$REPO/.venv"
-# Build the extension and run cargo against the same interpreter, so cargo
-# does not rebuild pyo3 when switching between them.
-export VIRTUAL_ENV="$VENV"
-export PYO3_PYTHON="$VENV/bin/python"
-export PATH="$VENV/bin:$HOME/.cargo/bin:$PATH"
+# The main interpreter (recording with sys.monitoring, the CLI, the demo),
+# and the interpreters the recorder is tested on.
+MAIN_PYTHON_VERSION=3.12
+TEST_PYTHON_VERSIONS="3.11 3.12 3.13"
+export PATH="$HOME/.cargo/bin:$PATH"
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# The virtualenv for Python X.Y: .venv for the main one, .venv-X.Y otherwise.
+venv_dir() {
+    if [ "$1" = "$MAIN_PYTHON_VERSION" ]; then echo "$REPO/.venv"; else echo "$REPO/.venv-$1"; fi
+}
+
+# A CPython X.Y interpreter: pyenv's newest X.Y, else python X.Y on PATH
+# (checked by running it: a pyenv shim for an inactive version fails).
+find_python() {
+    local version=$1 candidate
+    for candidate in $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}/versions/$version."* 2>/dev/null | sort -V -r); do
+        if [ -x "$candidate/bin/python$version" ]; then
+            echo "$candidate/bin/python$version"
+            return
+        fi
+    done
+    if candidate=$(command -v "python$version") && "$candidate" -c 'import sys' >/dev/null 2>&1; then
+        echo "$candidate"
+        return
+    fi
+    echo "setup: no CPython $version found (looked in pyenv and for python$version on PATH)" >&2
+    return 1
+}
+
+# Runs a command with the venv of Python X.Y active for maturin and cargo.
+# Each interpreter gets its own cargo target directory, so switching between
+# them does not rebuild pyo3.
+with_venv() {
+    local version=$1
+    shift
+    local venv
+    venv=$(venv_dir "$version")
+    VIRTUAL_ENV="$venv" PYO3_PYTHON="$venv/bin/python" CARGO_TARGET_DIR="$REPO/target/py$version" \
+        PATH="$venv/bin:$PATH" "$@"
+}

@@ -6,7 +6,8 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO"
 
-"$REPO/scripts/setup.sh"
+"$REPO/scripts/setup.sh" main
+export PATH="$REPO/.venv/bin:$PATH"
 
 FILTER=sample/.codetracer/trace-filter.toml
 

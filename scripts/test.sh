@@ -11,16 +11,22 @@ step "cargo fmt --check"
 cargo fmt --all --check
 
 step "cargo clippy (host, all targets)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+with_venv "$MAIN_PYTHON_VERSION" cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo clippy (engine for wasm32)"
-cargo clippy -p tracesieve-engine --target wasm32-unknown-unknown --locked -- -D warnings
+with_venv "$MAIN_PYTHON_VERSION" cargo clippy -p tracesieve-engine --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "cargo build (engine for wasm32)"
-cargo build -p tracesieve-engine --target wasm32-unknown-unknown --locked
+with_venv "$MAIN_PYTHON_VERSION" cargo build -p tracesieve-engine --target wasm32-unknown-unknown --locked
 
 step "cargo test (host)"
-cargo test --workspace --locked
+with_venv "$MAIN_PYTHON_VERSION" cargo test --workspace --locked
 
-step "pytest"
-python -m pytest recorder/tests
+for version in $TEST_PYTHON_VERSIONS; do
+    step "pytest on Python $version"
+    with_venv "$version" python -m pytest recorder/tests
+done
+
+step "pytest: cross-interpreter checks"
+TRACESIEVE_PYTHONS="$(for v in $TEST_PYTHON_VERSIONS; do printf '%s=%s/bin/python ' "$v" "$(venv_dir "$v")"; done)" \
+    with_venv "$MAIN_PYTHON_VERSION" python -m pytest tests

@@ -4,7 +4,9 @@
 //! as the `sys.monitoring` backend's, so both write the same trace:
 //!
 //! * a call on a generator frame that yielded before is a resume, or a throw
-//!   when an exception is pending;
+//!   when the frame's very next event is an exception (3.11 hides the
+//!   thrown exception from the call event), so the resume is held back until
+//!   the thread's next event;
 //! * a return whose last instruction is `YIELD_VALUE` is a yield, a return
 //!   with no value is an unwind (with the exception last seen in the frame);
 //! * an exception event is a raise.
@@ -35,6 +37,8 @@ struct LegacyState {
     bytecode: FxHashMap<usize, Py<PyBytes>>,
     /// The exception last raised in each frame, for its unwind.
     raised: FxHashMap<usize, Py<PyAny>>,
+    /// A generator frame resumed, not yet known to be a plain resume or a throw.
+    pending_resume: Option<(usize, Py<PyAny>)>,
 }
 
 /// Whether the hooks should stay installed; threads still carrying one after
@@ -92,6 +96,7 @@ fn install_on_this_thread() -> PyResult<()> {
             suspended: FxHashSet::default(),
             bytecode: FxHashMap::default(),
             raised: FxHashMap::default(),
+            pending_resume: None,
         })
     });
     // SAFETY: installing a C trace function for the current thread, GIL held.
@@ -114,7 +119,7 @@ fn thread_bootstrap(
         .call_method1("settrace", (py.None(),))?;
     if INSTALLED.load(Ordering::Relaxed) {
         install_on_this_thread()?;
-        on_call(py, frame.as_ptr() as *mut ffi::PyFrameObject, None);
+        on_call(py, frame.as_ptr() as *mut ffi::PyFrameObject);
     }
     Ok(py.None())
 }
@@ -132,11 +137,12 @@ extern "C" fn trace(
         unsafe { ffi::PyEval_SetTrace(None, std::ptr::null_mut()) };
         return 0;
     }
-    // An exception may be in flight (a generator resumed by `throw()`): set
-    // it aside so the recorder's own calls start clean, and put it back.
+    // An exception may be in flight: set it aside so the recorder's own
+    // calls start clean, and put it back.
     let pending = PendingError::take(py);
+    settle_resume(py, frame, what, arg);
     match what {
-        ffi::PyTrace_CALL => on_call(py, frame, pending.exception()),
+        ffi::PyTrace_CALL => on_call(py, frame),
         ffi::PyTrace_LINE => on_line(py, frame),
         ffi::PyTrace_RETURN => on_return(py, frame, arg),
         ffi::PyTrace_EXCEPTION => on_exception(py, frame, arg),
@@ -144,6 +150,39 @@ extern "C" fn trace(
     }
     pending.restore();
     0
+}
+
+/// Writes the held-back resume: as a throw when this event is an exception
+/// in the resumed frame, else as a resume.
+fn settle_resume(
+    py: Python<'_>,
+    frame: *mut ffi::PyFrameObject,
+    what: c_int,
+    arg: *mut ffi::PyObject,
+) {
+    let Some((resumed, code)) = with_state(|s| s.pending_resume.take()).flatten() else {
+        return;
+    };
+    let code = code.into_bound(py);
+    let thrown = (what == ffi::PyTrace_EXCEPTION && resumed == frame as usize)
+        .then(|| exception_of(py, arg))
+        .flatten();
+    let verdict = match thrown {
+        Some(exception) => with_session(py, |s| {
+            s.throw(py, &code, &exception).map(|_| Verdict::Record)
+        }),
+        None => with_session(py, |s| s.resume(py, &code)),
+    };
+    if verdict == Some(Verdict::Ignore) {
+        skip_lines(resumed as *mut ffi::PyFrameObject);
+    }
+}
+
+/// The exception value of an exception event's `(type, value, traceback)`.
+fn exception_of(py: Python<'_>, arg: *mut ffi::PyObject) -> Option<Bound<'_, PyAny>> {
+    // SAFETY: `arg` is a borrowed tuple or NULL.
+    let info = unsafe { Bound::from_borrowed_ptr_or_opt(py, arg) }?;
+    info.cast::<PyTuple>().ok()?.get_item(1).ok()
 }
 
 /// The error indicator, fetched and normalised, to be restored unchanged.
@@ -180,11 +219,7 @@ impl PendingError {
         pending
     }
 
-    fn exception<'py>(&self) -> Option<Bound<'py, PyAny>> {
-        // SAFETY: `value` is NULL or a reference owned by `self`, GIL held.
-        unsafe { Bound::from_borrowed_ptr_or_opt(Python::assume_attached(), self.value) }
-    }
-
+    #[allow(deprecated)] // as in `take`
     fn restore(self) {
         if !self.kind.is_null() {
             // SAFETY: hands the fetched references back to the indicator.
@@ -213,21 +248,14 @@ fn skip_lines(frame: *mut ffi::PyFrameObject) {
     }
 }
 
-fn on_call(py: Python<'_>, frame: *mut ffi::PyFrameObject, thrown: Option<Bound<'_, PyAny>>) {
+fn on_call(py: Python<'_>, frame: *mut ffi::PyFrameObject) {
     let code = code_of(py, frame);
     let key = frame as usize;
-    let resumed = with_state(|s| s.suspended.remove(&key)).unwrap_or(false);
-    let verdict = if resumed {
-        match thrown {
-            Some(exception) => with_session(py, |s| {
-                s.throw(py, &code, &exception).map(|_| Verdict::Record)
-            }),
-            None => with_session(py, |s| s.resume(py, &code)),
-        }
-    } else {
-        with_session(py, |s| s.start(py, &code, frame))
-    };
-    if verdict == Some(Verdict::Ignore) {
+    if with_state(|s| s.suspended.remove(&key)).unwrap_or(false) {
+        with_state(|s| s.pending_resume = Some((key, code.unbind())));
+        return;
+    }
+    if with_session(py, |s| s.start(py, &code, frame)) == Some(Verdict::Ignore) {
         skip_lines(frame);
     }
 }
