@@ -9,7 +9,11 @@
 //!   the thread's next event;
 //! * a return whose last instruction is `YIELD_VALUE` is a yield, a return
 //!   with no value is an unwind (with the exception last seen in the frame);
-//! * an exception event is a raise.
+//! * an exception event is a raise, except the StopIteration with which 3.11
+//!   hands a finished generator's or coroutine's return value to the
+//!   `yield from`/`await` (SEND) that drove it: 3.11 reports it only because
+//!   a trace function is set, 3.12+ never raises it (see
+//!   [`is_implicit_stop_iteration`]).
 //!
 //! Frames of ignored code get `f_trace_lines = False`, so they cost one call
 //! and one return callback each.
@@ -39,6 +43,13 @@ struct LegacyState {
     raised: FxHashMap<usize, Py<PyAny>>,
     /// A generator frame resumed, not yet known to be a plain resume or a throw.
     pending_resume: Option<(usize, Py<PyAny>)>,
+    /// `co_flags` of each code object seen returning.
+    flags: FxHashMap<usize, u32>,
+    /// The address of the value a generator or coroutine finished with, if
+    /// that was this thread's previous event, for [`is_implicit_stop_iteration`]
+    /// (an address, so the value is not kept alive any longer than without
+    /// the recorder).
+    generator_returned: Option<usize>,
 }
 
 /// Whether the hooks should stay installed; threads still carrying one after
@@ -47,6 +58,9 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 /// The `YIELD_VALUE` opcode of this interpreter.
 static YIELD_VALUE: AtomicU8 = AtomicU8::new(0);
+
+/// The `SEND` opcode of this interpreter.
+static SEND: AtomicU8 = AtomicU8::new(0);
 
 thread_local! {
     static STATE: RefCell<Option<LegacyState>> = const { RefCell::new(None) };
@@ -64,6 +78,12 @@ pub fn register(py: Python<'_>) -> PyResult<crate::hooks::Backend> {
         .get_item("YIELD_VALUE")?
         .extract()?;
     YIELD_VALUE.store(opcode, Ordering::Relaxed);
+    let send: u8 = py
+        .import("dis")?
+        .getattr("opmap")?
+        .get_item("SEND")?
+        .extract()?;
+    SEND.store(send, Ordering::Relaxed);
     INSTALLED.store(true, Ordering::Relaxed);
     install_on_this_thread()?;
     let bootstrap = wrap_pyfunction!(thread_bootstrap, py)?;
@@ -97,6 +117,8 @@ fn install_on_this_thread() -> PyResult<()> {
             bytecode: FxHashMap::default(),
             raised: FxHashMap::default(),
             pending_resume: None,
+            flags: FxHashMap::default(),
+            generator_returned: None,
         })
     });
     // SAFETY: installing a C trace function for the current thread, GIL held.
@@ -140,6 +162,11 @@ extern "C" fn trace(
     // An exception may be in flight: set it aside so the recorder's own
     // calls start clean, and put it back.
     let pending = PendingError::take(py);
+    let returned = with_state(|s| s.generator_returned.take()).flatten();
+    if what == ffi::PyTrace_EXCEPTION && is_implicit_stop_iteration(py, frame, arg, returned) {
+        pending.restore();
+        return 0;
+    }
     settle_resume(py, frame, what, arg);
     match what {
         ffi::PyTrace_CALL => on_call(py, frame),
@@ -176,6 +203,52 @@ fn settle_resume(
     if verdict == Some(Verdict::Ignore) {
         skip_lines(resumed as *mut ffi::PyFrameObject);
     }
+}
+
+/// Whether an exception event is the StopIteration that carries the value a
+/// generator or coroutine just finished with (`returned`, the thread's
+/// previous event) to the `yield from`/`await` driving it (a SEND
+/// instruction). 3.11 raises and reports it only because a trace function is
+/// set; 3.12+ resumes the awaiting frame with the value and reports no RAISE
+/// (sys.monitoring's STOP_ITERATION, which the recorder does not use). A
+/// StopIteration raised by Python code (`__next__`) or one a `for` loop
+/// (FOR_ITER) stops at is a RAISE on every version and is kept.
+fn is_implicit_stop_iteration(
+    py: Python<'_>,
+    frame: *mut ffi::PyFrameObject,
+    arg: *mut ffi::PyObject,
+    returned: Option<usize>,
+) -> bool {
+    let Some(returned) = returned else {
+        return false;
+    };
+    let Some(exception) = exception_of(py, arg) else {
+        return false;
+    };
+    if !exception.is_instance_of::<pyo3::exceptions::PyStopIteration>() {
+        return false;
+    }
+    let carries_value = exception
+        .getattr("value")
+        .is_ok_and(|v| v.as_ptr() as usize == returned);
+    let code = code_of(py, frame);
+    carries_value && last_opcode(py, &code, frame) == Some(SEND.load(Ordering::Relaxed))
+}
+
+/// Whether `code` is a generator's or a coroutine's.
+fn is_generator_code(code: &Bound<'_, PyAny>) -> bool {
+    const GENERATOR_OR_COROUTINE: u32 = 0x20 | 0x80 | 0x100; // CO_GENERATOR, CO_COROUTINE, CO_ITERABLE_COROUTINE
+    let key = code.as_ptr() as usize;
+    let flags = with_state(|s| s.flags.get(&key).copied()).flatten();
+    let flags = flags.unwrap_or_else(|| {
+        let flags = code
+            .getattr("co_flags")
+            .and_then(|f| f.extract::<u32>())
+            .unwrap_or(0);
+        with_state(|s| s.flags.insert(key, flags));
+        flags
+    });
+    flags & GENERATOR_OR_COROUTINE != 0
 }
 
 /// The exception value of an exception event's `(type, value, traceback)`.
@@ -255,7 +328,7 @@ fn on_call(py: Python<'_>, frame: *mut ffi::PyFrameObject) {
         with_state(|s| s.pending_resume = Some((key, code.unbind())));
         return;
     }
-    if with_session(py, |s| s.start(py, &code, frame)) == Some(Verdict::Ignore) {
+    if with_session(py, |s| s.start(py, &code, || frame)) == Some(Verdict::Ignore) {
         skip_lines(frame);
     }
 }
@@ -265,7 +338,7 @@ fn on_line(py: Python<'_>, frame: *mut ffi::PyFrameObject) {
     // SAFETY: `frame` is live.
     let line = unsafe { ffi::PyFrame_GetLineNumber(frame) };
     let verdict = with_session(py, |s| {
-        s.line(py, &code, u32::try_from(line).unwrap_or(0), frame)
+        s.line(py, &code, u32::try_from(line).unwrap_or(0), || frame)
     });
     if verdict == Some(Verdict::Ignore) {
         skip_lines(frame);
@@ -317,6 +390,10 @@ fn on_return(py: Python<'_>, frame: *mut ffi::PyFrameObject, arg: *mut ffi::PyOb
                 with_state(|s| s.suspended.insert(key));
                 with_session(py, |s| s.yielded(&code, &value));
             } else {
+                if is_generator_code(&code) {
+                    let address = value.as_ptr() as usize;
+                    with_state(|s| s.generator_returned = Some(address));
+                }
                 with_session(py, |s| s.ret(&code, &value));
             }
         }

@@ -105,8 +105,7 @@ fn answer(py: Python<'_>, verdict: Option<Verdict>) -> PyResult<Py<PyAny>> {
 
 #[pyfunction]
 fn on_start(py: Python<'_>, code: Bound<'_, PyAny>, _offset: i64) -> PyResult<Py<PyAny>> {
-    let frame = current_frame();
-    let verdict = with_session(py, |s| s.start(py, &code, frame));
+    let verdict = with_session(py, |s| s.start(py, &code, current_frame));
     if verdict == Some(Verdict::RecordFirst) {
         let tool = crate::hooks::monitoring_tool().unwrap_or(2);
         if let Err(error) =
@@ -148,9 +147,11 @@ fn on_yield(
 
 #[pyfunction]
 fn on_line(py: Python<'_>, code: Bound<'_, PyAny>, line: i64) -> PyResult<Py<PyAny>> {
-    let frame = current_frame();
     let line = u32::try_from(line).unwrap_or(0);
-    answer(py, with_session(py, |s| s.line(py, &code, line, frame)))
+    answer(
+        py,
+        with_session(py, |s| s.line(py, &code, line, current_frame)),
+    )
 }
 
 #[pyfunction]

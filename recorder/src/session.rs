@@ -7,7 +7,7 @@ use crate::encode::Encoder;
 use crate::inputs::InputsTracker;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyCode, PyDict, PyString, PyTuple};
+use pyo3::types::{PyCode, PyDict, PyString, PyTuple, PyWeakrefMethods, PyWeakrefReference};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::fs::File;
 use std::io::BufWriter;
@@ -71,6 +71,10 @@ struct Frame {
 struct ThreadState {
     number: u32,
     frames: Vec<Frame>,
+    /// A weak reference to the thread's `threading.Thread`: a thread that
+    /// ends frees its ident for the next thread started, which must get a
+    /// ThreadStart of its own.
+    object: Option<Py<PyAny>>,
 }
 
 /// Counts for the summary line.
@@ -98,6 +102,8 @@ pub struct Session {
     codes: FxHashMap<usize, CodeEntry>,
     keep_alive: Vec<Py<PyAny>>,
     threads: FxHashMap<u64, ThreadState>,
+    /// The number the next thread seen gets.
+    next_thread: u32,
     inputs: InputsTracker,
     sources_seen: FxHashSet<String>,
     stats: FilterStats,
@@ -136,6 +142,7 @@ impl Session {
             codes: FxHashMap::default(),
             keep_alive: Vec::new(),
             threads: FxHashMap::default(),
+            next_thread: 0,
             inputs: InputsTracker::new(header.cwd.clone()),
             sources_seen: FxHashSet::default(),
             stats: FilterStats::default(),
@@ -189,18 +196,51 @@ impl Session {
     /// The thread number of the current thread, writing ThreadStart the first time.
     fn thread(&mut self, py: Python<'_>) -> PyResult<u64> {
         let ident = current_thread_ident();
-        if !self.threads.contains_key(&ident) {
-            let number = self.threads.len() as u32;
-            let name = crate::modules::get(py)
+        let current = || {
+            crate::modules::get(py)
                 .and_then(|m| m.threading.bind(py).call_method0("current_thread"))
-                .and_then(|t| t.getattr("name"))
-                .and_then(|n| n.extract::<String>())
+        };
+        // Thread idents are reused once a thread ends, so a known ident with
+        // no recorded frame on its stack may belong to a new thread: compare
+        // the thread objects (only then, so this costs nothing inside
+        // recorded code).
+        let known = match self.threads.get(&ident) {
+            None => false,
+            // Without a weak reference (none could be made), only the ident tells.
+            Some(state) if state.frames.is_empty() => state.object.as_ref().is_none_or(|w| {
+                let previous = w
+                    .bind(py)
+                    .cast::<PyWeakrefReference>()
+                    .ok()
+                    .and_then(|w| w.upgrade());
+                match (previous, current()) {
+                    (Some(previous), Ok(now)) => previous.is(&now),
+                    (None, _) => false,
+                    (Some(_), Err(_)) => true,
+                }
+            }),
+            Some(_) => true,
+        };
+        if !known {
+            let number = self.next_thread;
+            self.next_thread += 1;
+            let thread = current();
+            let name = thread
+                .as_ref()
+                .ok()
+                .and_then(|t| t.getattr("name").ok())
+                .and_then(|n| n.extract::<String>().ok())
                 .unwrap_or_default();
+            let object = thread
+                .ok()
+                .and_then(|t| PyWeakrefReference::new(&t).ok())
+                .map(|w| w.into_any().unbind());
             self.threads.insert(
                 ident,
                 ThreadState {
                     number,
                     frames: Vec::new(),
+                    object,
                 },
             );
             self.write(Event::ThreadStart {
@@ -216,17 +256,20 @@ impl Session {
         self.codes.get(&(code.as_ptr() as usize))
     }
 
-    /// A code object starts (PY_START, or a call event on 3.11).
+    /// A code object starts (PY_START, or a call event on 3.11). `frame`
+    /// gives the running frame; it is asked for only when needed (the first
+    /// start of a code object, or capturing arguments), because on 3.12+
+    /// getting it materialises a frame object.
     pub fn start(
         &mut self,
         py: Python<'_>,
         code: &Bound<'_, PyAny>,
-        frame: *mut ffi::PyFrameObject,
+        frame: impl Fn() -> *mut ffi::PyFrameObject,
     ) -> PyResult<Verdict> {
         let (recorded, verdict) = match self.entry(code) {
             Some(CodeEntry::Recorded(rc)) => (rc.clone(), Verdict::Record),
             Some(CodeEntry::Ignored) => return Ok(Verdict::Ignore),
-            None => match self.classify(py, code, frame)? {
+            None => match self.classify(py, code, frame())? {
                 Some(rc) => (rc, Verdict::RecordFirst),
                 None => return Ok(Verdict::Ignore),
             },
@@ -234,7 +277,12 @@ impl Session {
         let ident = self.thread(py)?;
         let mut previous = FxHashMap::default();
         let mut args = Vec::new();
-        if self.values != ValuesMode::None && !frame.is_null() {
+        let frame = if self.values == ValuesMode::None {
+            std::ptr::null_mut()
+        } else {
+            frame()
+        };
+        if !frame.is_null() {
             let locals = frame_locals(py, frame)?;
             for name in &recorded.arg_names {
                 let Some(value) = locals.get_item(name).ok() else {
@@ -469,19 +517,25 @@ impl Session {
         }
     }
 
-    /// A line of a recorded frame is about to run.
+    /// A line of a recorded frame is about to run; `frame` is asked for only
+    /// when values are captured.
     pub fn line(
         &mut self,
         py: Python<'_>,
         code: &Bound<'_, PyAny>,
         line: u32,
-        frame: *mut ffi::PyFrameObject,
+        frame: impl Fn() -> *mut ffi::PyFrameObject,
     ) -> PyResult<Verdict> {
         let Some((ident, rc)) = self.top(code) else {
             return Ok(self.verdict_for(code));
         };
         let mut vars = Vec::new();
-        if self.values == ValuesMode::All && !frame.is_null() {
+        let frame = if self.values == ValuesMode::All {
+            frame()
+        } else {
+            std::ptr::null_mut()
+        };
+        if !frame.is_null() {
             let current = self.snapshot(py, &rc, frame)?;
             let state = self
                 .threads

@@ -7,31 +7,52 @@ state for the `paths` naming mode, and turns results into Python objects.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+TYPE_CHECKING = False  # importing typing costs start-up time; annotations only
 
 from . import _native
+
+if TYPE_CHECKING:
+    from typing import Iterable, List, Optional, Sequence, Tuple, Union
+
+    PathLike = Union[str, "os.PathLike[str]"]
+    ValueSpec = Union[str, Tuple[str, str]]
 
 FilterError = _native.FilterError
 """Raised when a filter cannot be read or is invalid; ``.problem`` holds the details."""
 
-PathLike = Union[str, "os.PathLike[str]"]
 
-
-@dataclass(frozen=True)
 class Problem:
-    """One problem found in a filter file."""
+    """One problem found in a filter file: where, what, and its CodeTracer code."""
 
-    path: str
-    line: Optional[int]
-    column: Optional[int]
-    message: str
-    code: str
-    rule: Optional[int] = None
-    pattern: Optional[int] = None
+    __slots__ = ("path", "line", "column", "message", "code", "rule", "pattern")
+
+    def __init__(
+        self,
+        path: str,
+        line: Optional[int],
+        column: Optional[int],
+        message: str,
+        code: str,
+        rule: Optional[int] = None,
+        pattern: Optional[int] = None,
+    ) -> None:
+        self.path, self.line, self.column, self.message = path, line, column, message
+        self.code, self.rule, self.pattern = code, rule, pattern
+
+    def _key(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Problem) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"Problem({fields})"
 
     def __str__(self) -> str:
         if self.line is None:
@@ -86,9 +107,6 @@ def check(*filters: PathLike, builtin: bool = True, framework: Optional[str] = N
                 )
             )
     return problems
-
-
-ValueSpec = Union[str, Tuple[str, str]]
 
 
 def _parse_value(value: ValueSpec) -> Tuple[str, str]:
@@ -172,6 +190,8 @@ def explain(
         modules=_module_files() if module_names == "paths" else [],
         markers=_marker_dirs(filename) if module_names == "paths" else [],
     )
+    import json  # only callers of explain pay for it
+
     return json.loads(text)
 
 

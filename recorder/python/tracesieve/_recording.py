@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import runpy
 import sys
-from typing import Iterator, List, Optional, Sequence
+TYPE_CHECKING = False  # importing typing costs start-up time; annotations only
 
 from . import _native
-from ._filters import PathLike, split_filter_specs
+from ._filters import split_filter_specs
+
+if TYPE_CHECKING:
+    from typing import Iterator, List, Optional, Sequence
+
+    from ._filters import PathLike
 
 PROJECT_FILTER = os.path.join(".codetracer", "trace-filter.toml")
 ENV_FILTER = "TRACESIEVE_FILTER"
@@ -142,10 +146,15 @@ def _exit_code(code) -> int:
 def _own_frames_trimmed(tb):
     """The traceback without tracesieve's and runpy's frames on top, as
     Python itself would print it."""
-    runpy_file = os.path.abspath(runpy.__file__)
+    import runpy
+
+    # runpy is a frozen module on 3.11+: its frames are named "<frozen runpy>",
+    # not after runpy.__file__.
+    runpy_files = {os.path.abspath(runpy.__file__), "<frozen runpy>"}
     while tb is not None:
-        filename = os.path.abspath(tb.tb_frame.f_code.co_filename)
-        if not (filename.startswith(PACKAGE_DIR) or filename == runpy_file):
+        raw = tb.tb_frame.f_code.co_filename
+        filename = os.path.abspath(raw)
+        if not (filename.startswith(PACKAGE_DIR) or raw in runpy_files or filename in runpy_files):
             break
         tb = tb.tb_next
     return tb
@@ -155,6 +164,8 @@ def run_program(kind: str, target: Optional[str], args: List[str]) -> int:
     """Runs a script, module, pytest or unittest in this process, the way
     ``python`` would, and returns its exit status. Uncaught exceptions are
     printed as Python prints them."""
+    import runpy
+
     try:
         if kind == "script":
             script = os.path.abspath(target)
@@ -181,7 +192,12 @@ def run_program(kind: str, target: Optional[str], args: List[str]) -> int:
     except KeyboardInterrupt:
         raise
     except BaseException as error:  # noqa: BLE001 - reported exactly as Python would
-        sys.excepthook(type(error), error, _own_frames_trimmed(error.__traceback__))
+        # The default excepthook prints the exception's own __traceback__
+        # when it has one (ignoring the traceback argument), so the trimmed
+        # traceback has to be set on the exception itself.
+        trimmed = _own_frames_trimmed(error.__traceback__)
+        error.__traceback__ = trimmed
+        sys.excepthook(type(error), error, trimmed)
         return 1
     finally:
         with contextlib.suppress(Exception):

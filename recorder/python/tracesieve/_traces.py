@@ -3,12 +3,16 @@ work; this module resolves paths and turns results into Python objects."""
 
 from __future__ import annotations
 
-import json
 import os
-from typing import Optional, Sequence
+TYPE_CHECKING = False  # importing typing costs start-up time; annotations only
 
 from . import _native
-from ._filters import PathLike, split_filter_specs
+from ._filters import split_filter_specs
+
+if TYPE_CHECKING:
+    from typing import Optional, Sequence
+
+    from ._filters import PathLike
 
 TraceFileError = _native.TraceFileError
 """Raised for a trace file that cannot be read (not a trace, newer version, I/O)."""
@@ -20,6 +24,8 @@ def info(path: PathLike) -> dict:
     """What the trace holds: header facts, counts by event kind, code
     objects, threads, the filter chain with hashes, filter statistics, exit
     status, and ``truncation`` when the file ends early."""
+    import json
+
     return json.loads(_native.trace_info(os.fspath(path)))
 
 
@@ -55,6 +61,8 @@ def refilter(
         module_names=module_names,
         roots=[os.fspath(r) for r in roots],
     )
+    import json
+
     return json.loads(text)
 
 

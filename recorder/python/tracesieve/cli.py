@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from typing import List, Optional, Sequence
+TYPE_CHECKING = False  # importing typing costs start-up time; annotations only
+
+if TYPE_CHECKING:
+    from typing import List, Optional, Sequence
 
 from . import _filters, _recording, _traces
 from ._native import __version__
@@ -196,6 +198,8 @@ def _run_explain(args: argparse.Namespace) -> int:
         print(f"tracesieve explain: invalid filter: {e}", file=sys.stderr)
         return EXIT_USAGE
     if args.json:
+        import json
+
         print(json.dumps(decision, indent=2))
     else:
         print(format_decision(decision))
@@ -290,7 +294,12 @@ def _run_trace_command(args: argparse.Namespace) -> int:
     try:
         if args.command == "info":
             summary = _traces.info(args.trace)
-            print(json.dumps(summary, indent=2) if args.json else format_info(summary))
+            if args.json:
+                import json
+
+                print(json.dumps(summary, indent=2))
+            else:
+                print(format_info(summary))
         elif args.command == "refilter":
             result = _traces.refilter(
                 args.trace,
