@@ -1,26 +1,35 @@
 #!/usr/bin/env bash
-# The main job: sets up what is missing, then shows tracesieve on the bundled
-# sample project. Until the recorder and viewer exist this checks the
-# sample's filter and explains what it decides for the sample's code.
+# The main job: sets up what is missing, records the bundled sample program
+# (sample/main.py, with sample/.codetracer/trace-filter.toml found above it)
+# to sample.tsieve, and shows what the trace holds and why the filter decided
+# as it did. The viewer (issue 5) will open the trace here.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO"
 
 "$REPO/scripts/setup.sh" main
 export PATH="$REPO/.venv/bin:$PATH"
-
+TRACE="$REPO/sample.tsieve"
 FILTER=sample/.codetracer/trace-filter.toml
 
 step "tracesieve check $FILTER"
 tracesieve check "$FILTER"
 
+step "tracesieve record -o sample.tsieve sample/main.py"
+tracesieve record -o "$TRACE" sample/main.py
+
+step "tracesieve info sample.tsieve"
+tracesieve info "$TRACE"
+
 step "why is the card number never recorded?"
 tracesieve explain --filter "$FILTER" --file "$REPO/sample/shop/payment.py" --qualname charge \
-    --module shop.payment --value arg:card_number --value arg:amount --value arg:api_key \
-    --value local:last4
+    --module shop.payment --value arg:card_number --value arg:amount --value arg:api_key
 
-step "the script body, named by __name__ (globals) and by path (paths)"
-tracesieve explain --filter "$FILTER" --file "$REPO/sample/main.py" --qualname '<module>' \
-    --module __main__ --value local:API_KEY
-tracesieve explain --filter "$FILTER" --file "$REPO/sample/main.py" --qualname '<module>' \
-    --module-names paths --root "$REPO/sample"
+step "re-filtered without the sample's filter (the built-in default alone)"
+tracesieve refilter "$TRACE" -o "$REPO/sample-builtin-only.tsieve"
+
+step "exports: JSON, CodeTracer folder, Chrome trace (open in Perfetto or speedscope)"
+tracesieve export "$TRACE" --format json -o "$REPO/sample.json"
+tracesieve export "$TRACE" --format codetracer -o "$REPO/sample-codetracer"
+tracesieve export "$TRACE" --format chrome -o "$REPO/sample-chrome.json"
+echo "wrote sample.json, sample-codetracer/, sample-chrome.json"
