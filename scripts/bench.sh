@@ -13,8 +13,15 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 step "installing the peer tools and the library workload"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
-step "building tracesieve (release) into .venv-bench"
+step "building tracesieve (release) and installing it into .venv-bench"
+# A real wheel, not an editable install: an editable install puts the
+# extension in the source tree, where the test venvs' debug builds of the
+# same Python version would replace it.
+rm -rf "$REPO/target/bench/wheels"
 VIRTUAL_ENV="$venv" PYO3_PYTHON="$venv/bin/python" CARGO_TARGET_DIR="$REPO/target/bench" \
-    "$venv/bin/maturin" develop --release --quiet --manifest-path recorder/Cargo.toml
+    "$venv/bin/maturin" build --release --quiet --manifest-path recorder/Cargo.toml \
+    --interpreter "$venv/bin/python" --out "$REPO/target/bench/wheels"
+"$venv/bin/python" -m pip install --quiet --force-reinstall --no-deps "$REPO"/target/bench/wheels/tracesieve-*.whl
 step "measuring"
-"$venv/bin/python" bench/overhead.py --update BENCHMARKS.md "$@"
+# Run from outside the source tree so `import tracesieve` finds the wheel.
+(cd "$REPO/bench" && "$venv/bin/python" overhead.py --update "$REPO/BENCHMARKS.md" "$@")

@@ -143,9 +143,10 @@ def _exit_code(code) -> int:
     return 1
 
 
-def _own_frames_trimmed(tb):
+def _own_frames_trimmed(tb, keep_runpy=False):
     """The traceback without tracesieve's and runpy's frames on top, as
-    Python itself would print it."""
+    Python itself would print it (``python -m`` shows runpy's frames: with
+    ``keep_runpy``, only tracesieve's are left out)."""
     import runpy
 
     # runpy is a frozen module on 3.11+: its frames are named "<frozen runpy>",
@@ -154,7 +155,8 @@ def _own_frames_trimmed(tb):
     while tb is not None:
         raw = tb.tb_frame.f_code.co_filename
         filename = os.path.abspath(raw)
-        if not (filename.startswith(PACKAGE_DIR) or raw in runpy_files or filename in runpy_files):
+        is_runpy = raw in runpy_files or filename in runpy_files
+        if not (filename.startswith(PACKAGE_DIR) or (is_runpy and not keep_runpy)):
             break
         tb = tb.tb_next
     return tb
@@ -175,7 +177,18 @@ def run_program(kind: str, target: Optional[str], args: List[str]) -> int:
         elif kind == "module":
             sys.argv = [target, *args]
             sys.path[0] = os.getcwd()
-            runpy.run_module(target, run_name="__main__", alter_sys=True)
+            # What `python -m` itself calls, so that a missing module and an
+            # uncaught exception are reported exactly as python -m reports
+            # them (runpy's frames included). It runs the module in the
+            # namespace of sys.modules["__main__"]: a fresh module, as with
+            # python -m, not tracesieve's own __main__.
+            main = sys.modules.get("__main__")
+            sys.modules["__main__"] = type(sys)("__main__")
+            try:
+                runpy._run_module_as_main(target, alter_argv=True)
+            finally:
+                if main is not None:
+                    sys.modules["__main__"] = main
         elif kind == "pytest":
             import pytest
 
@@ -195,7 +208,7 @@ def run_program(kind: str, target: Optional[str], args: List[str]) -> int:
         # The default excepthook prints the exception's own __traceback__
         # when it has one (ignoring the traceback argument), so the trimmed
         # traceback has to be set on the exception itself.
-        trimmed = _own_frames_trimmed(error.__traceback__)
+        trimmed = _own_frames_trimmed(error.__traceback__, keep_runpy=kind == "module")
         error.__traceback__ = trimmed
         sys.excepthook(type(error), error, trimmed)
         return 1
