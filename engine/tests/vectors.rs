@@ -1608,7 +1608,7 @@ fn frameworks() {
     let password = [(Local, "password", Redact), (Local, "count", Allow)];
     #[rustfmt::skip]
     let table = [
-        // builtin-pytest was rewritten for D9; its rules are 7–22 here
+        // builtin-pytest was rewritten for D9; its rules are 7–23 here
         // (upstream 7–24). Where the index differs, the comment says so.
         case("V70", p, "/venv/lib/python3.12/site-packages/_pytest/main.py", "<module>", dunder(Some("_pytest.main")), json!({
             "exec": "skip",
@@ -1631,19 +1631,19 @@ fn frameworks() {
             "exec": "skip",
             "matched_rule": { "index": 14, "selector": "pkg:glob:{coverage,coverage.*}" },
         })),
-        // D9: rule 21 (upstream 23). D1 (B10): the secret patterns stay in
+        // D9: rule 22 (upstream 23). D1 (B10): the secret patterns stay in
         // force in tests (upstream npat 0).
         case("V71", p, "/home/u/proj/tests/test_x.py", "test_login", dunder(Some("tests.test_x")), json!({
             "exec": "trace",
-            "matched_rule": { "index": 21, "selector": "file:glob:**/tests/**/*.py" },
-            "matched_rules": [6, 17, 19, 21],
+            "matched_rule": { "index": 22, "selector": "file:glob:**/tests/**/*.py" },
+            "matched_rules": [6, 18, 20, 22],
         }))
         .npat(5)
         .values(&password),
         case("V71", p, "/home/u/proj/tests/test_x.py", "test_login", dunder(Some("test_x")), json!({
             "exec": "trace",
-            "matched_rule": { "index": 21 },
-            "matched_rules": [6, 16, 19, 21],
+            "matched_rule": { "index": 22 },
+            "matched_rules": [6, 17, 20, 22],
         }))
         .npat(5)
         .values(&password),
@@ -1658,21 +1658,21 @@ fn frameworks() {
             "exec": "trace",
             "matched_rules": [6],
         })),
-        // D9: rule 19 (upstream 21).
+        // D9: rule 20 (upstream 21).
         case("V72", p, "/home/u/proj/pytest_plugin_tests/test_a.py", "<module>", dunder(Some("pytest_plugin_tests.test_a")), json!({
             "exec": "trace",
-            "matched_rule": { "index": 19, "selector": "file:glob:**/test_*.py" },
-            "matched_rules": [6, 19],
+            "matched_rule": { "index": 20, "selector": "file:glob:**/test_*.py" },
+            "matched_rules": [6, 20],
         })),
         // D9: installed pytest plugins are still skipped, by their location.
         case("V72", p, "/venv/lib/python3.12/site-packages/pytest_cov/plugin.py", "<module>", dunder(Some("pytest_cov.plugin")), json!({
             "exec": "skip",
-            "matched_rule": { "index": 15 },
+            "matched_rule": { "index": 16 },
         })),
-        // D9: rule 22 (upstream 24). D1 (B10): secrets still redacted.
+        // D9: rule 23 (upstream 24). D1 (B10): secrets still redacted.
         case("V73", p, "/home/u/proj/app/conftest.py", "<module>", dunder(Some("app.conftest")), json!({
             "exec": "trace",
-            "matched_rule": { "index": 22, "selector": "file:glob:**/conftest.py" },
+            "matched_rule": { "index": 23, "selector": "file:glob:**/conftest.py" },
         }))
         .npat(5)
         .values(&password),
@@ -1713,7 +1713,7 @@ fn frameworks() {
     let mut f = Failures::new("frameworks");
     run_scope_cases(&mut f, &table);
     // The framework built-ins inherit both defaults and carry no patterns.
-    for (id, chain, rules) in [("V70", p, 16), ("V74", u, 7)] {
+    for (id, chain, rules) in [("V70", p, 17), ("V74", u, 7)] {
         f.eq(id, "default exec", chain.default_exec(), (Exec::Trace, 0));
         f.eq(id, "default value", chain.default_value(), (Allow, 0));
         f.eq(id, "framework rules", chain.rules().len() - 7, rules);
