@@ -12,19 +12,62 @@ use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString,
     PyTuple, PyType,
 };
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+use std::rc::Rc;
 use tracesieve_engine::trace::{Attr, SequenceKind, Slot, Value, ValueBounds};
 
-/// Encodes values with fixed bounds.
+/// Encodes values with fixed bounds. What it learns about each type (its
+/// name, whether it is named or expanded, its slots) is kept, so an object
+/// costs a dictionary walk and no further lookups on its type.
 pub struct Encoder {
     bounds: ValueBounds,
     repr: bool,
+    types: RefCell<FxHashMap<usize, Rc<TypeInfo>>>,
 }
+
+/// What an object's type says about encoding it.
+struct TypeInfo {
+    /// `module.QualName` (`QualName` for builtins).
+    name: String,
+    shape: Shape,
+    /// Keeps the type alive, so its address is not reused for another.
+    _type: Py<PyType>,
+}
+
+enum Shape {
+    /// Named, not expanded: modules, classes, functions, methods, code.
+    Named(&'static str),
+    /// Expanded: instance dict, slot members (name, descriptor), `args` for
+    /// exceptions (the `BaseException.args` descriptor).
+    Instance {
+        slots: Vec<(String, Py<PyAny>)>,
+        args: Option<Py<PyAny>>,
+    },
+}
+
+/// Types whose instances are named, not expanded, with the word shown.
+const NAMED_TYPES: [(&str, &str); 9] = [
+    ("module", "module"),
+    ("function", "function"),
+    ("builtin_function_or_method", "builtin"),
+    ("method", "method"),
+    ("method_descriptor", "method"),
+    ("wrapper_descriptor", "method"),
+    ("classmethod", "classmethod"),
+    ("staticmethod", "staticmethod"),
+    ("code", "code"),
+];
 
 impl Encoder {
     /// An encoder with `bounds`; `repr` allows calling `repr()` on objects
     /// without a structural encoding.
     pub fn new(bounds: ValueBounds, repr: bool) -> Encoder {
-        Encoder { bounds, repr }
+        Encoder {
+            bounds,
+            repr,
+            types: RefCell::new(FxHashMap::default()),
+        }
     }
 
     /// The encoding of `obj`.
@@ -64,31 +107,47 @@ impl Encoder {
         if let Ok(b) = obj.cast_exact::<PyByteArray>() {
             return self.bytes(&b.to_vec());
         }
-        let type_name = type_name(obj);
-        if let Some(label) = named_object(obj) {
+        let info = self.type_info(obj);
+        if let Shape::Named(word) = info.shape {
             return Value::Object {
-                type_name: label,
+                type_name: named_label(obj, word),
                 attrs: Vec::new(),
                 length: 0,
             };
         }
         let id = obj.as_ptr() as usize;
         if path.contains(&id) {
-            return Value::Cycle { type_name };
+            return Value::Cycle {
+                type_name: info.name.clone(),
+            };
         }
         if depth >= self.bounds.max_depth {
-            return Value::Deep { type_name };
+            return Value::Deep {
+                type_name: info.name.clone(),
+            };
         }
         path.push(id);
-        let value = self.container(obj, type_name, depth, path);
+        let value = self.container(obj, &info, depth, path);
         path.pop();
         value
+    }
+
+    /// What is known about `obj`'s type, learnt on first sight.
+    fn type_info(&self, obj: &Bound<'_, PyAny>) -> Rc<TypeInfo> {
+        let ty = obj.get_type();
+        let key = ty.as_ptr() as usize;
+        if let Some(info) = self.types.borrow().get(&key) {
+            return info.clone();
+        }
+        let info = Rc::new(learn_type(&ty));
+        self.types.borrow_mut().insert(key, info.clone());
+        info
     }
 
     fn container(
         &self,
         obj: &Bound<'_, PyAny>,
-        type_name: String,
+        info: &TypeInfo,
         depth: u32,
         path: &mut Vec<usize>,
     ) -> Value {
@@ -146,9 +205,9 @@ impl Encoder {
                 length: dict.len() as u64,
             };
         }
-        let attrs = instance_attrs(obj);
+        let attrs = instance_attrs(obj, info);
         if attrs.is_empty() && self.repr {
-            return self.repr_of(obj, type_name);
+            return self.repr_of(obj, info.name.clone());
         }
         let length = attrs.len() as u64;
         let attrs = attrs
@@ -162,7 +221,7 @@ impl Encoder {
             })
             .collect();
         Value::Object {
-            type_name,
+            type_name: info.name.clone(),
             attrs,
             length,
         }
@@ -217,11 +276,6 @@ fn cut_str(text: &str, max: u32) -> String {
     text[..end].to_string()
 }
 
-/// `module.QualName` of an object's type (`QualName` for builtins).
-pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    qualified_type_name(&obj.get_type())
-}
-
 fn qualified_type_name(ty: &Bound<'_, PyType>) -> String {
     let qualname = ty
         .qualname()
@@ -233,69 +287,48 @@ fn qualified_type_name(ty: &Bound<'_, PyType>) -> String {
     }
 }
 
-/// A label for objects that are named rather than expanded: modules,
-/// classes, functions, methods, code objects.
-fn named_object(obj: &Bound<'_, PyAny>) -> Option<String> {
-    let kind = obj.get_type().name().ok()?.to_string();
-    let named = |attr: &str| {
-        obj.getattr(attr).ok().and_then(|n| {
-            n.cast_exact::<PyString>()
-                .ok()
-                .map(|s| s.to_string_lossy().into_owned())
-        })
+/// Looks at a type once: its name, whether its instances are named or
+/// expanded, and its slot members. Lookups use `mappingproxy.get`, which
+/// returns None instead of raising for a missing key.
+fn learn_type(ty: &Bound<'_, PyType>) -> TypeInfo {
+    let py = ty.py();
+    let name = qualified_type_name(ty);
+    let plain = ty.name().map(|n| n.to_string()).unwrap_or_default();
+    let named = NAMED_TYPES
+        .iter()
+        .find(|(t, _)| *t == plain)
+        .map(|(_, word)| *word);
+    let is_class = ty.is_subclass_of::<PyType>().unwrap_or(false);
+    let shape = match (named, is_class) {
+        (Some(word), _) => Shape::Named(word),
+        (None, true) => Shape::Named("class"),
+        (None, false) => Shape::Instance {
+            slots: slot_members(ty),
+            args: exception_args(ty),
+        },
     };
-    match kind.as_str() {
-        "module" => Some(format!("module {}", named("__name__").unwrap_or_default())),
-        "function"
-        | "builtin_function_or_method"
-        | "method"
-        | "method_descriptor"
-        | "wrapper_descriptor"
-        | "classmethod"
-        | "staticmethod"
-        | "code" => Some(format!(
-            "{kind} {}",
-            named("__qualname__")
-                .or_else(|| named("co_qualname"))
-                .unwrap_or_default()
-        )),
-        _ if obj.is_instance_of::<PyType>() => obj
-            .cast::<PyType>()
-            .ok()
-            .map(|t| format!("class {}", qualified_type_name(t))),
-        _ => None,
+    let _ = PyErr::take(py);
+    TypeInfo {
+        name,
+        shape,
+        _type: ty.clone().unbind(),
     }
 }
 
-/// The attributes of an instance: its `__dict__` entries with string keys,
-/// then `__slots__` members, then `args` for exceptions. Nothing here calls
-/// `__getattribute__` or a property.
-fn instance_attrs<'py>(obj: &Bound<'py, PyAny>) -> Vec<(String, Bound<'py, PyAny>)> {
-    let py = obj.py();
-    let mut attrs = Vec::new();
-    // SAFETY: `obj` is a live object and the GIL is held; a NULL result is
-    // turned into an error and cleared.
-    let dict = unsafe {
-        Bound::from_owned_ptr_or_err(
-            py,
-            ffi::PyObject_GenericGetDict(obj.as_ptr(), std::ptr::null_mut()),
-        )
-    };
-    // No instance dict (a slots-only class) is not an error.
-    if let Ok(dict) = dict {
-        if let Ok(dict) = dict.cast_exact::<PyDict>() {
-            for (key, value) in dict.iter() {
-                if let Ok(key) = key.cast_exact::<PyString>() {
-                    attrs.push((key.to_string_lossy().into_owned(), value));
-                }
-            }
-        }
-    }
-    for class in obj.get_type().mro().iter() {
+/// `(name, member descriptor)` for every `__slots__` entry along the MRO.
+fn slot_members(ty: &Bound<'_, PyType>) -> Vec<(String, Py<PyAny>)> {
+    let mut members = Vec::new();
+    for class in ty.mro().iter() {
         let Ok(class_dict) = class.getattr("__dict__") else {
             continue;
         };
-        let Ok(names) = class_dict.get_item("__slots__") else {
+        let get = |key: &str| {
+            class_dict
+                .call_method1("get", (key,))
+                .ok()
+                .filter(|v| !v.is_none())
+        };
+        let Some(names) = get("__slots__") else {
             continue;
         };
         let names: Vec<String> = match names.cast_exact::<PyString>() {
@@ -306,29 +339,92 @@ fn instance_attrs<'py>(obj: &Bound<'py, PyAny>) -> Vec<(String, Bound<'py, PyAny
                 .unwrap_or_default(),
         };
         for name in names {
-            let Ok(member) = class_dict.get_item(&name) else {
-                continue;
-            };
+            let Some(member) = get(&name) else { continue };
             if member
                 .get_type()
                 .name()
                 .map(|n| n == "member_descriptor")
                 .unwrap_or(false)
             {
-                if let Ok(value) = member.call_method1("__get__", (obj, obj.get_type())) {
-                    attrs.push((name, value));
+                members.push((name, member.unbind()));
+            }
+        }
+    }
+    members
+}
+
+/// The `BaseException.args` descriptor, for exception types.
+fn exception_args(ty: &Bound<'_, PyType>) -> Option<Py<PyAny>> {
+    let py = ty.py();
+    let base = py.get_type::<pyo3::exceptions::PyBaseException>();
+    if !ty.is_subclass(&base).unwrap_or(false) {
+        return None;
+    }
+    base.getattr("__dict__")
+        .ok()?
+        .call_method1("get", ("args",))
+        .ok()
+        .map(Bound::unbind)
+}
+
+/// The label of a named object: `function pkg.f`, `class pkg.C`, `module pkg`.
+fn named_label(obj: &Bound<'_, PyAny>, word: &str) -> String {
+    let text = |attr: &str| {
+        obj.getattr(attr).ok().and_then(|n| {
+            n.cast_exact::<PyString>()
+                .ok()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
+    };
+    let name = match word {
+        "module" => text("__name__"),
+        "class" => obj.cast::<PyType>().ok().map(qualified_type_name),
+        "code" => text("co_qualname"),
+        _ => text("__qualname__"),
+    };
+    let _ = PyErr::take(obj.py());
+    format!("{word} {}", name.unwrap_or_default())
+}
+
+/// The attributes of an instance: its `__dict__` entries with string keys,
+/// then its slot members, then `args` for exceptions. Nothing here calls
+/// `__getattribute__` or a property.
+fn instance_attrs<'py>(
+    obj: &Bound<'py, PyAny>,
+    info: &TypeInfo,
+) -> Vec<(String, Bound<'py, PyAny>)> {
+    let py = obj.py();
+    let Shape::Instance { slots, args } = &info.shape else {
+        return Vec::new();
+    };
+    let mut attrs = Vec::new();
+    // SAFETY: `obj` is a live object and the GIL is held; NULL (no instance
+    // dict, as for a slots-only class) becomes an error that is dropped.
+    let dict = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyObject_GenericGetDict(obj.as_ptr(), std::ptr::null_mut()),
+        )
+    };
+    if let Ok(dict) = dict {
+        if let Ok(dict) = dict.cast_exact::<PyDict>() {
+            for (key, value) in dict.iter() {
+                if let Ok(key) = key.cast_exact::<PyString>() {
+                    attrs.push((key.to_string_lossy().into_owned(), value));
                 }
             }
         }
     }
-    if obj.is_instance_of::<pyo3::exceptions::PyBaseException>() {
-        let args = py
-            .get_type::<pyo3::exceptions::PyBaseException>()
-            .getattr("__dict__")
-            .and_then(|d| d.get_item("args"))
-            .and_then(|descriptor| descriptor.call_method1("__get__", (obj, obj.get_type())));
-        if let Ok(args) = args {
-            attrs.push(("args".to_string(), args));
+    let owner = obj.get_type();
+    for (name, member) in slots {
+        // An unset slot raises AttributeError: it is simply not there.
+        if let Ok(value) = member.bind(py).call_method1("__get__", (obj, &owner)) {
+            attrs.push((name.clone(), value));
+        }
+    }
+    if let Some(descriptor) = args {
+        if let Ok(value) = descriptor.bind(py).call_method1("__get__", (obj, &owner)) {
+            attrs.push(("args".to_string(), value));
         }
     }
     let _ = PyErr::take(py);

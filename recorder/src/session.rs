@@ -588,17 +588,26 @@ impl Session {
         let mut out = Vec::new();
         let locals = frame_locals(py, frame)?;
         let mut local_names = FxHashSet::default();
-        for item in locals.call_method0("items")?.try_iter()? {
-            let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
+        let mut add = |name: Bound<'_, PyAny>, value: Bound<'_, PyAny>| {
             let Ok(name) = name.cast_exact::<PyString>() else {
-                continue;
+                return;
             };
             let name = name.to_string_lossy().into_owned();
-            if is_dunder(&name) {
-                continue;
+            if !is_dunder(&name) {
+                out.push((ValueKind::Local, name.clone(), self.encoder.encode(&value)));
+                local_names.insert(name);
             }
-            out.push((ValueKind::Local, name.clone(), self.encoder.encode(&value)));
-            local_names.insert(name);
+        };
+        match locals.cast::<PyDict>() {
+            // 3.11 and 3.12 give a dict: walk it directly.
+            Ok(dict) => dict.iter().for_each(|(name, value)| add(name, value)),
+            // 3.13 gives a write-through proxy.
+            Err(_) => {
+                for item in locals.call_method0("items")?.try_iter()? {
+                    let (name, value) = item?.extract()?;
+                    add(name, value);
+                }
+            }
         }
         if !rc.module_level {
             // SAFETY: `frame` is the live frame of the current callback.
