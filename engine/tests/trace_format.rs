@@ -41,6 +41,7 @@ fn header() -> TraceHeader {
             max_depth: 4,
             max_items: 10,
             max_string_bytes: 100,
+            max_nodes: 50,
         },
         repr: true,
     }

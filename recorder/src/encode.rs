@@ -26,6 +26,13 @@ pub struct Encoder {
     types: RefCell<FxHashMap<usize, Rc<TypeInfo>>>,
 }
 
+/// The state of one value's encoding: the containers being expanded (to
+/// find cycles) and how many more may be expanded.
+struct Walk {
+    path: Vec<usize>,
+    budget: u32,
+}
+
 /// What an object's type says about encoding it.
 struct TypeInfo {
     /// `module.QualName` (`QualName` for builtins).
@@ -72,11 +79,15 @@ impl Encoder {
 
     /// The encoding of `obj`.
     pub fn encode(&self, obj: &Bound<'_, PyAny>) -> Value {
-        let mut path = Vec::new();
-        self.encode_at(obj, 0, &mut path)
+        let mut walk = Walk {
+            path: Vec::new(),
+            budget: self.bounds.max_nodes,
+        };
+        self.encode_at(obj, 0, &mut walk)
     }
 
-    fn encode_at(&self, obj: &Bound<'_, PyAny>, depth: u32, path: &mut Vec<usize>) -> Value {
+    fn encode_at(&self, obj: &Bound<'_, PyAny>, depth: u32, walk: &mut Walk) -> Value {
+        walk.budget = walk.budget.saturating_sub(1);
         if obj.is_none() {
             return Value::None;
         }
@@ -116,19 +127,19 @@ impl Encoder {
             };
         }
         let id = obj.as_ptr() as usize;
-        if path.contains(&id) {
+        if walk.path.contains(&id) {
             return Value::Cycle {
                 type_name: info.name.clone(),
             };
         }
-        if depth >= self.bounds.max_depth {
+        if depth >= self.bounds.max_depth || walk.budget == 0 {
             return Value::Deep {
                 type_name: info.name.clone(),
             };
         }
-        path.push(id);
-        let value = self.container(obj, &info, depth, path);
-        path.pop();
+        walk.path.push(id);
+        let value = self.container(obj, &info, depth, walk);
+        walk.path.pop();
         value
     }
 
@@ -149,13 +160,20 @@ impl Encoder {
         obj: &Bound<'_, PyAny>,
         info: &TypeInfo,
         depth: u32,
-        path: &mut Vec<usize>,
+        walk: &mut Walk,
     ) -> Value {
         let max = self.bounds.max_items as usize;
+        // Items stop at `max_items`, or earlier when the value's node budget
+        // runs out; the container's `length` shows what was cut.
         let mut items = |iter: &mut dyn Iterator<Item = Bound<'_, PyAny>>| -> Vec<Value> {
-            iter.take(max)
-                .map(|item| self.encode_at(&item, depth + 1, path))
-                .collect()
+            let mut out = Vec::new();
+            for item in iter.take(max) {
+                if walk.budget == 0 {
+                    break;
+                }
+                out.push(self.encode_at(&item, depth + 1, walk));
+            }
+            out
         };
         if let Ok(list) = obj.cast_exact::<PyList>() {
             let length = list.len() as u64;
@@ -190,16 +208,16 @@ impl Encoder {
             };
         }
         if let Ok(dict) = obj.cast_exact::<PyDict>() {
-            let entries = dict
-                .iter()
-                .take(max)
-                .map(|(k, v)| {
-                    (
-                        self.encode_at(&k, depth + 1, path),
-                        self.encode_at(&v, depth + 1, path),
-                    )
-                })
-                .collect();
+            let mut entries = Vec::new();
+            for (k, v) in dict.iter().take(max) {
+                if walk.budget == 0 {
+                    break;
+                }
+                entries.push((
+                    self.encode_at(&k, depth + 1, walk),
+                    self.encode_at(&v, depth + 1, walk),
+                ));
+            }
             return Value::Dict {
                 entries,
                 length: dict.len() as u64,
@@ -210,19 +228,21 @@ impl Encoder {
             return self.repr_of(obj, info.name.clone());
         }
         let length = attrs.len() as u64;
-        let attrs = attrs
-            .into_iter()
-            .take(max)
-            .map(|(name, value)| Attr {
+        let mut kept = Vec::new();
+        for (name, value) in attrs.into_iter().take(max) {
+            if walk.budget == 0 {
+                break;
+            }
+            kept.push(Attr {
                 name,
                 value: Slot::Value {
-                    value: self.encode_at(&value, depth + 1, path),
+                    value: self.encode_at(&value, depth + 1, walk),
                 },
-            })
-            .collect();
+            });
+        }
         Value::Object {
             type_name: info.name.clone(),
-            attrs,
+            attrs: kept,
             length,
         }
     }

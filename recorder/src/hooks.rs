@@ -190,7 +190,7 @@ const MAX_DEPTH: u32 = 30;
 #[pyfunction]
 #[pyo3(signature = (
     path, filters, *, builtin_filter = true, framework = None, module_names = "globals", values = "all",
-    max_depth = 3, max_items = 32, max_string_bytes = 256, repr = false, sources = true,
+    max_depth = 3, max_items = 32, max_string_bytes = 256, max_nodes = 100, repr = false, sources = true,
     max_source_bytes = 1_048_576, argv = Vec::new(), ignore_prefix = String::new()
 ))]
 #[allow(clippy::too_many_arguments)]
@@ -205,6 +205,7 @@ pub fn start(
     max_depth: u32,
     max_items: u32,
     max_string_bytes: u32,
+    max_nodes: u32,
     repr: bool,
     sources: bool,
     max_source_bytes: u64,
@@ -247,6 +248,7 @@ pub fn start(
             max_depth,
             max_items,
             max_string_bytes,
+            max_nodes,
         },
         repr,
     };

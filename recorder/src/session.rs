@@ -12,6 +12,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::fs::File;
 use std::io::BufWriter;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 use tracesieve_engine::trace::policy::{self, Site};
 use tracesieve_engine::trace::{
@@ -19,7 +20,7 @@ use tracesieve_engine::trace::{
     ValuesMode, Var,
 };
 use tracesieve_engine::{
-    explain, module_identity, Decision, Exec, FilterChain, NamingMode, Scope, ValueKind,
+    module_identity, Decision, DecisionCache, Exec, FilterChain, NamingMode, Scope, ValueKind,
 };
 
 /// Settings fixed for a whole recording.
@@ -50,7 +51,7 @@ pub enum Verdict {
 /// A code object that is recorded.
 struct RecordedCode {
     id: u32,
-    decision: Decision,
+    decision: Arc<Decision>,
     module_level: bool,
     arg_names: Vec<String>,
     global_names: Vec<Py<PyString>>,
@@ -105,6 +106,7 @@ pub struct Session {
     /// The number the next thread seen gets.
     next_thread: u32,
     inputs: InputsTracker,
+    decisions: DecisionCache,
     sources_seen: FxHashSet<String>,
     stats: FilterStats,
     counts: Counts,
@@ -144,6 +146,7 @@ impl Session {
             threads: FxHashMap::default(),
             next_thread: 0,
             inputs: InputsTracker::new(header.cwd.clone()),
+            decisions: DecisionCache::new(),
             sources_seen: FxHashSet::default(),
             stats: FilterStats::default(),
             counts: Counts::default(),
@@ -377,7 +380,10 @@ impl Session {
         };
         let mut scope = Scope::new(filename.clone(), qualname.clone(), identity);
         scope.first_line = Some(first_line);
-        let decision = explain(&self.chain, &scope, &[]);
+        // Through the engine's cache, keyed by this chain's identity (D5).
+        let decision = self
+            .decisions
+            .get_or_explain(&self.chain, key as u64, || scope);
         if !decision.is_recorded() {
             if decision.exec() == Exec::Skip {
                 self.stats.scopes_skipped += 1;

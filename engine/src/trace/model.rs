@@ -47,6 +47,16 @@ pub struct ValueBounds {
     pub max_items: u32,
     /// Bytes kept of a `str` (UTF-8) or `bytes` value.
     pub max_string_bytes: u32,
+    /// Values (scalars, containers, objects) encoded per recorded value, in
+    /// all; past it containers stop taking items and are written cut.
+    /// Bounds the work for large object graphs (`32 items × 3 levels` alone
+    /// would allow 32,768 nodes).
+    #[serde(default = "default_max_nodes")]
+    pub max_nodes: u32,
+}
+
+fn default_max_nodes() -> u32 {
+    100
 }
 
 impl Default for ValueBounds {
@@ -55,6 +65,7 @@ impl Default for ValueBounds {
             max_depth: 3,
             max_items: 32,
             max_string_bytes: 256,
+            max_nodes: default_max_nodes(),
         }
     }
 }

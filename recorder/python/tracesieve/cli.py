@@ -70,6 +70,7 @@ def _build_parser() -> argparse.ArgumentParser:
     record.add_argument("--max-depth", type=int, default=3, metavar="N", help="containers nested deeper are not expanded (default: 3)")
     record.add_argument("--max-items", type=int, default=32, metavar="N", help="items kept per container (default: 32)")
     record.add_argument("--max-string-bytes", type=int, default=256, metavar="N", help="bytes kept of a str or bytes value (default: 256)")
+    record.add_argument("--max-nodes", type=int, default=100, metavar="N", help="values encoded per recorded value, in all; containers are cut past it (default: 100)")
     record.add_argument("--repr", action="store_true", help="call repr() on objects without a structural encoding (runs the program's code)")
     record.add_argument("--no-sources", action="store_true", help="do not embed source files in the trace")
     record.add_argument("--quiet", "-q", action="store_true", help="no summary line on stderr")
@@ -206,7 +207,9 @@ def _run_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-RECORD_VALUE_OPTIONS = {"--out", "-o", "--filter", "--module-names", "--values", "--max-depth", "--max-items", "--max-string-bytes"}
+RECORD_VALUE_OPTIONS = {
+    "--out", "-o", "--filter", "--module-names", "--values", "--max-depth", "--max-items", "--max-string-bytes", "--max-nodes",
+}
 
 
 def split_record_args(args: List[str]):
@@ -253,6 +256,7 @@ def _run_record(parser: argparse.ArgumentParser, argv: List[str]) -> int:
             max_depth=args.max_depth,
             max_items=args.max_items,
             max_string_bytes=args.max_string_bytes,
+            max_nodes=args.max_nodes,
             repr=args.repr,
             sources=not args.no_sources,
         )

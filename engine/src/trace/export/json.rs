@@ -191,6 +191,7 @@ impl JsonWriter {
                 "max_depth": h.bounds.max_depth,
                 "max_items": h.bounds.max_items,
                 "max_string_bytes": h.bounds.max_string_bytes,
+                "max_nodes": h.bounds.max_nodes,
             }),
         );
         out.insert("repr".into(), json!(h.repr));
