@@ -455,6 +455,21 @@ impl Event {
         }
     }
 
+    /// The event's thread, to renumber it.
+    pub fn thread_mut(&mut self) -> &mut u32 {
+        match self {
+            Event::ThreadStart { thread, .. }
+            | Event::Call { thread, .. }
+            | Event::Resume { thread, .. }
+            | Event::Throw { thread, .. }
+            | Event::Line { thread, .. }
+            | Event::Return { thread, .. }
+            | Event::Yield { thread, .. }
+            | Event::Unwind { thread, .. }
+            | Event::Raise { thread, .. } => thread,
+        }
+    }
+
     /// The event's time.
     pub fn time(&self) -> u64 {
         match self {

@@ -464,22 +464,8 @@ impl Output<'_> {
             });
             next
         });
-        set_thread(&mut event, number);
+        *event.thread_mut() = number;
         self.events.push(event);
-    }
-}
-
-fn set_thread(event: &mut Event, number: u32) {
-    match event {
-        Event::ThreadStart { thread, .. }
-        | Event::Call { thread, .. }
-        | Event::Resume { thread, .. }
-        | Event::Throw { thread, .. }
-        | Event::Line { thread, .. }
-        | Event::Return { thread, .. }
-        | Event::Yield { thread, .. }
-        | Event::Unwind { thread, .. }
-        | Event::Raise { thread, .. } => *thread = number,
     }
 }
 
