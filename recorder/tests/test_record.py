@@ -813,14 +813,17 @@ def work(x):
 
 
 work(0)
+states = [tracesieve.is_recording()]
 with tracesieve.recording(sys.argv[1], discover=False):
+    states.append(tracesieve.is_recording())
     work(1)
 work(2)
+states.append(tracesieve.is_recording())
 
 tracesieve.start(sys.argv[2], discover=False, values="args")
 work(3)
 summary = tracesieve.stop()
-print(json.dumps({"calls": summary["calls"], "path": summary["path"], "codes": summary["codes"]}))
+print(json.dumps({"calls": summary["calls"], "path": summary["path"], "codes": summary["codes"], "states": states}))
 '''
 
 
@@ -830,7 +833,7 @@ def test_recording_api(tmp_path):
     first, second = tmp_path / "with.tsieve", tmp_path / "startstop.tsieve"
     result = run_python(script, first, second, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"calls": 1, "path": str(second), "codes": 1}
+    assert json.loads(result.stdout) == {"calls": 1, "path": str(second), "codes": 1, "states": [False, True, False]}
     for path, x in ((first, 1), (second, 3)):
         trace = export_json(path)
         # Only the call made while recording; the module body was already

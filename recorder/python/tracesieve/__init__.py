@@ -15,7 +15,7 @@ Record a block, check and explain filters::
 
 from ._native import __version__
 from ._filters import FilterError, Problem, builtin_filter_text, check, explain
-from ._recording import recording, start, stop
+from ._recording import is_recording, recording, start, stop
 from ._traces import TraceFileError, export, info, refilter
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "explain",
     "export",
     "info",
+    "is_recording",
     "recording",
     "refilter",
     "start",

@@ -110,6 +110,11 @@ def stop(exit_status: Optional[int] = None) -> Optional[dict]:
     return _native.stop(exit_status)
 
 
+def is_recording() -> bool:
+    """Whether a recording is running in this process."""
+    return _native.is_recording()
+
+
 @contextlib.contextmanager
 def recording(path: PathLike = "trace.tsieve", **options) -> Iterator[None]:
     """``with tracesieve.recording("trace.tsieve"):`` records the block;
