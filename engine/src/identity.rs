@@ -30,6 +30,21 @@ pub enum NamingMode {
     Paths,
 }
 
+impl std::str::FromStr for NamingMode {
+    type Err = String;
+
+    /// Parses `globals` or `paths`.
+    fn from_str(text: &str) -> Result<NamingMode, String> {
+        match text {
+            "globals" => Ok(NamingMode::Globals),
+            "paths" => Ok(NamingMode::Paths),
+            other => Err(format!(
+                "unknown module naming '{other}' (expected globals or paths)"
+            )),
+        }
+    }
+}
+
 /// One `sys.modules` entry that has a file: the module's name and its
 /// `__spec__.origin` (or `__file__`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -405,6 +420,17 @@ mod tests {
         assert_eq!(
             name(from_paths(r"C:\Users\Me\proj\Pkg\m.py", &i)).as_deref(),
             Some("pkg.m")
+        );
+    }
+
+    #[test]
+    fn naming_mode_tokens() {
+        assert_eq!("globals".parse(), Ok(NamingMode::Globals));
+        assert_eq!("paths".parse(), Ok(NamingMode::Paths));
+        let error = "Paths".parse::<NamingMode>().unwrap_err();
+        assert_eq!(
+            error,
+            "unknown module naming 'Paths' (expected globals or paths)"
         );
     }
 

@@ -17,6 +17,11 @@ create_exception!(
     "A filter that cannot be read or is invalid."
 );
 
+/// Parses a module naming token (`globals` or `paths`) for Python callers.
+pub fn naming_mode(text: &str) -> PyResult<NamingMode> {
+    text.parse().map_err(PyValueError::new_err)
+}
+
 /// Reads a filter file as a source; an unreadable file is an engine I/O error.
 fn read_source(path: &str) -> Result<FilterSource, EngineError> {
     match std::fs::read(path) {
@@ -134,15 +139,7 @@ pub fn explain_json(
     markers: Vec<String>,
 ) -> PyResult<String> {
     let framework = self::framework(framework)?;
-    let mode = match module_names {
-        "globals" => NamingMode::Globals,
-        "paths" => NamingMode::Paths,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "unknown module naming '{other}' (expected globals or paths)"
-            )))
-        }
-    };
+    let mode = naming_mode(module_names)?;
     let queries = values
         .into_iter()
         .map(|(kind, name)| match ValueKind::from_token(&kind) {

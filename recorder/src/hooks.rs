@@ -4,7 +4,7 @@
 //! with the reason in its trailer, one warning is printed, and the traced
 //! program carries on.
 
-use crate::filters::{framework, load_chain, raise_filter_error};
+use crate::filters::{framework, load_chain, naming_mode, raise_filter_error};
 use crate::session::{Session, SessionConfig};
 use crate::{legacy, modules, monitoring};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -13,8 +13,8 @@ use pyo3::types::PyDict;
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Mutex, MutexGuard, TryLockError};
-use tracesieve_engine::trace::{RecordedFilter, TraceHeader, ValueBounds, ValuesMode};
-use tracesieve_engine::{NamingMode, Platform};
+use tracesieve_engine::trace::{RecordedFilter, TraceHeader, ValueBounds};
+use tracesieve_engine::Platform;
 
 struct Active {
     session: Session,
@@ -159,27 +159,6 @@ fn end(
     Ok(())
 }
 
-fn values_mode(text: &str) -> PyResult<ValuesMode> {
-    match text {
-        "none" => Ok(ValuesMode::None),
-        "args" => Ok(ValuesMode::Args),
-        "all" => Ok(ValuesMode::All),
-        other => Err(PyValueError::new_err(format!(
-            "unknown values mode '{other}' (expected none, args or all)"
-        ))),
-    }
-}
-
-fn naming_mode(text: &str) -> PyResult<NamingMode> {
-    match text {
-        "globals" => Ok(NamingMode::Globals),
-        "paths" => Ok(NamingMode::Paths),
-        other => Err(PyValueError::new_err(format!(
-            "unknown module naming '{other}' (expected globals or paths)"
-        ))),
-    }
-}
-
 /// The deepest value nesting a trace may hold, with room for attribute slots.
 const MAX_DEPTH: u32 = 30;
 
@@ -243,7 +222,7 @@ pub fn start(
         filters: RecordedFilter::from_chain(&chain),
         framework,
         naming: naming_mode(module_names)?,
-        values: values_mode(values)?,
+        values: values.parse().map_err(PyValueError::new_err)?,
         bounds: ValueBounds {
             max_depth,
             max_items,

@@ -1,7 +1,7 @@
 //! Trace files for Python callers: summaries, re-filtering and exports, all
 //! done by the engine.
 
-use crate::filters::{framework, load_chain_after, raise_filter_error};
+use crate::filters::{framework, load_chain_after, naming_mode, raise_filter_error};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
@@ -9,7 +9,7 @@ use tracesieve_engine::trace::export::{chrome, codetracer, json};
 use tracesieve_engine::trace::refilter::{refilter, Naming};
 use tracesieve_engine::trace::summary::{summarize, StatsSummary};
 use tracesieve_engine::trace::{read_trace, try_write_trace, ReadOutcome, Trace};
-use tracesieve_engine::{builtin, FilterSource, NamingMode};
+use tracesieve_engine::{builtin, FilterSource};
 
 create_exception!(
     tracesieve,
@@ -26,22 +26,6 @@ fn read(path: &str) -> PyResult<ReadOutcome> {
 fn write_text(path: &str, text: &str) -> PyResult<()> {
     std::fs::write(path, text)
         .map_err(|e| TraceFileError::new_err(format!("cannot write {path}: {e}")))
-}
-
-fn naming(mode: &str, roots: Vec<String>) -> PyResult<Naming> {
-    let mode = match mode {
-        "globals" => NamingMode::Globals,
-        "paths" => NamingMode::Paths,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "unknown module naming '{other}' (expected globals or paths)"
-            )))
-        }
-    };
-    Ok(Naming {
-        mode,
-        extra_roots: roots,
-    })
 }
 
 /// A JSON summary of the trace at `path` (see the engine's `TraceSummary`).
@@ -89,7 +73,10 @@ pub fn refilter_trace(
     };
     let chain = load_chain_after(head, &filters).map_err(|e| raise_filter_error(py, &e))?;
     let naming = match module_names {
-        Some(mode) => naming(mode, roots)?,
+        Some(mode) => Naming {
+            mode: naming_mode(mode)?,
+            extra_roots: roots,
+        },
         None => Naming {
             mode: trace.header.naming,
             extra_roots: roots,

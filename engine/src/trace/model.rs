@@ -38,6 +38,22 @@ pub enum ValuesMode {
     All,
 }
 
+impl std::str::FromStr for ValuesMode {
+    type Err = String;
+
+    /// Parses `none`, `args` or `all`.
+    fn from_str(text: &str) -> Result<ValuesMode, String> {
+        match text {
+            "none" => Ok(ValuesMode::None),
+            "args" => Ok(ValuesMode::Args),
+            "all" => Ok(ValuesMode::All),
+            other => Err(format!(
+                "unknown values mode '{other}' (expected none, args or all)"
+            )),
+        }
+    }
+}
+
 /// Limits on value encoding, recorded so a reader knows what was cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValueBounds {
