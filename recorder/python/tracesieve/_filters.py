@@ -76,6 +76,16 @@ def split_filter_specs(specs: Iterable[PathLike]) -> List[str]:
     return paths
 
 
+def existing_filter_paths(specs: Iterable[PathLike]) -> List[str]:
+    """:func:`split_filter_specs`, raising FileNotFoundError for a path that
+    is not a file (recording, explaining and re-filtering need every one)."""
+    paths = split_filter_specs(specs)
+    for path in paths:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"trace filter '{path}' does not exist or is not a file")
+    return paths
+
+
 def _framework(framework: Optional[str]) -> Optional[str]:
     if framework not in (None, "pytest", "unittest"):
         raise ValueError(f"unknown test framework {framework!r} (expected 'pytest' or 'unittest')")
@@ -171,10 +181,7 @@ def explain(
     Raises FileNotFoundError for a missing filter file and FilterError for an
     invalid one. The dict has the shape documented in the engine (``explain``).
     """
-    paths = split_filter_specs(filters)
-    for path in paths:
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"trace filter '{path}' does not exist or is not a file")
+    paths = existing_filter_paths(filters)
     filename = os.fspath(filename)
     text = _native.explain_json(
         paths,

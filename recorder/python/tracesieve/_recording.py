@@ -10,7 +10,7 @@ import sys
 TYPE_CHECKING = False  # importing typing costs start-up time; annotations only
 
 from . import _native
-from ._filters import split_filter_specs
+from ._filters import existing_filter_paths
 
 if TYPE_CHECKING:
     from typing import Iterator, List, Optional, Sequence
@@ -52,11 +52,7 @@ def chain_paths(filters: Sequence[PathLike] = (), discover_from: Optional[str] =
     if env.strip():
         specs.append(env)
     specs.extend(filters)
-    paths = split_filter_specs(specs)
-    for path in paths:
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"trace filter '{path}' does not exist or is not a file")
-    return paths
+    return existing_filter_paths(specs)
 
 
 def start(

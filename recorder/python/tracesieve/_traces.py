@@ -7,7 +7,7 @@ import os
 TYPE_CHECKING = False  # importing typing costs start-up time; annotations only
 
 from . import _native
-from ._filters import split_filter_specs
+from ._filters import existing_filter_paths
 
 if TYPE_CHECKING:
     from typing import Optional, Sequence
@@ -47,10 +47,7 @@ def refilter(
     Values redacted or dropped at record time stay so. ``module_names``
     (default: as recorded) and ``roots`` (extra ``sys.path`` roots for the
     ``paths`` mode) set the naming. Returns statistics."""
-    paths = split_filter_specs(filters)
-    for p in paths:
-        if not os.path.isfile(p):
-            raise FileNotFoundError(f"trace filter '{p}' does not exist or is not a file")
+    paths = existing_filter_paths(filters)
     text = _native.refilter_trace(
         os.fspath(path),
         os.fspath(out),

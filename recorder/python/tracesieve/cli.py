@@ -115,6 +115,13 @@ def _value_spec(text: str) -> tuple:
     return (kind, name)
 
 
+def _usage_error(command: str, error: Exception) -> int:
+    """Reports a missing file, an unreadable trace or an invalid filter; exit status 2."""
+    kind = "invalid filter: " if isinstance(error, _filters.FilterError) else ""
+    print(f"tracesieve {command}: {kind}{error}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def _run_check(args: argparse.Namespace) -> int:
     problems = _filters.check(*args.filters, builtin=not args.no_builtin_filter, framework=args.framework)
     for problem in problems:
@@ -192,12 +199,8 @@ def _run_explain(args: argparse.Namespace) -> int:
             module_names=args.module_names,
             roots=args.root,
         )
-    except FileNotFoundError as e:
-        print(f"tracesieve explain: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except _filters.FilterError as e:
-        print(f"tracesieve explain: invalid filter: {e}", file=sys.stderr)
-        return EXIT_USAGE
+    except (FileNotFoundError, _filters.FilterError) as e:
+        return _usage_error("explain", e)
     if args.json:
         import json
 
@@ -260,12 +263,8 @@ def _run_record(parser: argparse.ArgumentParser, argv: List[str]) -> int:
             repr=args.repr,
             sources=not args.no_sources,
         )
-    except FileNotFoundError as e:
-        print(f"tracesieve record: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except _filters.FilterError as e:
-        print(f"tracesieve record: invalid filter: {e}", file=sys.stderr)
-        return EXIT_USAGE
+    except (FileNotFoundError, _filters.FilterError) as e:
+        return _usage_error("record", e)
 
 
 def format_info(summary: dict) -> str:
@@ -322,12 +321,8 @@ def _run_trace_command(args: argparse.Namespace) -> int:
             )
         else:
             _traces.export(args.trace, args.format, args.out, canonical=args.canonical)
-    except (FileNotFoundError, _traces.TraceFileError) as e:
-        print(f"tracesieve {args.command}: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except _filters.FilterError as e:
-        print(f"tracesieve {args.command}: invalid filter: {e}", file=sys.stderr)
-        return EXIT_USAGE
+    except (FileNotFoundError, _traces.TraceFileError, _filters.FilterError) as e:
+        return _usage_error(args.command, e)
     return EXIT_OK
 
 
