@@ -23,7 +23,7 @@ pub fn naming_mode(text: &str) -> PyResult<NamingMode> {
 }
 
 /// Reads a filter file as a source; an unreadable file is an engine I/O error.
-fn read_source(path: &str) -> Result<FilterSource, EngineError> {
+pub fn read_source(path: &str) -> Result<FilterSource, EngineError> {
     match std::fs::read(path) {
         Ok(bytes) => FilterSource::file_bytes(path, bytes),
         Err(e) => Err(EngineError::new(
@@ -35,26 +35,10 @@ fn read_source(path: &str) -> Result<FilterSource, EngineError> {
     }
 }
 
+/// Parses an optional test-framework token for Python callers.
 pub fn framework(name: Option<&str>) -> PyResult<Option<Framework>> {
-    match name {
-        None => Ok(None),
-        Some("pytest") => Ok(Some(Framework::Pytest)),
-        Some("unittest") => Ok(Some(Framework::Unittest)),
-        Some(other) => Err(PyValueError::new_err(format!(
-            "unknown test framework '{other}' (expected pytest or unittest)"
-        ))),
-    }
-}
-
-fn head(builtin_filter: bool, framework: Option<Framework>) -> Vec<FilterSource> {
-    if builtin_filter {
-        builtin::sources(framework)
-    } else {
-        framework
-            .map(builtin::framework_source)
-            .into_iter()
-            .collect()
-    }
+    name.map(|n| n.parse().map_err(PyValueError::new_err))
+        .transpose()
 }
 
 /// The chain `builtins + paths`, read from disk.
@@ -63,7 +47,7 @@ pub fn load_chain(
     builtin_filter: bool,
     framework: Option<Framework>,
 ) -> Result<FilterChain, EngineError> {
-    load_chain_after(head(builtin_filter, framework), paths)
+    load_chain_after(builtin::head(builtin_filter, framework), paths)
 }
 
 /// The chain `head + paths`, the paths read from disk.
@@ -169,12 +153,5 @@ pub fn explain_json(
 /// The text of a built-in filter: `default`, `pytest` or `unittest`.
 #[pyfunction]
 pub fn builtin_filter_text(name: &str) -> PyResult<&'static str> {
-    match name {
-        "default" => Ok(builtin::DEFAULT),
-        "pytest" => Ok(builtin::PYTEST),
-        "unittest" => Ok(builtin::UNITTEST),
-        other => Err(PyValueError::new_err(format!(
-            "no built-in filter '{other}' (expected default, pytest or unittest)"
-        ))),
-    }
+    builtin::text(name).map_err(PyValueError::new_err)
 }

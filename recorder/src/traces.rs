@@ -1,15 +1,14 @@
 //! Trace files for Python callers: summaries, re-filtering and exports, all
 //! done by the engine.
 
-use crate::filters::{framework, load_chain_after, naming_mode, raise_filter_error};
+use crate::filters::{naming_mode, raise_filter_error, read_source};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use tracesieve_engine::trace::export::{chrome, codetracer, json};
-use tracesieve_engine::trace::refilter::{refilter, Naming};
-use tracesieve_engine::trace::summary::{summarize, StatsSummary};
+use tracesieve_engine::trace::refilter::{chain_for, refilter, ChainOptions, Naming};
+use tracesieve_engine::trace::summary::{summarize, RefilterReport};
 use tracesieve_engine::trace::{read_trace, try_write_trace, ReadOutcome, Trace};
-use tracesieve_engine::{builtin, FilterSource};
 
 create_exception!(
     tracesieve,
@@ -55,45 +54,33 @@ pub fn refilter_trace(
     module_names: Option<&str>,
     roots: Vec<String>,
 ) -> PyResult<String> {
-    let outcome = read(path)?;
-    let trace = outcome.trace;
-    let framework = match framework {
-        Some(name) => self::framework(Some(name))?,
-        None => trace.header.framework,
-    };
-    let head: Vec<FilterSource> = if append {
-        trace.header.filters.iter().map(|f| f.to_source()).collect()
-    } else if builtin_filter {
-        builtin::sources(framework)
-    } else {
-        framework
-            .map(builtin::framework_source)
-            .into_iter()
-            .collect()
-    };
-    let chain = load_chain_after(head, &filters).map_err(|e| raise_filter_error(py, &e))?;
-    let naming = match module_names {
-        Some(mode) => Naming {
-            mode: naming_mode(mode)?,
-            extra_roots: roots,
+    let trace = read(path)?.trace;
+    let mut options = ChainOptions::recorded(&trace);
+    options.builtin = builtin_filter;
+    options.append = append;
+    if let Some(name) = framework {
+        options.framework = Some(name.parse().map_err(PyValueError::new_err)?);
+    }
+    let user = filters
+        .iter()
+        .map(|path| read_source(path))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| raise_filter_error(py, &e))?;
+    let chain = chain_for(&trace, &options, user).map_err(|e| raise_filter_error(py, &e))?;
+    let naming = Naming {
+        mode: match module_names {
+            Some(mode) => naming_mode(mode)?,
+            None => trace.header.naming,
         },
-        None => Naming {
-            mode: trace.header.naming,
-            extra_roots: roots,
-        },
+        extra_roots: roots,
     };
     let result = refilter(&trace, &chain, &naming);
     let bytes = try_write_trace(&result.trace)
         .map_err(|e| TraceFileError::new_err(format!("cannot encode the trace: {e}")))?;
     std::fs::write(out, bytes)
         .map_err(|e| TraceFileError::new_err(format!("cannot write {out}: {e}")))?;
-    let stats = serde_json::json!({
-        "events": result.trace.events.len(),
-        "codes": result.trace.codes.len(),
-        "total": StatsSummary::of(&result.stats),
-        "added": StatsSummary::of(&result.added),
-    });
-    Ok(stats.to_string())
+    serde_json::to_string(&RefilterReport::of(&result))
+        .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 /// Exports the trace at `path` as `json`, `codetracer` (a folder at `out`)

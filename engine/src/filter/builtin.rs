@@ -30,6 +30,28 @@ pub fn sources(framework: Option<Framework>) -> Vec<FilterSource> {
     sources
 }
 
+/// The head a chain starts with: [`sources`] when `builtin` is set, else
+/// only the framework's filter (if any).
+pub fn head(builtin: bool, framework: Option<Framework>) -> Vec<FilterSource> {
+    if builtin {
+        sources(framework)
+    } else {
+        framework.map(framework_source).into_iter().collect()
+    }
+}
+
+/// The text of a built-in filter by name: `default`, `pytest` or `unittest`.
+pub fn text(name: &str) -> Result<&'static str, String> {
+    match name {
+        "default" => Ok(DEFAULT),
+        "pytest" => Ok(PYTEST),
+        "unittest" => Ok(UNITTEST),
+        other => Err(format!(
+            "no built-in filter '{other}' (expected default, pytest or unittest)"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +67,22 @@ mod tests {
             assert_eq!(chain.sources()[0].path, "<inline:builtin-default>");
             assert_eq!(chain.sources()[0].meta.labels, ["builtin", "default"]);
         }
+    }
+
+    #[test]
+    fn head_without_builtin_keeps_only_the_framework() {
+        assert!(head(false, None).is_empty());
+        let only = head(false, Some(Framework::Pytest));
+        assert_eq!(only.len(), 1);
+        assert_eq!(only[0].display_path(), "<inline:builtin-pytest>");
+        assert_eq!(head(true, Some(Framework::Unittest)).len(), 2);
+    }
+
+    #[test]
+    fn texts_by_name() {
+        assert_eq!(text("default"), Ok(DEFAULT));
+        assert!(text("nose")
+            .unwrap_err()
+            .contains("expected default, pytest or unittest"));
     }
 }

@@ -46,6 +46,21 @@ pub enum Framework {
     Unittest,
 }
 
+impl std::str::FromStr for Framework {
+    type Err = String;
+
+    /// Parses `pytest` or `unittest`.
+    fn from_str(text: &str) -> Result<Framework, String> {
+        match text {
+            "pytest" => Ok(Framework::Pytest),
+            "unittest" => Ok(Framework::Unittest),
+            other => Err(format!(
+                "unknown test framework '{other}' (expected pytest or unittest)"
+            )),
+        }
+    }
+}
+
 /// The `[meta]` table of a source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FilterMeta {

@@ -73,8 +73,9 @@ use super::model::{
     CodeInfo, Event, FilterStats, Slot, SourceFile, Trace, TraceHeader, Trailer, Var,
 };
 use super::policy::{self, Site};
+use crate::error::FilterError;
 use crate::explain::{explain, Decision, Scope, ValueKind};
-use crate::filter::{Exec, FilterChain};
+use crate::filter::{builtin, Exec, FilterChain, FilterSource, Framework};
 use crate::identity::{self, module_identity, ModuleIdentity, NamingMode};
 use crate::trace::model::RecordedFilter;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -102,6 +103,46 @@ impl Naming {
     pub fn recorded(trace: &Trace) -> Naming {
         Naming::new(trace.header.naming)
     }
+}
+
+/// Which filters a re-filtering chain starts with, before the user's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainOptions {
+    /// Start with the built-in default filter.
+    pub builtin: bool,
+    /// The framework filter that follows it.
+    pub framework: Option<Framework>,
+    /// Start with the trace's own recorded chain instead (then `builtin`
+    /// and `framework` are not used).
+    pub append: bool,
+}
+
+impl ChainOptions {
+    /// The head the trace was recorded with: the built-in default, then the
+    /// recorded framework filter; the user's filters replace the rest.
+    pub fn recorded(trace: &Trace) -> ChainOptions {
+        ChainOptions {
+            builtin: true,
+            framework: trace.header.framework,
+            append: false,
+        }
+    }
+}
+
+/// The chain that re-filters `trace`: the head chosen by `options`, then
+/// `user`, loaded for the platform the trace was recorded on.
+pub fn chain_for(
+    trace: &Trace,
+    options: &ChainOptions,
+    user: impl IntoIterator<Item = FilterSource>,
+) -> Result<FilterChain, FilterError> {
+    let mut sources: Vec<FilterSource> = if options.append {
+        trace.header.filters.iter().map(|f| f.to_source()).collect()
+    } else {
+        builtin::head(options.builtin, options.framework)
+    };
+    sources.extend(user);
+    FilterChain::load(&sources, trace.header.platform)
 }
 
 /// The module identity of every code of `trace` under `naming`, by code index.

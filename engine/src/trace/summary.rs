@@ -3,6 +3,7 @@
 
 use super::model::{Event, FilterStats, Trace};
 use super::reader::Truncation;
+use super::refilter::Refiltered;
 use crate::explain::ValueKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -83,6 +84,32 @@ impl StatsSummary {
             scopes_skipped: stats.scopes_skipped,
             redacted: by_kind(&stats.redacted),
             dropped: by_kind(&stats.dropped),
+        }
+    }
+}
+
+/// What one re-filtering pass produced: for `tracesieve refilter` and the
+/// viewer's counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefilterReport {
+    /// Events in the new trace.
+    pub events: usize,
+    /// Code objects in the new trace.
+    pub codes: usize,
+    /// The new trace's statistics (record time and this pass together).
+    pub total: StatsSummary,
+    /// What this pass alone skipped, redacted and dropped.
+    pub added: StatsSummary,
+}
+
+impl RefilterReport {
+    /// The report of `result`.
+    pub fn of(result: &Refiltered) -> RefilterReport {
+        RefilterReport {
+            events: result.trace.events.len(),
+            codes: result.trace.codes.len(),
+            total: StatsSummary::of(&result.stats),
+            added: StatsSummary::of(&result.added),
         }
     }
 }
