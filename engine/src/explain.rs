@@ -102,6 +102,78 @@ pub struct ValueQuery {
     pub name: String,
 }
 
+impl std::str::FromStr for ValueQuery {
+    type Err = String;
+
+    /// Parses `KIND:NAME`, as `tracesieve explain --value` takes it.
+    fn from_str(text: &str) -> Result<ValueQuery, String> {
+        let (kind, name) = text
+            .split_once(':')
+            .ok_or_else(|| format!("'{text}' is not KIND:NAME"))?;
+        let kind = ValueKind::from_token(kind).ok_or_else(|| {
+            format!("unknown value kind '{kind}' (expected arg, local, global, ret or attr)")
+        })?;
+        Ok(ValueQuery {
+            kind,
+            name: name.to_string(),
+        })
+    }
+}
+
+/// A code object described by what the recorder sees of it (`__name__` and,
+/// for the `paths` mode, the import-state snapshot): the input of
+/// `tracesieve explain` and of engine-wasm's `explain`. JSON keys are
+/// camelCase (`firstLine`, `moduleNames`, `sysPath`); all but `filename` and
+/// `qualname` may be left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct ScopeQuery {
+    /// `co_filename`.
+    pub filename: String,
+    /// `co_qualname`.
+    pub qualname: String,
+    /// `__name__` in the code's globals at its first start.
+    pub module: Option<String>,
+    /// `co_firstlineno`.
+    pub first_line: Option<u32>,
+    /// How the module is named.
+    pub module_names: identity::NamingMode,
+    /// `sys.path` (the `paths` mode).
+    pub sys_path: Vec<String>,
+    /// The working directory (the `paths` mode).
+    pub cwd: String,
+    /// `sys.modules` files (the `paths` mode).
+    pub modules: Vec<identity::ModuleFile>,
+    /// Project-marker directories (the `paths` mode).
+    pub markers: Vec<String>,
+}
+
+impl ScopeQuery {
+    /// The scope, its module named under `module_names` with paths spelled
+    /// for `platform` (the chain's).
+    pub fn resolve(&self, platform: Platform) -> Scope {
+        let inputs = identity::ResolverInputs {
+            platform,
+            cwd: self.cwd.clone(),
+            sys_path: self.sys_path.clone(),
+            modules: self.modules.clone(),
+            markers: self.markers.clone(),
+        };
+        let module = identity::module_identity(
+            self.module_names,
+            self.module.as_deref(),
+            &self.filename,
+            &inputs,
+        );
+        Scope {
+            filename: self.filename.clone(),
+            qualname: self.qualname.clone(),
+            module,
+            first_line: self.first_line,
+        }
+    }
+}
+
 /// A code object to decide about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
@@ -544,5 +616,40 @@ impl Serialize for Decision {
                 .collect(),
         }
         .serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_queries_parse_kind_and_name() {
+        let query: ValueQuery = "attr:token:x".parse().expect("parses");
+        assert_eq!(
+            (query.kind, query.name.as_str()),
+            (ValueKind::Attr, "token:x")
+        );
+        assert!("password"
+            .parse::<ValueQuery>()
+            .unwrap_err()
+            .contains("not KIND:NAME"));
+        assert!("arg2:x".parse::<ValueQuery>().unwrap_err().contains("arg2"));
+    }
+
+    #[test]
+    fn scope_queries_name_the_module_in_either_mode() {
+        let mut query: ScopeQuery = serde_json::from_str(
+            r#"{"filename": "/p/app/m.py", "qualname": "f", "module": "__main__",
+                "sysPath": ["/p"], "firstLine": 3}"#,
+        )
+        .expect("valid JSON");
+        let globals = query.resolve(Platform::Posix);
+        assert_eq!(globals.module.name.as_deref(), Some("__main__"));
+        assert_eq!(globals.first_line, Some(3));
+        query.module_names = identity::NamingMode::Paths;
+        let paths = query.resolve(Platform::Posix);
+        assert_eq!(paths.module.name.as_deref(), Some("app.m"));
+        assert!(serde_json::from_str::<ScopeQuery>(r#"{"file": "x"}"#).is_err());
     }
 }

@@ -25,7 +25,7 @@ pub mod trace;
 
 pub use cache::{CodeId, DecisionCache};
 pub use error::{ErrorCode, FilterError, FilterErrorKind, Location, SelectorError};
-pub use explain::{explain, Decision, Scope, ValueKind, ValueQuery, ValueWhy};
+pub use explain::{explain, Decision, Scope, ScopeQuery, ValueKind, ValueQuery, ValueWhy};
 pub use filter::{builtin, Action, ChainId, Exec, FilterChain, FilterSource, Framework};
 pub use identity::{
     from_dunder_name, from_paths, module_identity, ModuleIdentity, NameReason, NamingMode,

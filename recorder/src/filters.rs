@@ -6,8 +6,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use tracesieve_engine::identity::ModuleFile;
 use tracesieve_engine::{
-    builtin, explain, module_identity, FilterChain, FilterError as EngineError, FilterSource,
-    Framework, NamingMode, Platform, ResolverInputs, Scope, ValueKind, ValueQuery,
+    builtin, explain, FilterChain, FilterError as EngineError, FilterSource, Framework, NamingMode,
+    Platform, ScopeQuery, ValueKind, ValueQuery,
 };
 
 create_exception!(
@@ -135,18 +135,21 @@ pub fn explain_json(
         .collect::<PyResult<Vec<_>>>()?;
     let chain =
         load_chain(&filters, builtin_filter, framework).map_err(|e| raise_filter_error(py, &e))?;
-    let inputs = ResolverInputs {
-        platform: Platform::host(),
-        cwd,
+    let query = ScopeQuery {
+        filename: filename.to_string(),
+        qualname: qualname.to_string(),
+        module: module.map(str::to_string),
+        first_line: None,
+        module_names: mode,
         sys_path,
+        cwd,
         modules: modules
             .into_iter()
             .map(|(name, path)| ModuleFile { name, path })
             .collect(),
         markers,
     };
-    let identity = module_identity(mode, module, filename, &inputs);
-    let decision = explain(&chain, &Scope::new(filename, qualname, identity), &queries);
+    let decision = explain(&chain, &query.resolve(chain.platform()), &queries);
     serde_json::to_string(&decision).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 

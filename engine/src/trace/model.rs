@@ -506,7 +506,8 @@ impl Event {
 /// (`arg`, `local`, `global`, `ret`, `attr`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FilterStats {
-    /// Code objects the filter skipped (each counted once).
+    /// Code objects the filter skipped (each counted once; code with a
+    /// synthetic filename, which is never recorded, is not counted).
     pub scopes_skipped: u64,
     /// Values written as `<redacted>`, per kind.
     pub redacted: [u64; 5],
