@@ -385,7 +385,10 @@ impl Session {
             .decisions
             .get_or_explain(&self.chain, key as u64, || scope);
         if !decision.is_recorded() {
-            if decision.exec() == Exec::Skip {
+            // Synthetic code (`<string>`, `<frozen …>`) is never recorded,
+            // whatever the filter says, so it is not counted as skipped:
+            // re-filtering, which never sees it, counts the same (parity).
+            if decision.exec() == Exec::Skip && !decision.is_synthetic() {
                 self.stats.scopes_skipped += 1;
             }
             self.codes.insert(key, CodeEntry::Ignored);

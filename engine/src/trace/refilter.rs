@@ -44,8 +44,9 @@
 //! * **Statistics** are cumulative, so that re-filtering with the chain a
 //!   trace was recorded with changes nothing and re-filtering is idempotent:
 //!   the input trailer's counts, plus the input codes whose decision is
-//!   `exec = skip` (synthetic files are not counted), plus the redactions and
-//!   drops [`policy::slot`] makes in this pass.
+//!   `exec = skip`, plus the redactions and drops [`policy::slot`] makes in
+//!   this pass. Code with a synthetic filename is never in a trace, so the
+//!   recorder does not count it as skipped either.
 //!
 //! # Where parity cannot hold
 //!
@@ -61,7 +62,9 @@
 //!   (`--values`) and `repr` setting are the output's;
 //! * statistics include the input's counts: when the input was recorded with
 //!   a filter that redacted or skipped something, those counts stay even
-//!   when `F` would not have done it (or skips the scope they came from).
+//!   when `F` would not have done it (or skips the scope they came from);
+//!   the scopes skipped at record time were decided under the input's
+//!   naming mode, and stay counted when re-filtering under the other one.
 //!
 //! Events that belong to no frame (a `line`, `raise` or exit with an empty
 //! stack, as in a hostile or damaged trace) and events naming an unknown

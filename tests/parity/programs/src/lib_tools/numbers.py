@@ -1,0 +1,6 @@
+"""Number helpers."""
+
+
+def mean(values):
+    total = sum(values)
+    return total / len(values)

@@ -1,0 +1,6 @@
+"""Text helpers."""
+
+
+def shout(word):
+    loud = word.upper()
+    return loud + "!"
