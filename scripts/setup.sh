@@ -3,7 +3,10 @@
 # builds the Python extension into a virtualenv per tested interpreter
 # (.venv for Python 3.12, .venv-3.11, .venv-3.13). Safe to run again: each
 # step checks first. Follows ../shared/reference/toolchain.md (registries
-# only, no downloads). `setup.sh main` prepares only the main interpreter.
+# only, no downloads): the wasm32 target; wasm-bindgen-cli at the version
+# Cargo.lock pins; node tools from package-lock.json (wasm-opt, playwright-
+# core); Debian's Chromium and ChromeDriver. `setup.sh main` prepares only
+# what the main job needs.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO"
@@ -13,6 +16,29 @@ command -v cargo >/dev/null || { echo "setup: cargo is missing; install Rust wit
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     step "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
+fi
+
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen_version" ]; then
+    step "installing wasm-bindgen-cli $bindgen_version (about 2 minutes)"
+    # Not --locked: the CLI's lock file names a crate version the registry lacks.
+    cargo install --quiet wasm-bindgen-cli --version "$bindgen_version"
+fi
+
+command -v npm >/dev/null || { echo "setup: npm is missing; install node 20 and npm first" >&2; exit 1; }
+# node_modules/.installed-lock is the package-lock.json the tools came from.
+if ! cmp -s package-lock.json node_modules/.installed-lock 2>/dev/null; then
+    step "installing node tools (npm ci: binaryen for wasm-opt, playwright-core)"
+    npm ci --no-audit --no-fund --loglevel=error
+    cp package-lock.json node_modules/.installed-lock
+fi
+
+if [ "${1:-}" != main ] && ! { command -v chromium && command -v chromedriver; } >/dev/null; then
+    step "installing Chromium and ChromeDriver from Debian (for browser tests)"
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
 versions=$TEST_PYTHON_VERSIONS

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Sets up what is missing, then runs every check and test: formatting, lints,
-# Rust tests (host), the engine's wasm32 build, and pytest.
+# Sets up what is missing, then runs every check and test: formatting, lints
+# (host and wasm32), Rust tests (host, then engine-wasm's in node and headless
+# Chromium), pytest on every tested Python, the cross-interpreter and
+# trace-parity tests, and the parity of engine-wasm with the native engine in
+# node and Chromium.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO"
@@ -13,14 +16,17 @@ cargo fmt --all --check
 step "cargo clippy (host, all targets)"
 with_venv "$MAIN_PYTHON_VERSION" cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo clippy (engine for wasm32)"
-with_venv "$MAIN_PYTHON_VERSION" cargo clippy -p tracesieve-engine --target wasm32-unknown-unknown --locked -- -D warnings
+step "cargo clippy (wasm32: the engine, and engine-wasm with its wasm tests)"
+cargo clippy -p tracesieve-engine --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p tracesieve-engine-wasm --all-targets --target wasm32-unknown-unknown --locked -- -D warnings
 
-step "cargo build (engine for wasm32)"
-with_venv "$MAIN_PYTHON_VERSION" cargo build -p tracesieve-engine --target wasm32-unknown-unknown --locked
-
-step "cargo test (host)"
+step "cargo test (host; writes the engine-parity corpus to target/parity/engine)"
 with_venv "$MAIN_PYTHON_VERSION" cargo test --workspace --locked
+
+step "cargo test (engine-wasm in wasm32: node, then headless Chromium)"
+cargo test -p tracesieve-engine-wasm --target wasm32-unknown-unknown --locked
+
+"$REPO/scripts/build-engine-wasm.sh"
 
 for version in $TEST_PYTHON_VERSIONS; do
     step "pytest on Python $version"
@@ -30,3 +36,9 @@ done
 step "pytest: cross-interpreter checks"
 TRACESIEVE_PYTHONS="$(for v in $TEST_PYTHON_VERSIONS; do printf '%s=%s/bin/python ' "$v" "$(venv_dir "$v")"; done)" \
     with_venv "$MAIN_PYTHON_VERSION" python -m pytest tests
+
+step "parity: engine-wasm against the native engine and refilter, in node"
+node engine-wasm/parity/node.mjs
+
+step "parity: engine-wasm against the native engine and refilter, in headless Chromium"
+node engine-wasm/parity/browser.mjs

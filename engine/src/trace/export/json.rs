@@ -143,6 +143,32 @@ pub fn to_json(trace: &Trace, canonical: bool) -> Json {
     })
 }
 
+/// The JSON form of some events, as in [`to_json`]'s `events`.
+pub fn events_to_json(events: &[Event], canonical: bool) -> Json {
+    let w = JsonWriter { canonical };
+    Json::Array(events.iter().map(|e| w.event(e)).collect())
+}
+
+/// The JSON form of the code table, with each code's recorded module name
+/// and label, as in [`to_json`]'s `codes`.
+pub fn codes_to_json(trace: &Trace) -> Json {
+    let w = JsonWriter { canonical: false };
+    let labels = recorded_labels(trace);
+    Json::Array(
+        trace
+            .codes
+            .iter()
+            .enumerate()
+            .map(|(i, code)| w.code(code, labels.get(i)))
+            .collect(),
+    )
+}
+
+/// The JSON form of the header, as in [`to_json`]'s `header`.
+pub fn header_to_json(header: &TraceHeader, canonical: bool) -> Json {
+    JsonWriter { canonical }.header(header)
+}
+
 /// [`to_json`] as a compact string.
 pub fn to_string(trace: &Trace, canonical: bool) -> String {
     to_json(trace, canonical).to_string()
