@@ -100,6 +100,16 @@ def _build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--out", required=True, metavar="OUT", help="the output file (a folder for codetracer)")
     export.add_argument("--canonical", action="store_true", help="json: drop timestamps and run-to-run noise, for comparisons")
 
+    view = commands.add_parser(
+        "view",
+        help="open a trace in the browser viewer",
+        description="Serve the bundled viewer on 127.0.0.1 with TRACE loaded, and open it in a browser. "
+        "Nothing leaves this machine: the page fetches the trace from this local server only. Ctrl-C stops it.",
+    )
+    view.add_argument("trace", metavar="TRACE")
+    view.add_argument("--port", type=int, default=0, metavar="N", help="the port to serve on (default: any free one)")
+    view.add_argument("--no-browser", action="store_true", help="only print the address; do not open a browser")
+
     builtin = commands.add_parser("builtin-filter", help="print a built-in filter's TOML text")
     builtin.add_argument("name", choices=["default", "pytest", "unittest"], nargs="?", default="default")
     return parser
@@ -326,6 +336,19 @@ def _run_trace_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run_view(args: argparse.Namespace) -> int:
+    from . import _viewer
+
+    def announce(url: str) -> None:
+        print(f"tracesieve view: serving {args.trace} at {url} (Ctrl-C stops)", flush=True)
+
+    try:
+        _viewer.view(args.trace, port=args.port, open_browser=not args.no_browser, announce=announce)
+    except (OSError, _viewer.ViewerMissing) as error:
+        return _usage_error("view", error)
+    return EXIT_OK
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Runs the command line; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -339,6 +362,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _run_explain(args)
     if args.command in ("info", "refilter", "export"):
         return _run_trace_command(args)
+    if args.command == "view":
+        return _run_view(args)
     print(_filters.builtin_filter_text(args.name), end="")
     return EXIT_OK
 
