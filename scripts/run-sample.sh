@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job: sets up what is missing, records the bundled sample program
 # (sample/main.py, with sample/.codetracer/trace-filter.toml found above it)
-# to sample.tsieve, and shows what the trace holds and why the filter decided
-# as it did. The viewer (issue 5) will open the trace here.
+# to sample.tsieve, shows what the trace holds and why the filter decided as
+# it did, then builds the viewer and serves it with the trace loaded
+# (`tracesieve view`, http://127.0.0.1:8765/; Ctrl-C stops it). Extra
+# arguments go to `tracesieve view`, e.g. --no-browser or --port N.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO"
@@ -33,3 +35,8 @@ tracesieve export "$TRACE" --format json -o "$REPO/sample.json"
 tracesieve export "$TRACE" --format codetracer -o "$REPO/sample-codetracer"
 tracesieve export "$TRACE" --format chrome -o "$REPO/sample-chrome.json"
 echo "wrote sample.json, sample-codetracer/, sample-chrome.json"
+
+"$REPO/scripts/build-viewer.sh"
+
+step "tracesieve view sample.tsieve (the viewer, with the sample trace loaded)"
+exec tracesieve view "$TRACE" --port 8765 "$@"

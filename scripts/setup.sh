@@ -4,8 +4,8 @@
 # (.venv for Python 3.12, .venv-3.11, .venv-3.13). Safe to run again: each
 # step checks first. Follows ../shared/reference/toolchain.md (registries
 # only, no downloads): the wasm32 target; wasm-bindgen-cli at the version
-# Cargo.lock pins; node tools from package-lock.json (wasm-opt, playwright-
-# core); Debian's Chromium and ChromeDriver. `setup.sh main` prepares only
+# Cargo.lock pins; trunk; node tools from package-lock.json (wasm-opt,
+# playwright-core); Debian's Chromium and ChromeDriver. `setup.sh main` prepares only
 # what the main job needs.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -23,6 +23,13 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen_version" 
     step "installing wasm-bindgen-cli $bindgen_version (about 2 minutes)"
     # Not --locked: the CLI's lock file names a crate version the registry lacks.
     cargo install --quiet wasm-bindgen-cli --version "$bindgen_version"
+fi
+
+# trunk builds the viewer; 0.22 needs a newer rustc than these machines have.
+TRUNK_VERSION=0.21.14
+if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
+    step "installing trunk $TRUNK_VERSION (about 6 minutes)"
+    cargo install --quiet --locked trunk --version "$TRUNK_VERSION"
 fi
 
 command -v npm >/dev/null || { echo "setup: npm is missing; install node 20 and npm first" >&2; exit 1; }

@@ -5,8 +5,8 @@
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { report } from "./report.mjs";
-import { serve } from "./serve.mjs";
-import { CHROMIUM } from "./chromium.mjs";
+import { serve } from "../../tests/browser/serve.mjs";
+import { CHROMIUM } from "../../tests/browser/chromium.mjs";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
 const server = await serve(repo);
@@ -17,7 +17,7 @@ try {
   page.on("console", (message) => {
     if (message.type() === "error") console.error(`[chromium] ${message.text()}`);
   });
-  await page.goto(`${server.url}/engine-wasm/parity/page.html?root=${encodeURIComponent(repo)}`);
+  await page.goto(`${server.url}engine-wasm/parity/page.html?root=${encodeURIComponent(repo)}`);
   await page.waitForFunction(() => window.parityResult !== undefined, null, { timeout: 600_000 });
   const result = await page.evaluate(() => window.parityResult);
   if (result.error) {
@@ -27,6 +27,6 @@ try {
   }
 } finally {
   await browser.close();
-  server.close();
+  await server.close();
 }
 process.exit(ok ? 0 : 1);

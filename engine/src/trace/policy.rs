@@ -36,27 +36,38 @@ pub enum Site<'a> {
     Raise,
 }
 
-impl Site<'_> {
-    fn action(self, decision: &Decision) -> Option<(ValueKind, Action)> {
+impl<'a> Site<'a> {
+    /// The value kind and name the engine decides for a value here: a
+    /// return is `ret` with the scope's return name, a yield `ret <yield>`,
+    /// an unwind `ret <unwind>`. `None` for a raised exception, of which
+    /// only the attributes are decided (each as `attr NAME`).
+    pub fn query<'d>(self, decision: &'d Decision) -> Option<(ValueKind, &'d str)>
+    where
+        'a: 'd,
+    {
         Some(match self {
-            Site::Arg(name) => (ValueKind::Arg, decision.action(ValueKind::Arg, name)),
-            Site::Local {
-                name,
-                module_level: true,
-            } => (ValueKind::Local, decision.module_level_action(name)),
-            Site::Local {
-                name,
-                module_level: false,
-            } => (ValueKind::Local, decision.action(ValueKind::Local, name)),
-            Site::Global(name) => (ValueKind::Global, decision.action(ValueKind::Global, name)),
-            Site::Return => (
-                ValueKind::Ret,
-                decision.action(ValueKind::Ret, decision.return_name()),
-            ),
-            Site::Yield => (ValueKind::Ret, decision.action(ValueKind::Ret, "<yield>")),
-            Site::Unwind => (ValueKind::Ret, decision.action(ValueKind::Ret, "<unwind>")),
+            Site::Arg(name) => (ValueKind::Arg, name),
+            Site::Local { name, .. } => (ValueKind::Local, name),
+            Site::Global(name) => (ValueKind::Global, name),
+            Site::Return => (ValueKind::Ret, decision.return_name()),
+            Site::Yield => (ValueKind::Ret, "<yield>"),
+            Site::Unwind => (ValueKind::Ret, "<unwind>"),
             Site::Raise => return None,
         })
+    }
+
+    /// The action for a value here: its [`Site::query`]'s, but at module
+    /// level a local takes the stricter of its `local` and `global`
+    /// actions (D7).
+    pub fn action(self, decision: &Decision) -> Option<(ValueKind, Action)> {
+        let (kind, name) = self.query(decision)?;
+        let action = match self {
+            Site::Local {
+                module_level: true, ..
+            } => decision.module_level_action(name),
+            _ => decision.action(kind, name),
+        };
+        Some((kind, action))
     }
 
     fn keeps_dropped_marker(self) -> bool {

@@ -1,0 +1,442 @@
+// End-to-end tests of the viewer in headless Chromium (the system's, through
+// playwright-core): load the page, drop traces, browse, edit filters, share.
+//
+// Usage: node tests/browser/run.mjs DIST_DIR TRACES_DIR
+//   DIST_DIR    the output of `trunk build --release`
+//   TRACES_DIR  made by tests/browser/make-traces.sh
+// Screenshots of each state go to target/e2e-screenshots/. Prints one line
+// per test and `N passed, M failed`; exits 1 if any failed.
+// tests/browser/run.sh does all three steps.
+
+import { chromium } from 'playwright-core';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { serve } from './serve.mjs';
+import { CHROMIUM } from './chromium.mjs';
+
+const [distDir, tracesDir] = process.argv.slice(2);
+if (!distDir || !tracesDir) {
+  console.error('usage: node tests/browser/run.mjs DIST_DIR TRACES_DIR');
+  process.exit(2);
+}
+const SHOTS = resolve('target/e2e-screenshots');
+const HOSTILE_NAME = '"><img src=x onerror="window.__pwned=\'name\'">.tsieve';
+
+await rm(SHOTS, { recursive: true, force: true });
+await mkdir(SHOTS, { recursive: true });
+const server = await serve(distDir, 0, { '/traces/': tracesDir });
+const browser = await chromium.launch(CHROMIUM);
+const trace = async (name) => readFile(join(tracesDir, name));
+
+// ---------------------------------------------------------------- helpers
+
+let shot = 0;
+async function screenshot(page, name) {
+  shot += 1;
+  await page.screenshot({ path: join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`) });
+}
+
+/** The pages of the running test, closed after it. */
+let pages = [];
+
+/** A fresh page; collects page errors, which fail the test that made them. */
+async function open(url = server.url) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  const page = await context.newPage();
+  pages.push(page);
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  page.on('dialog', (d) => { page.errors.push(`a dialog opened: ${d.message()}`); d.dismiss(); });
+  await page.goto(url);
+  await page.waitForSelector('[data-testid=drop-zone]');
+  return page;
+}
+
+/** Drops a file on the drop zone, as a user's drag and drop would. */
+async function drop(page, bytes, name) {
+  await page.evaluate(({ b64, name }) => {
+    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([data], name));
+    const zone = document.querySelector('[data-testid=drop-zone]');
+    zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, { b64: Buffer.from(bytes).toString('base64'), name });
+}
+
+async function waitFor(what, predicate, timeout = 15000) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await predicate();
+      if (last) return last;
+    } catch (e) {
+      last = e.message;
+    }
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+const rowLabels = (page) => page.$$eval('[data-testid=call-row] .label', (els) => els.map((e) => e.textContent));
+const statsText = (page) => page.textContent('[data-testid=filter-stats]');
+const callsKept = async (page) => {
+  const m = /calls kept (\d+) of (\d+)/.exec(await statsText(page));
+  assert(m, 'no call counts in filter-stats');
+  return [Number(m[1]), Number(m[2])];
+};
+const editor = (page) => page.locator('[data-testid=filter-editor]');
+
+async function openSample() {
+  const page = await open();
+  await drop(page, await trace('sample.tsieve'), 'sample.tsieve');
+  await page.waitForSelector('[data-testid=call-row]');
+  return page;
+}
+
+/** Edits the editor's text and waits until the worker answered. */
+async function setFilter(page, text) {
+  const before = await statsText(page);
+  await editor(page).fill(text);
+  await waitFor('the playground to answer', async () => {
+    if (await page.$('[data-testid=filter-error]')) return true;
+    const busy = await page.$('.busy');
+    return !busy && (await statsText(page)) !== before;
+  });
+}
+
+// ---------------------------------------------------------------- tests
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+test('the page loads with a welcome and no errors', async () => {
+  const page = await open();
+  await page.waitForSelector('text=Drop a trace anywhere');
+  assert(await page.$('[data-testid=file-input]'), 'no file input');
+  await screenshot(page, 'welcome');
+});
+
+test('a dropped trace shows its calls, searchable by name', async () => {
+  const page = await openSample();
+  const labels = await rowLabels(page);
+  assert(labels.includes('<__main__>'), `no <__main__> row in ${labels.slice(0, 5)}`);
+  assert(labels.includes('main'), 'no main row');
+  await screenshot(page, 'sample-tree');
+  await page.fill('[data-testid=search]', 'charge');
+  await waitFor('search results', async () => {
+    const found = await rowLabels(page);
+    return found.length === 2 && found.every((l) => l === 'charge');
+  });
+  await screenshot(page, 'search-charge');
+});
+
+test('the file button opens a trace too', async () => {
+  const page = await open();
+  await page.setInputFiles('[data-testid=file-input]', join(tracesDir, 'threads.tsieve'));
+  await page.waitForSelector('[data-testid=call-row]');
+  const options = await page.$$eval('[data-testid=thread-select] option', (os) => os.map((o) => o.textContent));
+  assert(options.length === 3, `expected 3 threads, got ${options}`);
+  assert(options.some((o) => o.includes('worker-1')), `no worker-1 in ${options}`);
+  await page.selectOption('[data-testid=thread-select]', { index: 1 });
+  await waitFor('the worker thread rows', async () => (await rowLabels(page)).includes('work'));
+  await screenshot(page, 'threads');
+});
+
+test('selecting a call shows its source, steps and values, redacted ones as such', async () => {
+  const page = await openSample();
+  await page.fill('[data-testid=search]', 'charge');
+  await waitFor('charge rows', async () => (await rowLabels(page)).length === 2);
+  await page.locator('[data-testid=call-row]').first().click();
+  await page.waitForSelector('[data-testid=source-view] .src-line.current');
+  const line = await page.getAttribute('[data-testid=source-view] .src-line.current', 'data-line');
+  assert(line === '9', `current line ${line}, expected 9 (last4 = …)`);
+  const values = await page.$$eval('[data-testid=value-row]', (rows) => rows.map((r) => r.textContent));
+  assert(values.some((v) => v.includes('amount') && v.includes('1847')), `no amount in ${values}`);
+  assert(values.some((v) => v.includes('api_key') && v.includes('redacted')), `api_key not redacted in ${values}`);
+  assert(!values.some((v) => v.includes('card_number')), 'card_number (dropped) is shown');
+  assert(!values.some((v) => v.includes('sk_test_not_a_real_key')), 'the API key value leaked');
+  await page.click('[data-testid=step-forward]');
+  await waitFor('the next line', async () =>
+    (await page.getAttribute('[data-testid=source-view] .src-line.current', 'data-line')) === '10');
+  await screenshot(page, 'source-and-values');
+  // why? on the redacted value: the record-time decision says why.
+  await page.locator('[data-testid=value-row]', { hasText: 'api_key' }).locator('button.why').click();
+  await page.waitForSelector('[data-testid=why-panel]');
+  const why = await page.textContent('[data-testid=why-panel]');
+  assert(why.includes('redact'), 'why? does not say redact');
+  assert(why.includes('obj:shop.payment.*'), `why? does not name the rule: ${why.slice(0, 300)}`);
+  assert(why.includes('module name'), 'why? has no module name');
+  await screenshot(page, 'why-value');
+});
+
+test('a filter that skips a package removes its calls and changes the counts', async () => {
+  const page = await openSample();
+  const [kept, total] = await callsKept(page);
+  assert(kept === total && total > 0, `before: ${kept} of ${total}`);
+  assert((await rowLabels(page)).includes('Cart.add'), 'no Cart.add before');
+  const text = await editor(page).inputValue();
+  await setFilter(page, `${text}\n[[scope.rules]]\nselector = "pkg:shop.cart"\nexec = "skip"\nreason = "Not today."\n`);
+  const [after] = await waitFor('fewer calls', async () => {
+    const counts = await callsKept(page);
+    return counts[0] < kept && counts;
+  });
+  const labels = await rowLabels(page);
+  assert(!labels.some((l) => l.startsWith('Cart')), `cart calls still shown: ${labels}`);
+  assert(labels.includes('charge'), 'other calls went too');
+  const stats = await statsText(page);
+  assert(/\(\d+ skipped\)/.test(stats) && !stats.includes('(0 skipped)'), `stats: ${stats}`);
+  assert(await page.$('text=Skipped by this chain'), 'no skipped list');
+  await screenshot(page, `filter-skips-cart-${after}-of-${total}`);
+});
+
+test('a broken filter shows the engine error at its line and column', async () => {
+  const page = await openSample();
+  const lines = (await editor(page).inputValue()).split('\n');
+  const at = lines.findIndex((l) => l.startsWith('selector = "pkg:shop.*"'));
+  assert(at >= 0, 'sample filter changed');
+  lines[at] = 'selector = "pkg:shop:oops"';
+  await setFilter(page, lines.join('\n'));
+  const error = await page.waitForSelector('[data-testid=filter-error]');
+  const message = await error.textContent();
+  assert(message.startsWith(`line ${at + 1}, column 17: scope.rules[0]: invalid selector 'pkg:shop:oops'`),
+    `error: ${message}`);
+  const marked = await page.textContent('.gutter .error-line');
+  assert(marked === String(at + 1), `gutter marks line ${marked}`);
+  assert(await page.$('.editor .error-band'), 'no band on the error line');
+  // A click on the message puts the caret at the error.
+  await page.click('[data-testid=filter-error]');
+  const caret = await editor(page).evaluate((area) => area.value.slice(0, area.selectionStart).split('\n'));
+  assert(caret.length === at + 1 && caret.at(-1).length === 16, `caret at ${caret.length}:${caret.at(-1).length + 1}`);
+  await screenshot(page, 'filter-error');
+  // Fixing it clears the error.
+  lines[at] = 'selector = "pkg:shop.*"';
+  await editor(page).fill(lines.join('\n'));
+  await waitFor('the error to clear', async () => !(await page.$('[data-testid=filter-error]')));
+});
+
+test('switching the naming mode relabels module bodies', async () => {
+  const page = await openSample();
+  assert((await rowLabels(page)).includes('<__main__>'), 'no <__main__> in globals mode');
+  await page.click('[data-testid=mode-toggle]');
+  await waitFor('paths labels', async () => (await rowLabels(page)).includes('<main>'));
+  const labels = await rowLabels(page);
+  assert(!labels.includes('<__main__>'), 'still <__main__>');
+  assert(labels.includes('<shop.cart>'), `no <shop.cart> in paths mode: ${labels.slice(0, 8)}`);
+  await screenshot(page, 'naming-paths');
+  // An extra root renames the package's modules.
+  await page.fill('[data-testid=roots]', `${resolve('sample/shop')}`);
+  await waitFor('the extra root', async () => (await rowLabels(page)).includes('<cart>'));
+  await screenshot(page, 'naming-paths-root');
+});
+
+test('a share link restores the filter, naming and roots in a fresh page', async () => {
+  const page = await openSample();
+  const text = `${await editor(page).inputValue()}\n# shared <script>alert(1)</script>\n`;
+  await editor(page).fill(text);
+  await page.click('[data-testid=mode-toggle]');
+  await page.click('[data-testid=share-button]');
+  const link = await page.inputValue('[data-testid=share-link]');
+  assert(/#f1=[A-Za-z0-9_-]+$/.test(link), `link: ${link}`);
+  assert(link.length < 8200, 'link too long');
+  await screenshot(page, 'share-link');
+  const fresh = await open(link);
+  await waitFor('the restored filter', async () => (await editor(fresh).inputValue()) === text);
+  const mode = await fresh.textContent('[data-testid=mode-toggle] .on');
+  assert(mode === 'paths', `mode ${mode}`);
+  await drop(fresh, await trace('sample.tsieve'), 'sample.tsieve');
+  await fresh.waitForSelector('[data-testid=call-row]');
+  assert((await editor(fresh).inputValue()) === text, 'the trace replaced the shared filter');
+  await waitFor('paths labels', async () => (await rowLabels(fresh)).includes('<main>'));
+  await screenshot(fresh, 'share-restored');
+});
+
+test('bad share links get clear messages', async () => {
+  const page = await open(`${server.url}#f9=abc`);
+  const banner = await page.textContent('[data-testid=error-banner]');
+  assert(banner.includes("format 'f9'"), `banner: ${banner}`);
+  const long = await open(`${server.url}#f1=${'A'.repeat(9000)}`);
+  assert((await long.textContent('[data-testid=error-banner]')).includes('too long'), 'no too-long message');
+  const damaged = await open(`${server.url}#f1=AAAA`);
+  assert((await damaged.textContent('[data-testid=error-banner]')).includes('damaged'), 'no damaged message');
+  await screenshot(page, 'share-unknown-version');
+});
+
+test('hostile strings in values and file names render as text', async () => {
+  const page = await open();
+  await drop(page, await trace('hostile.tsieve'), HOSTILE_NAME);
+  await page.waitForSelector('[data-testid=call-row]');
+  assert((await page.textContent('.file-name')) === HOSTILE_NAME, 'the file name is not shown as text');
+  await page.fill('[data-testid=search]', 'greet');
+  await waitFor('greet', async () => (await rowLabels(page)).includes('greet'));
+  await page.locator('[data-testid=call-row]').first().click();
+  await page.waitForSelector('[data-testid=value-row]');
+  const values = await page.$$eval('[data-testid=value-row] .value', (els) => els.map((e) => e.textContent));
+  assert(values.some((v) => v.includes("<script>window.__pwned = \\'script\\'</script>")), `values: ${values}`);
+  assert(values.some((v) => v.includes('"><img src=x onerror=')), `values: ${values}`);
+  await page.click('[data-testid=step-forward]');
+  await screenshot(page, 'hostile-values');
+  await page.fill('[data-testid=search]', 'inner');
+  await waitFor('inner', async () => (await rowLabels(page)).includes('inner'));
+  await page.locator('[data-testid=call-row]').first().click();
+  await page.waitForSelector('[data-testid=source-view] .src-line.current');
+  assert((await page.textContent('.source-head .place')).includes('"><img src=x onerror=window.__pwned=1>.py'),
+    'the hostile file name is not shown as text');
+  await screenshot(page, 'hostile-file-name');
+  const injected = await page.evaluate(() => ({
+    pwned: window.__pwned,
+    images: document.querySelectorAll('img').length,
+    scripts: [...document.querySelectorAll('script')].filter((s) => s.textContent.includes('__pwned')).length,
+  }));
+  assert(injected.pwned === undefined, `script ran: ${injected.pwned}`);
+  assert(injected.images === 0 && injected.scripts === 0, `elements injected: ${JSON.stringify(injected)}`);
+});
+
+test('a truncated trace shows what was read and says it is incomplete', async () => {
+  const page = await open();
+  const bytes = await trace('busy.tsieve');
+  await drop(page, bytes.subarray(0, Math.floor(bytes.length * 0.75)), 'cut.tsieve');
+  const banner = await (await page.waitForSelector('[data-testid=error-banner]')).textContent();
+  assert(banner.includes('“cut.tsieve” is incomplete'), `banner: ${banner}`);
+  assert(banner.includes('interrupted') || banner.includes('ends'), `banner: ${banner}`);
+  await page.waitForSelector('[data-testid=call-row]');
+  const [kept] = await callsKept(page);
+  assert(kept > 1000 && kept < 6002, `calls read: ${kept}`);
+  await screenshot(page, 'truncated');
+});
+
+test('foreign, newer-version and garbage files get clear messages', async () => {
+  const page = await open();
+  const cases = [
+    ['trace.json', await trace('codetracer/trace.json'), 'CodeTracer trace.json'],
+    ['garbage.bin', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)), 'not a tracesieve trace'],
+    ['empty.tsieve', Buffer.alloc(0), 'the file is empty'],
+  ];
+  const newer = Buffer.from(await trace('sample.tsieve'));
+  newer.writeUInt16LE(9, 8); // the major format version follows the 8-byte magic number
+  cases.push(['newer.tsieve', newer, 'written by a newer tracesieve']);
+  const head = (await trace('sample.tsieve')).subarray(0, 10);
+  cases.push(['head.tsieve', head, 'no readable header']);
+  for (const [name, bytes, expected] of cases) {
+    await drop(page, bytes, name);
+    const text = await waitFor(`the message for ${name}`, async () => {
+      const banners = await page.$$eval('[data-testid=error-banner]', (bs) => bs.map((b) => b.textContent));
+      return banners.find((b) => b.includes(`“${name}”`));
+    });
+    assert(text.includes(expected), `${name}: ${text}`);
+  }
+  await screenshot(page, 'bad-files');
+  // The page still works: a good trace opens after them.
+  await drop(page, await trace('sample.tsieve'), 'sample.tsieve');
+  await page.waitForSelector('[data-testid=call-row]');
+});
+
+test('?trace=URL opens a trace from the server', async () => {
+  const page = await open(`${server.url}?trace=traces/sample.tsieve`);
+  await page.waitForSelector('[data-testid=call-row]');
+  assert((await page.textContent('.file-name')) === 'sample.tsieve', 'wrong name');
+  const missing = await open(`${server.url}?trace=traces/missing.tsieve`);
+  const banner = await (await missing.waitForSelector('[data-testid=error-banner]')).textContent();
+  assert(banner.includes('404'), `banner: ${banner}`);
+});
+
+test('`tracesieve view TRACE` serves this viewer with the trace loaded', async () => {
+  // The command serves $TRACESIEVE_VIEWER_DIR (this build) instead of the bundled copy.
+  const command = spawn(process.env.TRACESIEVE ?? '.venv/bin/tracesieve',
+    ['view', '--no-browser', '--port', '0', join(tracesDir, 'sample.tsieve')],
+    { env: { ...process.env, TRACESIEVE_VIEWER_DIR: resolve(distDir) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const line = await new Promise((ok, fail) => {
+      command.stdout.once('data', (data) => ok(String(data)));
+      command.once('exit', (status) => fail(new Error(`tracesieve view exited with ${status}`)));
+    });
+    const url = /at (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(line)?.[1];
+    assert(url, `no address in: ${line}`);
+    const page = await open(url);
+    await page.waitForSelector('[data-testid=call-row]');
+    assert((await page.textContent('.file-name')) === 'sample.tsieve', 'wrong name');
+    await screenshot(page, 'tracesieve-view');
+  } finally {
+    command.kill();
+  }
+});
+
+test('the timeline draws frames and a click selects one', async () => {
+  const page = await openSample();
+  await page.click('text=Timeline');
+  const canvas = await page.waitForSelector('[data-testid=timeline]');
+  const box = await canvas.boundingBox();
+  // Depth 1 (the row under the module body), near the end: `main`.
+  await page.mouse.click(box.x + box.width * 0.9, box.y + 20 + 18 * 1 + 9);
+  await waitFor('a selection', async () => (await page.textContent('.source-head .label')) === 'main');
+  await page.mouse.move(box.x + box.width * 0.5, box.y + 40);
+  await page.mouse.wheel(0, -400);
+  await screenshot(page, 'timeline');
+});
+
+test('the summary shows the program, the chain with hashes and statistics', async () => {
+  const page = await openSample();
+  await page.click('text=Summary');
+  const text = await page.textContent('[data-testid=summary]');
+  for (const want of ['main.py', 'Python', '3.', '<inline:builtin-default>', 'trace-filter.toml', 'scopes skipped', 'redacted']) {
+    assert(text.includes(want), `summary lacks ${want}`);
+  }
+  assert(/[0-9a-f]{16}…/.test(text), 'no hashes');
+  await screenshot(page, 'summary');
+});
+
+test('presets, downloads of the filter and of the re-filtered trace', async () => {
+  const page = await openSample();
+  await page.selectOption('[data-testid=framework]', 'pytest');
+  await waitFor('the pytest head', async () => {
+    await page.click('text=Summary');
+    return (await page.textContent('[data-testid=summary]')).includes('<inline:builtin-pytest>');
+  });
+  const [filter] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-filter]')]);
+  assert(filter.suggestedFilename() === 'trace-filter.toml', filter.suggestedFilename());
+  const saved = await readFile(await filter.path(), 'utf8');
+  assert(saved === (await editor(page).inputValue()), 'downloaded filter differs');
+  const [refiltered] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-trace]')]);
+  assert(refiltered.suggestedFilename() === 'sample.refiltered.tsieve', refiltered.suggestedFilename());
+  const bytes = await readFile(await refiltered.path());
+  assert(bytes.subarray(1, 4).toString('latin1') === 'TSV', 'not a trace file');
+  // It opens again.
+  await drop(page, bytes, 'sample.refiltered.tsieve');
+  await page.waitForFunction(() => document.querySelector('.file-name')?.textContent === 'sample.refiltered.tsieve');
+  await page.click('text=Call tree');
+  await page.waitForSelector('[data-testid=call-row]');
+  await screenshot(page, 'downloads');
+});
+
+// ---------------------------------------------------------------- run
+
+let passed = 0;
+let failed = 0;
+for (const { name, fn } of tests) {
+  pages = [];
+  try {
+    await fn();
+    const errors = pages.flatMap((p) => p.errors);
+    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+    passed += 1;
+    console.log(`ok - ${name}`);
+  } catch (e) {
+    failed += 1;
+    console.log(`not ok - ${name}\n  ${e.message.split('\n').join('\n  ')}`);
+    if (pages.length) await screenshot(pages[pages.length - 1], 'FAILED').catch(() => {});
+  } finally {
+    for (const page of pages) await page.context().close().catch(() => {});
+  }
+}
+await browser.close();
+await server.close();
+console.log(`screenshots in ${SHOTS}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

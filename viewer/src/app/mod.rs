@@ -1,0 +1,876 @@
+//! The page: loading, the views, the playground, and the messages that tie
+//! them to the worker. [`App`] holds the state; the components draw it.
+
+mod dom;
+mod playground;
+mod shared;
+mod source;
+mod summary;
+mod timeline;
+mod tree;
+mod why;
+mod worker;
+
+use crate::calltree::{self, NodeKey};
+use crate::format;
+use crate::protocol::{
+    FilterProblem, Opened, PlaygroundState, Request, Response, SourceView, TraceView, ValueRef,
+    WhyView,
+};
+use crate::share;
+use crate::steps::{Frame, StepKind};
+use gloo_timers::callback::Timeout;
+use playground::Playground;
+use shared::Shared;
+use source::SourcePane;
+use std::collections::HashSet;
+use summary::Summary;
+use timeline::Timeline;
+use tracesieve_engine::{Framework, NamingMode};
+use tree::CallTreeView;
+use wasm_bindgen::JsCast;
+use web_sys::{DragEvent, File, HtmlInputElement, HtmlSelectElement};
+use why::WhyPanel;
+use worker::WorkerHandle;
+use yew::prelude::*;
+
+/// Milliseconds between the last edit and the re-filter.
+const DEBOUNCE_MS: u32 = 150;
+/// How many times a failed worker is replaced.
+const MAX_RESTARTS: u32 = 3;
+
+/// Mounts the app on the page's body.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    yew::Renderer::<App>::new().render();
+}
+
+/// Which view fills the upper pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    /// The call tree.
+    Tree,
+    /// The flame chart.
+    Timeline,
+    /// The summary.
+    Summary,
+}
+
+/// A message shown above the views.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Banner {
+    /// An error (red) or a warning (amber).
+    pub error: bool,
+    /// The text.
+    pub text: String,
+}
+
+/// Reading progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Loading {
+    name: String,
+    bytes: u64,
+    total: u64,
+    events: u64,
+}
+
+/// Everything that happens to the page.
+pub enum Msg {
+    /// The worker answered.
+    Worker(Response),
+    /// The worker could not start or stopped.
+    WorkerFailed(String),
+    /// A file was picked or dropped.
+    OpenFile(File),
+    /// A file (or URL) was read, or could not be.
+    Read {
+        /// Its name.
+        name: String,
+        /// Its bytes, or why there are none.
+        bytes: Result<Vec<u8>, String>,
+    },
+    /// Something is dragged over the page (or left it).
+    Dragging(bool),
+    /// The editor's text changed.
+    Edit(String),
+    /// Another filter was picked in the editor (`len` adds one).
+    PickFilter(usize),
+    /// The naming mode changed.
+    Naming(NamingMode),
+    /// The roots field changed.
+    Roots(String),
+    /// The framework preset changed.
+    Framework(Option<Framework>),
+    /// Back to the record-time state.
+    Reset,
+    /// The debounce timer of `generation` fired.
+    Flush(u64),
+    /// A tab was picked.
+    Tab(Tab),
+    /// A thread was picked.
+    Thread(usize),
+    /// The search text changed.
+    Search(String),
+    /// A node was expanded or collapsed.
+    Toggle(u32),
+    /// A frame was selected.
+    Select(NodeKey),
+    /// A step was picked.
+    Step(usize),
+    /// "why?" about a code (recorded index) and maybe one of its values.
+    Why(u32, Option<ValueRef>),
+    /// Close the "why?" panel.
+    CloseWhy,
+    /// Download the active filter.
+    DownloadFilter,
+    /// Ask the worker for the re-filtered trace.
+    DownloadTrace,
+    /// Make and copy a share link.
+    Share,
+    /// The clipboard answered.
+    Copied(Result<(), String>),
+    /// Close a banner.
+    Dismiss(usize),
+    /// The URL fragment changed.
+    HashChanged,
+}
+
+/// The page's state.
+pub struct App {
+    worker: Option<WorkerHandle>,
+    /// Workers started again after one failed.
+    restarts: u32,
+    loading: Option<Loading>,
+    banners: Vec<Banner>,
+    dragging: bool,
+    opened: Option<Shared<Opened>>,
+    sources: Shared<Vec<SourceView>>,
+    view: Option<Shared<TraceView>>,
+    /// The generation of the view shown (views come in increasing order).
+    view_generation: u64,
+    play: PlaygroundState,
+    /// Set once the playground was edited or restored from a link: a newly
+    /// opened trace then keeps it instead of its own filters.
+    play_kept: bool,
+    active_filter: usize,
+    generation: u64,
+    debounce: Option<Timeout>,
+    problem: Option<FilterProblem>,
+    tab: Tab,
+    thread: usize,
+    search: String,
+    collapsed: Shared<HashSet<u32>>,
+    rows: Shared<Vec<u32>>,
+    selected: Option<NodeKey>,
+    frame: Option<Shared<Frame>>,
+    step: usize,
+    /// The step to restore when the re-selected frame arrives after a re-filter.
+    keep_step: Option<usize>,
+    why: Option<Shared<WhyView>>,
+    share_status: Option<String>,
+    share_link: Option<String>,
+    _hash_listener: Option<gloo_events::EventListener>,
+}
+
+impl Component for App {
+    type Message = Msg;
+    type Properties = ();
+
+    fn create(ctx: &Context<Self>) -> App {
+        let link = ctx.link();
+        let mut banners = Vec::new();
+        let worker =
+            match WorkerHandle::spawn(link.callback(Msg::Worker), link.callback(Msg::WorkerFailed))
+            {
+                Ok(worker) => Some(worker),
+                Err(e) => {
+                    banners.push(Banner {
+                        error: true,
+                        text: e,
+                    });
+                    None
+                }
+            };
+        let mut app = App {
+            worker,
+            restarts: 0,
+            loading: None,
+            banners,
+            dragging: false,
+            opened: None,
+            sources: Shared::new(Vec::new()),
+            view: None,
+            view_generation: 0,
+            play: PlaygroundState::default(),
+            play_kept: false,
+            active_filter: 0,
+            generation: 0,
+            debounce: None,
+            problem: None,
+            tab: Tab::Tree,
+            thread: 0,
+            search: String::new(),
+            collapsed: Shared::new(HashSet::new()),
+            rows: Shared::new(Vec::new()),
+            selected: None,
+            frame: None,
+            step: 0,
+            keep_step: None,
+            why: None,
+            share_status: None,
+            share_link: None,
+            _hash_listener: web_sys::window().map(|w| {
+                let callback = link.callback(|_: ()| Msg::HashChanged);
+                gloo_events::EventListener::new(&w, "hashchange", move |_| callback.emit(()))
+            }),
+        };
+        app.restore_link();
+        if let Some(url) = dom::query_param("trace") {
+            let name = url.rsplit('/').next().unwrap_or(&url).to_string();
+            app.loading = Some(Loading {
+                name: name.clone(),
+                bytes: 0,
+                total: 0,
+                events: 0,
+            });
+            link.send_future(async move {
+                Msg::Read {
+                    name,
+                    bytes: dom::fetch_bytes(&url).await,
+                }
+            });
+        }
+        app
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        match msg {
+            Msg::Worker(response) => self.on_response(response),
+            Msg::WorkerFailed(text) => {
+                // Start a fresh worker: the failed one held the trace, so it is closed.
+                self.loading = None;
+                self.worker = None;
+                let closed = self.opened.take().is_some();
+                self.view = None;
+                self.selected = None;
+                self.frame = None;
+                self.why = None;
+                self.error(if closed {
+                    format!("{text}; the trace was closed: open it again")
+                } else {
+                    text
+                });
+                // A worker that cannot even start would fail again: give up after a few.
+                if self.restarts < MAX_RESTARTS {
+                    self.restarts += 1;
+                    let link = ctx.link();
+                    match WorkerHandle::spawn(
+                        link.callback(Msg::Worker),
+                        link.callback(Msg::WorkerFailed),
+                    ) {
+                        Ok(worker) => self.worker = Some(worker),
+                        Err(e) => self.error(e),
+                    }
+                }
+            }
+            Msg::OpenFile(file) => {
+                let name = file.name();
+                self.loading = Some(Loading {
+                    name: name.clone(),
+                    bytes: 0,
+                    total: file.size() as u64,
+                    events: 0,
+                });
+                ctx.link().send_future(async move {
+                    Msg::Read {
+                        name,
+                        bytes: dom::read_file(file).await,
+                    }
+                });
+            }
+            Msg::Read { name, bytes } => match bytes {
+                Ok(bytes) => {
+                    self.banners.clear();
+                    self.loading = Some(Loading {
+                        name: name.clone(),
+                        bytes: 0,
+                        total: bytes.len() as u64,
+                        events: 0,
+                    });
+                    self.post(Request::Open { name, bytes });
+                }
+                Err(text) => {
+                    self.loading = None;
+                    self.error(text);
+                }
+            },
+            Msg::Dragging(on) => {
+                if self.dragging == on {
+                    return false;
+                }
+                self.dragging = on;
+            }
+            Msg::Edit(text) => {
+                while self.play.filters.len() <= self.active_filter {
+                    self.play.filters.push(String::new());
+                }
+                self.play.filters[self.active_filter] = text;
+                self.changed(ctx);
+            }
+            Msg::PickFilter(index) => {
+                while self.play.filters.len() <= index {
+                    self.play.filters.push(String::new());
+                }
+                self.active_filter = index;
+            }
+            Msg::Naming(mode) => {
+                self.play.naming = mode;
+                self.changed(ctx);
+            }
+            Msg::Roots(text) => {
+                self.play.roots = text.lines().map(str::to_string).collect();
+                self.changed(ctx);
+            }
+            Msg::Framework(framework) => {
+                self.play.framework = framework;
+                self.changed(ctx);
+            }
+            Msg::Reset => {
+                if let Some(opened) = &self.opened {
+                    self.play = opened.recorded.clone();
+                    self.active_filter = 0;
+                    self.play_kept = false;
+                    self.generation += 1;
+                    self.flush(self.generation);
+                }
+            }
+            Msg::Flush(generation) => {
+                self.flush(generation);
+                return false;
+            }
+            Msg::Tab(tab) => self.tab = tab,
+            Msg::Thread(thread) => {
+                self.thread = thread;
+                self.collapsed = Shared::new(HashSet::new());
+                self.recompute_rows();
+            }
+            Msg::Search(text) => {
+                self.search = text;
+                self.recompute_rows();
+            }
+            Msg::Toggle(node) => {
+                let mut collapsed = (*self.collapsed).clone();
+                if !collapsed.remove(&node) {
+                    collapsed.insert(node);
+                }
+                self.collapsed = Shared::new(collapsed);
+                self.recompute_rows();
+            }
+            Msg::Select(key) => {
+                if self.selected == Some(key) {
+                    return false;
+                }
+                if key.thread as usize != self.thread {
+                    self.thread = key.thread as usize;
+                    self.collapsed = Shared::new(HashSet::new());
+                }
+                self.reveal(key);
+                self.selected = Some(key);
+                self.frame = None;
+                self.step = 0;
+                self.keep_step = None;
+                self.post(Request::Frame { key });
+            }
+            Msg::Step(step) => self.step = step,
+            Msg::Why(code, value) => self.post(Request::Why { code, value }),
+            Msg::CloseWhy => self.why = None,
+            Msg::DownloadFilter => {
+                let text = self
+                    .play
+                    .filters
+                    .get(self.active_filter)
+                    .cloned()
+                    .unwrap_or_default();
+                if let Err(e) =
+                    dom::download("trace-filter.toml", text.as_bytes(), "application/toml")
+                {
+                    self.error(e);
+                }
+            }
+            Msg::DownloadTrace => self.post(Request::Download),
+            Msg::Share => match share::encode(&self.play) {
+                Ok(fragment) => match dom::set_fragment(&fragment) {
+                    Ok(url) => {
+                        self.share_status = Some("Copying the link…".into());
+                        self.share_link = Some(url.clone());
+                        ctx.link()
+                            .send_future(async move { Msg::Copied(dom::copy_text(&url).await) });
+                    }
+                    Err(e) => self.share_status = Some(e),
+                },
+                Err(e) => {
+                    self.share_status = Some(e.to_string());
+                    self.share_link = None;
+                }
+            },
+            Msg::Copied(result) => {
+                self.share_status = Some(match result {
+                    Ok(()) => {
+                        "Link copied: it holds the filter, naming mode and roots, never trace data."
+                            .into()
+                    }
+                    Err(e) => format!("{e}; copy the link below instead."),
+                });
+            }
+            Msg::Dismiss(index) => {
+                if index < self.banners.len() {
+                    self.banners.remove(index);
+                }
+            }
+            Msg::HashChanged => {
+                // Our own links are set with `replaceState`, which fires no `hashchange`.
+                self.restore_link();
+            }
+        }
+        true
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let ondragover = link.callback(|e: DragEvent| {
+            e.prevent_default();
+            Msg::Dragging(true)
+        });
+        let ondragleave = link.callback(|e: DragEvent| {
+            // Only leaving the window counts (no related target).
+            Msg::Dragging(e.related_target().is_some())
+        });
+        let ondrop = link.batch_callback(|e: DragEvent| {
+            e.prevent_default();
+            let file = e
+                .data_transfer()
+                .and_then(|d| d.files())
+                .and_then(|files| files.get(0));
+            match file {
+                Some(file) => vec![Msg::Dragging(false), Msg::OpenFile(file)],
+                None => vec![Msg::Dragging(false)],
+            }
+        });
+        let onpick = link.batch_callback(|e: Event| {
+            let input = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok());
+            let file = input
+                .as_ref()
+                .and_then(|i| i.files())
+                .and_then(|f| f.get(0));
+            if let Some(input) = &input {
+                // Picking the same file again fires `change` again.
+                input.set_value("");
+            }
+            file.map(Msg::OpenFile).into_iter().collect::<Vec<_>>()
+        });
+        html! {
+            <div class={classes!("app", self.dragging.then_some("dragging"))}
+                data-testid="drop-zone" {ondragover} {ondragleave} {ondrop}>
+                <header class="top">
+                    <h1>{ "tracesieve" }</h1>
+                    if let Some(opened) = &self.opened {
+                        <span class="file-name" title={opened.name.clone()}>{ &opened.name }</span>
+                    }
+                    <label class="button open">
+                        { "Open trace…" }
+                        <input type="file" data-testid="file-input" accept=".tsieve,application/octet-stream" onchange={onpick} />
+                    </label>
+                    <span class="privacy">{ "Nothing leaves your browser." }</span>
+                </header>
+                { for self.banners.iter().enumerate().map(|(i, b)| html! {
+                    <div class={classes!("banner", if b.error { "error" } else { "warning" })} data-testid="error-banner" role="alert">
+                        <span>{ &b.text }</span>
+                        <button onclick={link.callback(move |_: MouseEvent| Msg::Dismiss(i))} title="Dismiss">{ "×" }</button>
+                    </div>
+                }) }
+                if let Some(loading) = &self.loading {
+                    { progress(loading) }
+                }
+                <main class="layout">
+                    <section class="views">{ self.views(ctx) }</section>
+                    <aside class="playground">{ self.playground(ctx) }</aside>
+                </main>
+                if let Some(why) = &self.why {
+                    <WhyPanel why={why.clone()} on_close={link.callback(|_| Msg::CloseWhy)} />
+                }
+                if self.dragging {
+                    <div class="drop-overlay">{ "Drop a trace to open it" }</div>
+                }
+            </div>
+        }
+    }
+}
+
+impl App {
+    fn post(&mut self, request: Request) {
+        let result = match &self.worker {
+            Some(worker) => worker.post(&request),
+            None => Err("the viewer's worker is not running; reload the page".into()),
+        };
+        if let Err(e) = result {
+            self.loading = None;
+            self.error(e);
+        }
+    }
+
+    fn error(&mut self, text: String) {
+        self.banners.push(Banner { error: true, text });
+    }
+
+    /// Restores the playground from a share link in the URL, if there is
+    /// one; says so in a banner when the link cannot be read.
+    fn restore_link(&mut self) {
+        match share::decode(&dom::fragment()) {
+            Ok(Some(state)) => {
+                self.play = state;
+                self.active_filter = 0;
+                self.play_kept = true;
+                self.share_status = Some("Filter restored from the link.".into());
+                self.generation += 1;
+                self.flush(self.generation);
+            }
+            Ok(None) => {}
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    /// The playground changed: re-filter after a pause.
+    fn changed(&mut self, ctx: &Context<Self>) {
+        self.play_kept = true;
+        self.share_link = None;
+        self.share_status = None;
+        self.generation += 1;
+        let generation = self.generation;
+        let link = ctx.link().clone();
+        self.debounce = Some(Timeout::new(DEBOUNCE_MS, move || {
+            link.send_message(Msg::Flush(generation))
+        }));
+    }
+
+    /// Sends the playground to the worker, unless a later edit superseded it.
+    fn flush(&mut self, generation: u64) {
+        if generation != self.generation {
+            return;
+        }
+        self.debounce = None;
+        self.post(Request::Playground {
+            generation,
+            state: self.play.clone(),
+        });
+    }
+
+    fn on_response(&mut self, response: Response) {
+        match response {
+            Response::Ready => {}
+            Response::Progress {
+                bytes,
+                total,
+                events,
+            } => {
+                if let Some(loading) = &mut self.loading {
+                    loading.bytes = bytes;
+                    loading.total = total;
+                    loading.events = events;
+                }
+            }
+            Response::Opened(opened) => {
+                self.loading = None;
+                if let Some(warning) = &opened.warning {
+                    self.banners.push(Banner {
+                        error: false,
+                        text: warning.clone(),
+                    });
+                }
+                if !self.play_kept {
+                    self.play = opened.recorded.clone();
+                    self.active_filter = 0;
+                }
+                self.problem = None;
+                self.view = None;
+                self.view_generation = 0;
+                self.selected = None;
+                self.frame = None;
+                self.why = None;
+                self.thread = 0;
+                self.collapsed = Shared::new(HashSet::new());
+                self.sources = Shared::new(opened.sources.clone());
+                self.opened = Some(Shared::new(*opened));
+                if self.play_kept {
+                    // The link's (or the edited) filter applies to the new trace.
+                    self.generation += 1;
+                    self.flush(self.generation);
+                }
+            }
+            Response::View(view) => {
+                if view.generation < self.view_generation {
+                    return;
+                }
+                if view.generation == self.generation {
+                    self.problem = None;
+                }
+                self.view_generation = view.generation;
+                // The selected frame, found again in the new tree if it is still there.
+                let anchor = match (&self.view, self.selected) {
+                    (Some(old), Some(key)) => old.tree.anchor(key, |c| recorded(old, c)),
+                    _ => None,
+                };
+                let found = anchor.and_then(|a| view.tree.locate(&a, |c| recorded(&view, c)));
+                if self.thread >= view.tree.threads.len() {
+                    self.thread = 0;
+                }
+                self.view = Some(Shared::new(*view));
+                self.collapsed = Shared::new(HashSet::new());
+                self.selected = None;
+                self.frame = None;
+                self.recompute_rows();
+                if let Some(key) = found {
+                    self.keep_step = Some(self.step);
+                    self.thread = key.thread as usize;
+                    self.recompute_rows();
+                    self.selected = Some(key);
+                    self.post(Request::Frame { key });
+                }
+            }
+            Response::FilterOk { generation } => {
+                if generation == self.generation {
+                    self.problem = None;
+                }
+            }
+            Response::FilterProblem {
+                generation,
+                problem,
+            } => {
+                if generation == self.generation {
+                    self.problem = Some(problem);
+                }
+            }
+            Response::Frame { key, frame } => {
+                if self.selected == Some(key) {
+                    // Start at the first line rather than the call itself,
+                    // or where the user was before a re-filter.
+                    let first_line = frame.steps.iter().position(|s| s.kind == StepKind::Line);
+                    self.step = match self.keep_step.take() {
+                        Some(step) => step.min(frame.steps.len().saturating_sub(1)),
+                        None => first_line.unwrap_or(0),
+                    };
+                    self.frame = Some(Shared::new(frame));
+                }
+            }
+            Response::Why(why) => self.why = Some(Shared::new(*why)),
+            Response::Download { name, bytes } => {
+                if let Err(e) = dom::download(&name, &bytes, "application/octet-stream") {
+                    self.error(e);
+                }
+            }
+            Response::Failed { message } => {
+                self.loading = None;
+                self.error(message);
+            }
+        }
+    }
+
+    /// The rows of the tree: search results, or the expanded nodes.
+    fn recompute_rows(&mut self) {
+        let Some(view) = &self.view else {
+            self.rows = Shared::new(Vec::new());
+            return;
+        };
+        let Some(calls) = view.tree.threads.get(self.thread) else {
+            self.rows = Shared::new(Vec::new());
+            return;
+        };
+        let rows = if self.search.trim().is_empty() {
+            calltree::visible_rows(&calls.nodes, &self.collapsed)
+        } else {
+            calltree::search_rows(&calls.nodes, self.search.trim(), |code| {
+                view.codes
+                    .get(code as usize)
+                    .map_or("", |c| c.label.as_str())
+            })
+        };
+        self.rows = Shared::new(rows);
+    }
+
+    /// Expands the ancestors of `key` so that its row shows.
+    fn reveal(&mut self, key: NodeKey) {
+        let Some(calls) = self
+            .view
+            .as_ref()
+            .and_then(|v| v.tree.threads.get(key.thread as usize))
+        else {
+            return;
+        };
+        let hidden: Vec<u32> = calltree::ancestors(&calls.nodes, key.node)
+            .into_iter()
+            .filter(|a| self.collapsed.contains(a))
+            .collect();
+        if !hidden.is_empty() || key.thread as usize != self.thread {
+            let mut collapsed = (*self.collapsed).clone();
+            for a in hidden {
+                collapsed.remove(&a);
+            }
+            self.collapsed = Shared::new(collapsed);
+        }
+        self.recompute_rows();
+    }
+
+    fn views(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let (Some(opened), Some(view)) = (&self.opened, &self.view) else {
+            return html! {
+                <div class="welcome">
+                    <h2>{ "Drop a trace anywhere on this page" }</h2>
+                    <p>{ "or use “Open trace…”. Record one with " }<code>{ "tracesieve record -o trace.tsieve app.py" }</code>{ "." }</p>
+                    <p>{ "The trace is read and re-filtered here, in your browser, by the same engine the recorder uses: nothing is uploaded." }</p>
+                </div>
+            };
+        };
+        let tab = |t: Tab, name: &str| {
+            html! {
+                <button class={classes!("tab", (self.tab == t).then_some("active"))}
+                    onclick={link.callback(move |_: MouseEvent| Msg::Tab(t))}>{ name.to_string() }</button>
+            }
+        };
+        let on_thread = link.callback(|e: Event| {
+            let value = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlSelectElement>().ok())
+                .map(|s| s.value())
+                .unwrap_or_default();
+            Msg::Thread(value.parse().unwrap_or(0))
+        });
+        let on_search = link.callback(|e: InputEvent| {
+            Msg::Search(
+                e.target()
+                    .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+                    .map(|i| i.value())
+                    .unwrap_or_default(),
+            )
+        });
+        let on_select = link.callback(Msg::Select);
+        let on_why_code = link.callback(|code: u32| Msg::Why(code, None));
+        let selected_code = self.selected.and_then(|key| {
+            let node = view.tree.node(key)?;
+            view.codes.get(node.code as usize).cloned()
+        });
+        let why_value = {
+            let recorded = selected_code.as_ref().map(|c| c.recorded);
+            link.batch_callback(move |value: ValueRef| {
+                recorded
+                    .map(|code| Msg::Why(code, Some(value)))
+                    .into_iter()
+                    .collect::<Vec<_>>()
+            })
+        };
+        html! {
+            <>
+                <nav class="view-bar">
+                    { tab(Tab::Tree, "Call tree") }
+                    { tab(Tab::Timeline, "Timeline") }
+                    { tab(Tab::Summary, "Summary") }
+                    <select class="threads" data-testid="thread-select" onchange={on_thread} title="Thread">
+                        { for view.tree.threads.iter().enumerate().map(|(i, t)| html! {
+                            <option value={i.to_string()} selected={i == self.thread}>
+                                { format!("thread {} {} ({} calls)", t.thread, t.name, format::count(t.nodes.len() as u64)) }
+                            </option>
+                        }) }
+                    </select>
+                    <input class="search" type="search" placeholder="Search calls by name" data-testid="search"
+                        value={self.search.clone()} oninput={on_search} />
+                    if !self.search.trim().is_empty() {
+                        <span class="matches">{ match self.rows.len() { 1 => "1 match".to_string(), n => format!("{} matches", format::count(n as u64)) } }</span>
+                    }
+                </nav>
+                <div class="view-body">
+                    { match self.tab {
+                        Tab::Tree => html! {
+                            <CallTreeView view={view.clone()} thread={self.thread} rows={self.rows.clone()}
+                                collapsed={self.collapsed.clone()} searching={!self.search.trim().is_empty()}
+                                selected={self.selected} on_select={on_select.clone()}
+                                on_toggle={link.callback(Msg::Toggle)} on_why={on_why_code.clone()} />
+                        },
+                        Tab::Timeline => html! {
+                            <Timeline view={view.clone()} thread={self.thread} selected={self.selected} on_select={on_select.clone()} />
+                        },
+                        Tab::Summary => html! {
+                            <Summary opened={opened.clone()} view={Some(view.clone())} />
+                        },
+                    } }
+                </div>
+                <SourcePane sources={self.sources.clone()} code={selected_code} frame={self.frame.clone()}
+                    step={self.step} on_step={link.callback(Msg::Step)} on_why={why_value} on_why_code={on_why_code} />
+            </>
+        }
+    }
+
+    fn playground(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let paths = self
+            .opened
+            .as_ref()
+            .map(|o| o.filter_paths.clone())
+            .unwrap_or_default();
+        html! {
+            <Playground
+                state={self.play.clone()}
+                active={self.active_filter}
+                {paths}
+                problem={self.problem.clone()}
+                view={self.view.clone()}
+                busy={self.debounce.is_some() || (self.opened.is_some() && self.view_generation < self.generation && self.problem.is_none())}
+                share_status={self.share_status.clone()}
+                share_link={self.share_link.clone()}
+                on_edit={link.callback(Msg::Edit)}
+                on_pick={link.callback(Msg::PickFilter)}
+                on_naming={link.callback(Msg::Naming)}
+                on_roots={link.callback(Msg::Roots)}
+                on_framework={link.callback(Msg::Framework)}
+                on_reset={link.callback(|_| Msg::Reset)}
+                on_download_filter={link.callback(|_| Msg::DownloadFilter)}
+                on_download_trace={link.callback(|_| Msg::DownloadTrace)}
+                on_share={link.callback(|_| Msg::Share)}
+                on_why={link.callback(|code| Msg::Why(code, None))}
+            />
+        }
+    }
+}
+
+/// The recorded trace's index of code `code` of `view`.
+fn recorded(view: &TraceView, code: u32) -> u32 {
+    view.codes
+        .get(code as usize)
+        .map_or(u32::MAX, |c| c.recorded)
+}
+
+/// The progress bar while a trace is read.
+fn progress(loading: &Loading) -> Html {
+    let percent = if loading.total > 0 {
+        (loading.bytes as f64 / loading.total as f64 * 100.0).min(100.0)
+    } else {
+        0.0
+    };
+    let text = if loading.total == 0 {
+        format!("Fetching {}…", loading.name)
+    } else {
+        format!(
+            "Reading {}: {} of {} · {} events",
+            loading.name,
+            format::bytes(loading.bytes),
+            format::bytes(loading.total),
+            format::count(loading.events)
+        )
+    };
+    html! {
+        <div class="progress" data-testid="progress" role="progressbar" aria-valuenow={format!("{percent:.0}")}>
+            <div class="bar" style={format!("width:{percent:.1}%")}></div>
+            <span>{ text }</span>
+        </div>
+    }
+}

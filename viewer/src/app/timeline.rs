@@ -1,0 +1,343 @@
+//! The timeline: a flame chart of one thread on a canvas. The wheel zooms
+//! around the pointer, dragging pans, a click selects the frame under it.
+
+use super::shared::Shared;
+use crate::calltree::NodeKey;
+use crate::format;
+use crate::protocol::TraceView;
+use gloo_events::{EventListener, EventListenerOptions};
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, WheelEvent};
+use yew::prelude::*;
+
+/// Height of one depth level, in CSS pixels.
+const LEVEL: f64 = 18.0;
+/// Height of the time ruler at the top.
+const RULER: f64 = 20.0;
+/// The narrowest window, in nanoseconds.
+const MIN_SPAN: f64 = 100.0;
+
+/// The timeline's inputs.
+#[derive(Properties, PartialEq)]
+pub struct TimelineProps {
+    /// The displayed trace.
+    pub view: Shared<TraceView>,
+    /// Index of the thread shown.
+    pub thread: usize,
+    /// The selected frame.
+    pub selected: Option<NodeKey>,
+    /// A frame was clicked.
+    pub on_select: Callback<NodeKey>,
+}
+
+/// The visible time window, in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Window {
+    t0: f64,
+    t1: f64,
+}
+
+impl Window {
+    fn whole(view: &TraceView) -> Window {
+        Window {
+            t0: 0.0,
+            t1: (view.tree.end_t as f64).max(MIN_SPAN),
+        }
+    }
+
+    fn span(&self) -> f64 {
+        self.t1 - self.t0
+    }
+
+    /// Zoomed by `factor` (< 1 zooms in) around the time at `at` (0..1 of the width).
+    fn zoom(&self, factor: f64, at: f64, end: f64) -> Window {
+        let pivot = self.t0 + at * self.span();
+        let span = (self.span() * factor).clamp(MIN_SPAN, end.max(MIN_SPAN));
+        Window {
+            t0: pivot - at * span,
+            t1: pivot - at * span + span,
+        }
+        .clamped(end)
+    }
+
+    /// Moved so that it stays within `0..end` when it can.
+    fn clamped(self, end: f64) -> Window {
+        let span = self.span();
+        let t0 = self.t0.clamp(0.0, (end - span).max(0.0));
+        Window { t0, t1: t0 + span }
+    }
+}
+
+/// A drag in progress: where it started and the window then.
+#[derive(Debug, Clone, Copy)]
+struct Drag {
+    x: f64,
+    from: Window,
+    moved: bool,
+}
+
+/// The flame chart.
+#[component]
+pub fn Timeline(props: &TimelineProps) -> Html {
+    let canvas = use_node_ref();
+    let window = use_state(|| Window::whole(&props.view));
+    let drag = use_mut_ref(|| Option::<Drag>::None);
+    let end = props.view.tree.end_t as f64;
+
+    // A new trace or thread: show all of it.
+    {
+        let window = window.clone();
+        use_effect_with((props.view.clone(), props.thread), move |(view, _)| {
+            window.set(Window::whole(view));
+        });
+    }
+
+    // Draw whenever something shown changes.
+    {
+        let canvas = canvas.clone();
+        use_effect_with(
+            (props.view.clone(), props.thread, *window, props.selected),
+            move |(view, thread, window, selected)| {
+                if let Some(canvas) = canvas.cast::<HtmlCanvasElement>() {
+                    draw(&canvas, view, *thread, *window, *selected);
+                }
+            },
+        );
+    }
+
+    // The wheel zooms; the listener is not passive so the page does not scroll.
+    {
+        let canvas = canvas.clone();
+        let window = window.clone();
+        use_effect_with((*window, end), move |&(now, end)| {
+            let listener = canvas.cast::<HtmlCanvasElement>().map(|element| {
+                let target = element.clone();
+                EventListener::new_with_options(
+                    &element,
+                    "wheel",
+                    EventListenerOptions::enable_prevent_default(),
+                    move |event| {
+                        let Some(event) = event.dyn_ref::<WheelEvent>() else {
+                            return;
+                        };
+                        event.prevent_default();
+                        let width = target.client_width().max(1) as f64;
+                        let at = (event.offset_x() as f64 / width).clamp(0.0, 1.0);
+                        let factor = if event.delta_y() < 0.0 { 0.8 } else { 1.25 };
+                        window.set(now.zoom(factor, at, end));
+                    },
+                )
+            });
+            move || drop(listener)
+        });
+    }
+
+    let onmousedown = {
+        let drag = drag.clone();
+        let window = window.clone();
+        Callback::from(move |e: MouseEvent| {
+            *drag.borrow_mut() = Some(Drag {
+                x: e.offset_x() as f64,
+                from: *window,
+                moved: false,
+            });
+        })
+    };
+    let onmousemove = {
+        let drag = drag.clone();
+        let window = window.clone();
+        let canvas = canvas.clone();
+        Callback::from(move |e: MouseEvent| {
+            let mut state = drag.borrow_mut();
+            let Some(d) = state.as_mut() else { return };
+            let dx = e.offset_x() as f64 - d.x;
+            if dx.abs() < 3.0 && !d.moved {
+                return;
+            }
+            d.moved = true;
+            let width = canvas
+                .cast::<HtmlCanvasElement>()
+                .map_or(1.0, |c| c.client_width().max(1) as f64);
+            let shift = dx / width * d.from.span();
+            window.set(
+                Window {
+                    t0: d.from.t0 - shift,
+                    t1: d.from.t1 - shift,
+                }
+                .clamped(end),
+            );
+        })
+    };
+    let onmouseup = {
+        let drag = drag.clone();
+        let window = window.clone();
+        let canvas = canvas.clone();
+        let view = props.view.clone();
+        let thread = props.thread;
+        let on_select = props.on_select.clone();
+        Callback::from(move |e: MouseEvent| {
+            let Some(d) = drag.borrow_mut().take() else {
+                return;
+            };
+            if d.moved {
+                return;
+            }
+            let width = canvas
+                .cast::<HtmlCanvasElement>()
+                .map_or(1.0, |c| c.client_width().max(1) as f64);
+            let y = e.offset_y() as f64 - RULER;
+            if y < 0.0 {
+                return;
+            }
+            let depth = (y / LEVEL) as u32;
+            let t = window.t0 + e.offset_x() as f64 / width * window.span();
+            if let Some(key) = view.tree.hit(thread, depth, t.max(0.0) as u64) {
+                on_select.emit(key);
+            }
+        })
+    };
+    let onmouseleave = {
+        let drag = drag.clone();
+        Callback::from(move |_: MouseEvent| {
+            drag.borrow_mut().take();
+        })
+    };
+    let zoom = |factor: f64| {
+        let window = window.clone();
+        Callback::from(move |_: MouseEvent| window.set(window.zoom(factor, 0.5, end)))
+    };
+    let reset = {
+        let window = window.clone();
+        let view = props.view.clone();
+        Callback::from(move |_: MouseEvent| window.set(Window::whole(&view)))
+    };
+    let depth = props
+        .view
+        .tree
+        .threads
+        .get(props.thread)
+        .map_or(1, |t| t.depth.max(1));
+    let height = RULER + depth as f64 * LEVEL + 4.0;
+
+    html! {
+        <div class="timeline">
+            <div class="timeline-bar">
+                <button onclick={zoom(0.5)} title="Zoom in">{ "+" }</button>
+                <button onclick={zoom(2.0)} title="Zoom out">{ "−" }</button>
+                <button onclick={reset} title="Show the whole thread">{ "Fit" }</button>
+                <span class="hint">
+                    { format!("{} – {} · wheel to zoom, drag to pan, click to select",
+                        format::duration(window.t0 as u64), format::duration(window.t1 as u64)) }
+                </span>
+            </div>
+            <div class="timeline-scroll">
+                <canvas ref={canvas} class="flame" style={format!("height:{height}px")}
+                    {onmousedown} {onmousemove} {onmouseup} {onmouseleave}
+                    data-testid="timeline"></canvas>
+            </div>
+        </div>
+    }
+}
+
+/// Paints the flame chart of `thread` within `window`.
+fn draw(
+    canvas: &HtmlCanvasElement,
+    view: &TraceView,
+    thread: usize,
+    window: Window,
+    selected: Option<NodeKey>,
+) {
+    let Some(calls) = view.tree.threads.get(thread) else {
+        return;
+    };
+    let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+    let width = canvas.client_width().max(1) as f64;
+    let height = canvas.client_height().max(1) as f64;
+    canvas.set_width((width * ratio) as u32);
+    canvas.set_height((height * ratio) as u32);
+    let Some(ctx) = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    let _ = ctx.scale(ratio, ratio);
+    ctx.clear_rect(0.0, 0.0, width, height);
+    ctx.set_font("11px system-ui, sans-serif");
+    ctx.set_text_baseline("middle");
+
+    // Ruler.
+    ctx.set_fill_style_str("#f3f4f6");
+    ctx.fill_rect(0.0, 0.0, width, RULER);
+    ctx.set_fill_style_str("#6b7280");
+    for i in 0..=4 {
+        let x = width * i as f64 / 4.0;
+        let t = window.t0 + window.span() * i as f64 / 4.0;
+        ctx.fill_rect(x.min(width - 1.0), RULER - 5.0, 1.0, 5.0);
+        let text = format::duration(t.max(0.0) as u64);
+        let tx = if i == 4 { x - 60.0 } else { x + 3.0 };
+        let _ = ctx.fill_text(&text, tx.max(2.0), RULER / 2.0 - 1.0);
+    }
+
+    let scale = width / window.span();
+    // Per depth, the last pixel column painted: tiny frames are painted once per column.
+    let mut painted = vec![f64::NEG_INFINITY; calls.depth as usize + 1];
+    let mut chosen = None;
+    for (index, node) in calls.nodes.iter().enumerate() {
+        if (node.t1 as f64) < window.t0 || (node.t0 as f64) > window.t1 {
+            continue;
+        }
+        let x0 = ((node.t0 as f64 - window.t0) * scale).max(-1.0);
+        let x1 = ((node.t1 as f64 - window.t0) * scale).min(width + 1.0);
+        let w = (x1 - x0).max(1.0);
+        let level = node.depth as usize;
+        if w < 2.0 && x0.floor() <= painted.get(level).copied().unwrap_or(f64::INFINITY) {
+            continue;
+        }
+        if let Some(p) = painted.get_mut(level) {
+            *p = (x0 + w).floor();
+        }
+        let y = RULER + node.depth as f64 * LEVEL;
+        ctx.set_fill_style_str(&color(node.code));
+        ctx.fill_rect(x0, y + 1.0, w, LEVEL - 2.0);
+        if w > 28.0 {
+            let label = view
+                .codes
+                .get(node.code as usize)
+                .map_or("?", |c| c.label.as_str());
+            let fits = ((w - 6.0) / 6.5) as usize;
+            let text: String = if label.chars().count() > fits {
+                label
+                    .chars()
+                    .take(fits.saturating_sub(1))
+                    .chain(['…'])
+                    .collect()
+            } else {
+                label.to_string()
+            };
+            ctx.set_fill_style_str("#111827");
+            let _ = ctx.fill_text(&text, x0.max(0.0) + 3.0, y + LEVEL / 2.0);
+        }
+        if selected
+            == Some(NodeKey {
+                thread: thread as u32,
+                node: index as u32,
+            })
+        {
+            chosen = Some((x0, y, w));
+        }
+    }
+    if let Some((x, y, w)) = chosen {
+        ctx.set_stroke_style_str("#111827");
+        ctx.set_line_width(2.0);
+        ctx.stroke_rect(x, y + 1.0, w, LEVEL - 2.0);
+    }
+}
+
+/// A stable pastel colour per code object.
+fn color(code: u32) -> String {
+    let hue = (code.wrapping_mul(2_654_435_761) >> 16) % 360;
+    format!("hsl({hue}, 65%, 78%)")
+}

@@ -1,0 +1,23 @@
+//! The tracesieve viewer: a Yew app that shows a trace, with a filter
+//! playground that re-filters and relabels it through the engine.
+//!
+//! * [`calltree`], [`steps`]: view models built from a trace.
+//! * [`share`]: share links. [`highlight`]: TOML highlighting. [`format`]: numbers.
+//! * [`protocol`]: the messages between the page and the worker.
+//! * [`session`]: the worker's logic (`src/bin/worker.rs` wires it up).
+//! * [`app`]: the page (Yew components; the only module using the DOM).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod app;
+pub mod calltree;
+pub mod format;
+pub mod highlight;
+pub mod protocol;
+pub mod session;
+pub mod share;
+pub mod steps;
+
+#[cfg(test)]
+mod testkit;

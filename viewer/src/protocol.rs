@@ -1,0 +1,405 @@
+//! The messages between the page and the worker, and what they carry.
+//!
+//! Every message is one [`Request`] or [`Response`] encoded with postcard
+//! ([`encode`], [`decode`]) and posted as a `Uint8Array`. The worker owns the
+//! trace; the page holds only what it draws.
+//!
+//! ```text
+//! page                                   worker
+//!  |                      <- Ready         (wasm loaded; earlier messages would be lost)
+//!  | Open {name, bytes} ->
+//!  |                      <- Progress*     (after each slice decoded)
+//!  |                      <- Opened        (summary, sources, record-time filters)
+//!  |                      <- View {gen 0}  (the trace as recorded)
+//!  | Playground {gen, state} ->            (debounced, after each edit)
+//!  |                      <- View {gen} | FilterProblem {gen}
+//!  |                         (FilterOk {gen} when no trace is open)
+//!  | Frame {key} ->       <- Frame {key, frame}
+//!  | Why {code, value} -> <- Why {why}
+//!  | Download ->          <- Download {name, bytes}
+//!  |                      <- Failed {message}  (a trace that cannot be read, a bad request)
+//! ```
+
+use crate::calltree::{CallTree, NodeKey};
+use crate::steps::{Frame, Role};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tracesieve_engine::{Framework, NamingMode};
+
+/// The filter playground's state: what a share link holds, and what the
+/// worker re-filters with. Never holds trace data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaygroundState {
+    /// The user filter texts, in chain order, after the built-in head.
+    /// Empty (or blank) texts are left out of the chain.
+    pub filters: Vec<String>,
+    /// How module names are chosen.
+    pub naming: NamingMode,
+    /// Extra `sys.path` roots for the `paths` naming, tried first.
+    pub roots: Vec<String>,
+    /// The built-in framework filter after the default one.
+    pub framework: Option<Framework>,
+}
+
+/// A message from the page to the worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Read a trace file.
+    Open {
+        /// The file name, for messages and downloads.
+        name: String,
+        /// The whole file.
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// Re-filter and relabel the open trace with this state.
+    Playground {
+        /// Answers carry it back; the page ignores stale ones.
+        generation: u64,
+        /// The state.
+        state: PlaygroundState,
+    },
+    /// Cut out the steps of one frame of the displayed trace.
+    Frame {
+        /// The frame.
+        key: NodeKey,
+    },
+    /// Explain a code object, or one of its values.
+    Why {
+        /// The code, as an index into the *recorded* trace's code table.
+        code: u32,
+        /// The value, if the question is about one.
+        value: Option<ValueRef>,
+    },
+    /// The displayed (re-filtered) trace as a trace file.
+    Download,
+}
+
+/// A value asked about: its role and name in a frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueRef {
+    /// Its role.
+    pub role: Role,
+    /// Its name as shown (`return`, `yield`, `unwind` for exits).
+    pub name: String,
+}
+
+/// A message from the worker to the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Response {
+    /// The worker is listening.
+    Ready,
+    /// Reading progress.
+    Progress {
+        /// Bytes decoded.
+        bytes: u64,
+        /// Bytes in the file.
+        total: u64,
+        /// Events decoded.
+        events: u64,
+    },
+    /// The trace is read.
+    Opened(Box<Opened>),
+    /// The displayed trace changed.
+    View(Box<TraceView>),
+    /// The playground's filters load (answers a playground request made
+    /// while no trace is open: there is nothing to re-filter).
+    FilterOk {
+        /// The request's generation.
+        generation: u64,
+    },
+    /// A filter of the playground does not load.
+    FilterProblem {
+        /// The request's generation.
+        generation: u64,
+        /// What is wrong, and where.
+        problem: FilterProblem,
+    },
+    /// The steps of a frame.
+    Frame {
+        /// The frame asked about.
+        key: NodeKey,
+        /// Its steps.
+        frame: Frame,
+    },
+    /// An explanation.
+    Why(Box<WhyView>),
+    /// A file to save.
+    Download {
+        /// Suggested file name.
+        name: String,
+        /// Its bytes.
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// Something could not be done; the message says what and why.
+    Failed {
+        /// For people.
+        message: String,
+    },
+}
+
+/// What the page learns once a trace is read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Opened {
+    /// The file name.
+    pub name: String,
+    /// The engine's summary of the trace as read.
+    pub summary: SummaryView,
+    /// Embedded source files.
+    pub sources: Vec<SourceView>,
+    /// The playground state the trace was recorded with (its user filters,
+    /// naming mode and framework).
+    pub recorded: PlaygroundState,
+    /// The paths of the record-time user filters, by index.
+    pub filter_paths: Vec<String>,
+    /// Set when the file is cut or damaged: what was read is shown anyway.
+    pub warning: Option<String>,
+}
+
+/// An embedded source file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceView {
+    /// The filename as in the code table.
+    pub path: String,
+    /// The text, when the recorder embedded it.
+    pub text: Option<String>,
+    /// Why there is no text.
+    pub omitted: Option<String>,
+}
+
+/// The engine's [`TraceSummary`](tracesieve_engine::trace::summary::TraceSummary),
+/// the fields the page shows (same names, so it converts through serde).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryView {
+    /// `tracesieve <version>`.
+    pub recorder: String,
+    /// The traced interpreter's `sys.version`.
+    pub python: String,
+    /// The program's `sys.argv`.
+    pub argv: Vec<String>,
+    /// The working directory.
+    pub cwd: String,
+    /// Start, ms since the Unix epoch.
+    pub start_unix_ms: u64,
+    /// Start to last event, ns.
+    pub duration_ns: u64,
+    /// `globals` or `paths`.
+    pub naming: String,
+    /// `none`, `args` or `all`.
+    pub values: String,
+    /// Events by kind.
+    pub events: BTreeMap<String, u64>,
+    /// All events.
+    pub total_events: u64,
+    /// Code objects.
+    pub codes: usize,
+    /// Embedded sources.
+    pub sources: usize,
+    /// Thread names.
+    pub threads: Vec<String>,
+    /// The record-time chain.
+    pub filters: Vec<FilterView>,
+    /// Record-time statistics.
+    pub stats: StatsView,
+    /// Exit status, when complete.
+    pub exit_status: Option<i32>,
+    /// Why the recorder detached, if it did.
+    pub detached: Option<String>,
+}
+
+/// One filter of a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterView {
+    /// Path or `<inline:LABEL>`.
+    pub path: String,
+    /// `meta.name`.
+    pub name: Option<String>,
+    /// SHA-256 of the text.
+    pub sha256: String,
+}
+
+/// The engine's `StatsSummary`: filter statistics keyed by value kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsView {
+    /// Code objects skipped.
+    pub scopes_skipped: u64,
+    /// Redacted values per kind.
+    pub redacted: BTreeMap<String, u64>,
+    /// Dropped values per kind.
+    pub dropped: BTreeMap<String, u64>,
+}
+
+/// The engine's `RefilterReport`, the fields the page shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportView {
+    /// Events in the displayed trace.
+    pub events: usize,
+    /// Code objects in it.
+    pub codes: usize,
+    /// Its statistics (record time and this pass together).
+    pub total: StatsView,
+    /// What this pass alone did.
+    pub added: StatsView,
+}
+
+/// A code object of the displayed trace, named under the playground's naming.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeView {
+    /// Index in the recorded trace's code table (for "why?").
+    pub recorded: u32,
+    /// The label: `<pkg.mod>` for module bodies, else the qualname.
+    pub label: String,
+    /// The module name, if one was found.
+    pub module: Option<String>,
+    /// Where the module name came from.
+    pub module_reason: String,
+    /// `co_filename`.
+    pub filename: String,
+    /// `co_firstlineno`.
+    pub first_line: u32,
+}
+
+/// A code object the playground's filter skips.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedCode {
+    /// Index in the recorded trace's code table.
+    pub recorded: u32,
+    /// Its label.
+    pub label: String,
+    /// `co_filename`.
+    pub filename: String,
+}
+
+/// The displayed trace: the recorded one re-filtered and relabelled by the
+/// playground (or as recorded, for generation 0).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceView {
+    /// The playground generation this answers.
+    pub generation: u64,
+    /// The frames.
+    pub tree: CallTree,
+    /// The code objects, by displayed index.
+    pub codes: Vec<CodeView>,
+    /// The codes the playground's filter skips (at most [`MAX_SKIPPED`]).
+    pub skipped: Vec<SkippedCode>,
+    /// How many codes it skips in all.
+    pub skipped_total: usize,
+    /// Call events kept.
+    pub calls_kept: u64,
+    /// Call events in the recorded trace.
+    pub calls_recorded: u64,
+    /// The re-filtering report.
+    pub report: ReportView,
+    /// The chain in force (built-in head and user filters).
+    pub chain: Vec<FilterView>,
+}
+
+/// At most this many skipped codes are listed.
+pub const MAX_SKIPPED: usize = 500;
+
+/// A filter that does not load: which one, where, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterProblem {
+    /// Index of the playground filter (`None` for an error outside them).
+    pub filter: Option<usize>,
+    /// 1-based line, when the error has a place.
+    pub line: Option<usize>,
+    /// 1-based column (characters), when the error has a place.
+    pub column: Option<usize>,
+    /// The engine's message (`FilterError::message`).
+    pub message: String,
+}
+
+impl FilterProblem {
+    /// `line L, column C: message`, or the message alone.
+    pub fn text(&self) -> String {
+        match (self.line, self.column) {
+            (Some(line), Some(column)) => {
+                format!("line {line}, column {column}: {}", self.message)
+            }
+            (Some(line), None) => format!("line {line}: {}", self.message),
+            _ => self.message.clone(),
+        }
+    }
+}
+
+/// The engine's explanations for a "why?" question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhyView {
+    /// What was asked, for the panel's title.
+    pub title: String,
+    /// The playground's decision (the `Decision` JSON), pretty-printed.
+    pub playground: String,
+    /// For a value: the playground's action and the engine's JSON for it.
+    pub playground_value: Option<ValueWhyView>,
+    /// The record-time decision's action for the value, when the question
+    /// is about a value.
+    pub recorded_value: Option<ValueWhyView>,
+    /// The record-time decision (the `Decision` JSON), pretty-printed.
+    pub recorded: Option<String>,
+    /// Sentences for people: what decided, and what the trace can still show.
+    pub notes: Vec<String>,
+}
+
+/// One value's explanation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueWhyView {
+    /// `allow`, `redact` or `drop`.
+    pub action: String,
+    /// The selector kind and name decided (`local password`).
+    pub query: String,
+    /// The engine's explanation JSON, pretty-printed.
+    pub json: String,
+    /// A one-line reading of it.
+    pub summary: String,
+}
+
+/// Encodes a message for `postMessage`.
+pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, String> {
+    postcard::to_allocvec(message).map_err(|e| format!("cannot encode a message: {e}"))
+}
+
+/// Decodes a message received from the other side.
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
+    postcard::from_bytes(bytes).map_err(|e| format!("cannot decode a message: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn messages_round_trip() {
+        let request = Request::Playground {
+            generation: 3,
+            state: PlaygroundState {
+                filters: vec!["[meta]\nname = 'x'\n".into()],
+                naming: NamingMode::Paths,
+                roots: vec!["/proj/src".into()],
+                framework: Some(Framework::Pytest),
+            },
+        };
+        let bytes = encode(&request).unwrap();
+        assert_eq!(decode::<Request>(&bytes).unwrap(), request);
+        let open = Request::Open {
+            name: "t.tsieve".into(),
+            bytes: vec![1, 2, 3],
+        };
+        assert_eq!(decode::<Request>(&encode(&open).unwrap()).unwrap(), open);
+        assert!(decode::<Response>(&[0xFF, 0xFF]).is_err());
+    }
+
+    #[test]
+    fn problems_read_like_the_engine() {
+        let p = FilterProblem {
+            filter: Some(0),
+            line: Some(3),
+            column: Some(5),
+            message: "scope.rules[0]: bad".into(),
+        };
+        assert_eq!(p.text(), "line 3, column 5: scope.rules[0]: bad");
+    }
+}

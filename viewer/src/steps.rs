@@ -1,0 +1,366 @@
+//! Source stepping: the lines one frame ran, and the values visible at each.
+//!
+//! The worker cuts a frame out of the displayed trace with [`Frame::of`];
+//! the page steps through it and asks [`Frame::state_at`] for the values.
+//! A trace records only the variables that changed since the frame's
+//! previous line, so the state at a step is the fold of the changes so far.
+
+use crate::calltree::CallNode;
+use serde::{Deserialize, Serialize};
+use tracesieve_engine::trace::export::render_slot;
+use tracesieve_engine::trace::{Event, Slot, Trace};
+use tracesieve_engine::ValueKind;
+
+/// At most this many steps are cut out of one frame.
+pub const MAX_STEPS: usize = 20_000;
+
+/// What a value is to its frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Role {
+    /// A call argument.
+    Arg,
+    /// A local variable.
+    Local,
+    /// A global seen from the frame.
+    Global,
+    /// The value returned, yielded or unwound.
+    Return,
+    /// An exception raised at this step.
+    Exception,
+}
+
+impl Role {
+    /// The role of a recorded variable of `kind`.
+    pub fn of(kind: ValueKind) -> Role {
+        match kind {
+            ValueKind::Arg => Role::Arg,
+            ValueKind::Global => Role::Global,
+            ValueKind::Ret => Role::Return,
+            ValueKind::Local | ValueKind::Attr => Role::Local,
+        }
+    }
+
+    /// The word shown in the values table.
+    pub fn word(self) -> &'static str {
+        match self {
+            Role::Arg => "arg",
+            Role::Local => "local",
+            Role::Global => "global",
+            Role::Return => "return",
+            Role::Exception => "raise",
+        }
+    }
+}
+
+/// Whether a value is there, or which marker stands for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Marker {
+    /// The value is recorded.
+    Value,
+    /// The filter said `redact`.
+    Redacted,
+    /// The filter said `drop` (only returns keep a marker).
+    Dropped,
+    /// Not captured (`--values`).
+    Absent,
+}
+
+/// One value as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueView {
+    /// Its role.
+    pub role: Role,
+    /// The variable name (`return`/`yield`/`unwind` for exits, `exception` for raises).
+    pub name: String,
+    /// The value rendered as Python-like text (the engine's rendering), or the marker.
+    pub text: String,
+    /// Whether the value is there.
+    pub marker: Marker,
+}
+
+impl ValueView {
+    /// The view of `slot`.
+    pub fn new(role: Role, name: impl Into<String>, slot: &Slot) -> ValueView {
+        ValueView {
+            role,
+            name: name.into(),
+            text: render_slot(slot),
+            marker: match slot {
+                Slot::Value { .. } => Marker::Value,
+                Slot::Redacted => Marker::Redacted,
+                Slot::Dropped => Marker::Dropped,
+                Slot::Absent => Marker::Absent,
+            },
+        }
+    }
+}
+
+/// What happened at a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepKind {
+    /// The frame starts (call, resume or throw), at its first line.
+    Enter,
+    /// A line is about to run.
+    Line,
+    /// An exception is raised at the line.
+    Raise,
+    /// The frame exits (return, yield or unwind).
+    Exit,
+}
+
+/// One step of a frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// What happened.
+    pub kind: StepKind,
+    /// The source line (the code's first line for [`StepKind::Enter`]).
+    pub line: u32,
+    /// The values that changed at this step.
+    pub changes: Vec<ValueView>,
+}
+
+/// The steps of one frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frame {
+    /// The code object (displayed trace's index).
+    pub code: u32,
+    /// The file the code comes from.
+    pub filename: String,
+    /// The steps, starting with the entry.
+    pub steps: Vec<Step>,
+    /// Set when the frame had more than [`MAX_STEPS`] steps.
+    pub cut: bool,
+}
+
+impl Frame {
+    /// The steps of `node`, a frame on thread `thread` of `trace`.
+    pub fn of(trace: &Trace, thread: u32, node: &CallNode) -> Frame {
+        let code = trace.codes.get(node.code as usize);
+        let first_line = code.map_or(0, |c| c.first_line);
+        let mut steps = Vec::new();
+        let enter = match trace.events.get(node.start as usize) {
+            Some(Event::Call { args, .. }) => args
+                .iter()
+                .map(|v| ValueView::new(Role::Arg, v.name.clone(), &v.value))
+                .collect(),
+            Some(Event::Throw { exception, .. }) => {
+                vec![ValueView::new(Role::Arg, "exception", exception)]
+            }
+            _ => Vec::new(),
+        };
+        steps.push(Step {
+            kind: StepKind::Enter,
+            line: first_line,
+            changes: enter,
+        });
+        let mut last_line = first_line;
+        let mut depth = 0u32;
+        let mut cut = false;
+        let end = (node.end as usize).min(trace.events.len().saturating_sub(1));
+        for event in trace
+            .events
+            .iter()
+            .take(end + 1)
+            .skip(node.start as usize + 1)
+        {
+            if event.thread() != thread {
+                continue;
+            }
+            if steps.len() >= MAX_STEPS {
+                cut = true;
+                break;
+            }
+            match event {
+                Event::Call { .. } | Event::Resume { .. } | Event::Throw { .. } => depth += 1,
+                Event::Return { value, .. }
+                | Event::Yield { value, .. }
+                | Event::Unwind { value, .. } => {
+                    if depth == 0 {
+                        let name = match event {
+                            Event::Return { .. } => "return",
+                            Event::Yield { .. } => "yield",
+                            _ => "unwind",
+                        };
+                        steps.push(Step {
+                            kind: StepKind::Exit,
+                            line: last_line,
+                            changes: vec![ValueView::new(Role::Return, name, value)],
+                        });
+                        break;
+                    }
+                    depth -= 1;
+                }
+                Event::Line { line, vars, .. } if depth == 0 => {
+                    last_line = *line;
+                    steps.push(Step {
+                        kind: StepKind::Line,
+                        line: *line,
+                        changes: vars
+                            .iter()
+                            .map(|v| ValueView::new(Role::of(v.kind), v.name.clone(), &v.value))
+                            .collect(),
+                    });
+                }
+                Event::Raise {
+                    line, exception, ..
+                } if depth == 0 => {
+                    last_line = *line;
+                    steps.push(Step {
+                        kind: StepKind::Raise,
+                        line: *line,
+                        changes: vec![ValueView::new(Role::Exception, "exception", exception)],
+                    });
+                }
+                _ => {}
+            }
+        }
+        Frame {
+            code: node.code,
+            filename: code.map(|c| c.filename.clone()).unwrap_or_default(),
+            steps,
+            cut,
+        }
+    }
+
+    /// The values visible at step `index`: arguments, then locals, globals
+    /// and (at an exit or raise) the returned value or exception, each name
+    /// with its latest value, in order of first appearance within its role.
+    pub fn state_at(&self, index: usize) -> Vec<ValueView> {
+        let mut state: Vec<ValueView> = Vec::new();
+        let last = index.min(self.steps.len().saturating_sub(1));
+        for (at, step) in self.steps.iter().enumerate().take(last + 1) {
+            for change in &step.changes {
+                let transient = matches!(change.role, Role::Return | Role::Exception);
+                if transient && at != last {
+                    continue;
+                }
+                match state
+                    .iter_mut()
+                    .find(|v| v.role == change.role && v.name == change.name)
+                {
+                    Some(slot) => *slot = change.clone(),
+                    None => state.push(change.clone()),
+                }
+            }
+        }
+        // A stable sort keeps first-appearance order within a role.
+        state.sort_by_key(|v| v.role);
+        state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calltree::CallTree;
+    use crate::testkit::*;
+    use tracesieve_engine::trace::{Slot, Value};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn sample() -> Trace {
+        trace(vec![
+            thread_start(0, "MainThread", 0),
+            call(0, 0, 1),
+            line(0, 1, 2),
+            call_with(
+                0,
+                1,
+                3,
+                vec![
+                    int_var(ValueKind::Arg, "amount", 5),
+                    marker_var(ValueKind::Arg, "card", Slot::Redacted),
+                ],
+            ),
+            line(0, 4, 4),
+            thread_start(1, "other", 5),
+            line(1, 9, 5),
+            line_with(0, 5, 6, vec![int_var(ValueKind::Local, "total", 5)]),
+            call(0, 2, 7),
+            line(0, 8, 8),
+            ret(0, 9),
+            line_with(0, 5, 10, vec![int_var(ValueKind::Local, "total", 6)]),
+            Event::Return {
+                thread: 0,
+                t: 11,
+                value: Slot::Dropped,
+            },
+        ])
+    }
+
+    #[test]
+    fn a_frame_holds_its_own_lines_only() {
+        let t = sample();
+        let tree = CallTree::build(&t);
+        let node = tree.threads[0].nodes[1];
+        let frame = Frame::of(&t, 0, &node);
+        let lines: Vec<(StepKind, u32)> = frame.steps.iter().map(|s| (s.kind, s.line)).collect();
+        assert_eq!(
+            lines,
+            vec![
+                (StepKind::Enter, 3),
+                (StepKind::Line, 4),
+                (StepKind::Line, 5),
+                (StepKind::Line, 5),
+                (StepKind::Exit, 5),
+            ]
+        );
+        assert_eq!(frame.filename, "/proj/shop/pay.py");
+        assert!(!frame.cut);
+    }
+
+    #[test]
+    fn state_folds_changes_and_shows_markers() {
+        let t = sample();
+        let tree = CallTree::build(&t);
+        let frame = Frame::of(&t, 0, &tree.threads[0].nodes[1]);
+        let at = |i: usize| -> Vec<(Role, String, String)> {
+            frame
+                .state_at(i)
+                .into_iter()
+                .map(|v| (v.role, v.name, v.text))
+                .collect()
+        };
+        assert_eq!(
+            at(0),
+            vec![
+                (Role::Arg, "amount".into(), "5".into()),
+                (Role::Arg, "card".into(), "<redacted>".into()),
+            ]
+        );
+        assert_eq!(at(2)[2], (Role::Local, "total".into(), "5".into()));
+        assert_eq!(at(3)[2], (Role::Local, "total".into(), "6".into()));
+        let exit = frame.state_at(4);
+        assert_eq!(exit.len(), 4);
+        assert_eq!(exit[3].role, Role::Return);
+        assert_eq!(exit[3].marker, Marker::Dropped);
+        // The return shows only at the exit step.
+        assert!(frame.state_at(3).iter().all(|v| v.role != Role::Return));
+        // Out of range: the last step.
+        assert_eq!(frame.state_at(99), exit);
+    }
+
+    #[test]
+    fn values_render_with_the_engine() {
+        let v = ValueView::new(
+            Role::Local,
+            "s",
+            &Slot::Value {
+                value: Value::Str {
+                    value: "<script>".into(),
+                    length: 8,
+                },
+            },
+        );
+        assert_eq!(v.text, "'<script>'");
+        assert_eq!(v.marker, Marker::Value);
+    }
+
+    #[test]
+    fn an_open_frame_runs_to_the_end_of_the_trace() {
+        let t = trace(vec![call(0, 0, 1), line(0, 1, 2), line(0, 2, 3)]);
+        let tree = CallTree::build(&t);
+        let frame = Frame::of(&t, 0, &tree.threads[0].nodes[0]);
+        assert_eq!(frame.steps.len(), 3);
+    }
+}
