@@ -23,7 +23,9 @@
 use crate::calltree::{CallTree, NodeKey};
 use crate::steps::{Frame, Role};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+pub use tracesieve_engine::trace::summary::{
+    FilterSummary, RefilterReport, StatsSummary, TraceSummary,
+};
 use tracesieve_engine::{Framework, NamingMode};
 
 /// The filter playground's state: what a share link holds, and what the
@@ -145,7 +147,7 @@ pub struct Opened {
     /// The file name.
     pub name: String,
     /// The engine's summary of the trace as read.
-    pub summary: SummaryView,
+    pub summary: TraceSummary,
     /// Embedded source files.
     pub sources: Vec<SourceView>,
     /// The playground state the trace was recorded with (its user filters,
@@ -166,81 +168,6 @@ pub struct SourceView {
     pub text: Option<String>,
     /// Why there is no text.
     pub omitted: Option<String>,
-}
-
-/// The engine's [`TraceSummary`](tracesieve_engine::trace::summary::TraceSummary),
-/// the fields the page shows (same names, so it converts through serde).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SummaryView {
-    /// `tracesieve <version>`.
-    pub recorder: String,
-    /// The traced interpreter's `sys.version`.
-    pub python: String,
-    /// The program's `sys.argv`.
-    pub argv: Vec<String>,
-    /// The working directory.
-    pub cwd: String,
-    /// Start, ms since the Unix epoch.
-    pub start_unix_ms: u64,
-    /// Start to last event, ns.
-    pub duration_ns: u64,
-    /// `globals` or `paths`.
-    pub naming: String,
-    /// `none`, `args` or `all`.
-    pub values: String,
-    /// Events by kind.
-    pub events: BTreeMap<String, u64>,
-    /// All events.
-    pub total_events: u64,
-    /// Code objects.
-    pub codes: usize,
-    /// Embedded sources.
-    pub sources: usize,
-    /// Thread names.
-    pub threads: Vec<String>,
-    /// The record-time chain.
-    pub filters: Vec<FilterView>,
-    /// Record-time statistics.
-    pub stats: StatsView,
-    /// Exit status, when complete.
-    pub exit_status: Option<i32>,
-    /// Why the recorder detached, if it did.
-    pub detached: Option<String>,
-}
-
-/// One filter of a chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FilterView {
-    /// Path or `<inline:LABEL>`.
-    pub path: String,
-    /// `meta.name`.
-    pub name: Option<String>,
-    /// SHA-256 of the text.
-    pub sha256: String,
-}
-
-/// The engine's `StatsSummary`: filter statistics keyed by value kind.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatsView {
-    /// Code objects skipped.
-    pub scopes_skipped: u64,
-    /// Redacted values per kind.
-    pub redacted: BTreeMap<String, u64>,
-    /// Dropped values per kind.
-    pub dropped: BTreeMap<String, u64>,
-}
-
-/// The engine's `RefilterReport`, the fields the page shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportView {
-    /// Events in the displayed trace.
-    pub events: usize,
-    /// Code objects in it.
-    pub codes: usize,
-    /// Its statistics (record time and this pass together).
-    pub total: StatsView,
-    /// What this pass alone did.
-    pub added: StatsView,
 }
 
 /// A code object of the displayed trace, named under the playground's naming.
@@ -290,9 +217,9 @@ pub struct TraceView {
     /// Call events in the recorded trace.
     pub calls_recorded: u64,
     /// The re-filtering report.
-    pub report: ReportView,
+    pub report: RefilterReport,
     /// The chain in force (built-in head and user filters).
-    pub chain: Vec<FilterView>,
+    pub chain: Vec<FilterSummary>,
 }
 
 /// At most this many skipped codes are listed.

@@ -8,19 +8,17 @@
 
 use crate::calltree::{CallTree, NodeKey};
 use crate::protocol::{
-    CodeView, FilterProblem, FilterView, Opened, PlaygroundState, ReportView, Request, Response,
-    SkippedCode, SourceView, StatsView, SummaryView, TraceView, ValueRef, ValueWhyView, WhyView,
+    CodeView, FilterProblem, FilterSummary, Opened, PlaygroundState, RefilterReport, Request,
+    Response, SkippedCode, SourceView, StatsSummary, TraceView, ValueRef, ValueWhyView, WhyView,
     MAX_SKIPPED,
 };
 use crate::steps::{Frame, Role};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use std::rc::Rc;
 use tracesieve_engine::trace::policy::Site;
 use tracesieve_engine::trace::refilter::{
     chain_for, decide_codes, refilter, relabel, ChainOptions, Naming,
 };
-use tracesieve_engine::trace::summary::{summarize, RefilterReport, StatsSummary};
+use tracesieve_engine::trace::summary::summarize;
 use tracesieve_engine::trace::{
     try_write_trace, Event, RecordedFilter, Trace, TraceError, TraceReader,
 };
@@ -123,11 +121,7 @@ impl Session {
             }
         };
         let trace = outcome.trace;
-        let summary = match convert::<SummaryView>(&summarize(&trace, outcome.truncation.as_ref()))
-        {
-            Ok(summary) => summary,
-            Err(message) => return out(Response::Failed { message }),
-        };
+        let summary = summarize(&trace, outcome.truncation.as_ref());
         let warning = outcome.truncation.as_ref().map(|t| {
             format!(
                 "“{name}” is incomplete: {}. Showing what could be read: {} events from the first {} bytes.",
@@ -240,12 +234,8 @@ impl OpenTrace {
             (Rc::clone(&self.recorded), None)
         } else {
             let result = refilter(&self.recorded, &chain, &naming);
-            let report = convert::<ReportView>(&RefilterReport::of(&result));
+            let report = RefilterReport::of(&result);
             (Rc::new(result.trace), Some(report))
-        };
-        let report = match report.transpose() {
-            Ok(report) => report,
-            Err(message) => return Response::Failed { message },
         };
         let code_map = decisions
             .iter()
@@ -292,7 +282,7 @@ impl OpenTrace {
     }
 
     /// The view of the displayed trace.
-    fn view(&self, generation: u64, report: Option<ReportView>) -> Response {
+    fn view(&self, generation: u64, report: Option<RefilterReport>) -> Response {
         let shown = &self.shown;
         let labels = relabel(&shown.trace, &shown.naming);
         let codes = shown
@@ -333,12 +323,11 @@ impl OpenTrace {
                 .as_ref()
                 .map(|t| t.stats.clone())
                 .unwrap_or_default();
-            ReportView {
+            RefilterReport {
                 events: shown.trace.events.len(),
                 codes: shown.trace.codes.len(),
-                total: convert::<StatsView>(&StatsSummary::of(&stats)).unwrap_or_default(),
-                added: convert::<StatsView>(&StatsSummary::of(&Default::default()))
-                    .unwrap_or_default(),
+                total: StatsSummary::of(&stats),
+                added: StatsSummary::default(),
             }
         });
         let chain = shown
@@ -347,7 +336,7 @@ impl OpenTrace {
             .map(|c| {
                 c.sources()
                     .iter()
-                    .map(|s| FilterView {
+                    .map(|s| FilterSummary {
                         path: s.path.clone(),
                         name: Some(s.meta.name.clone()),
                         sha256: s.sha256.clone(),
@@ -641,12 +630,6 @@ fn count_calls(trace: &Trace) -> u64 {
 }
 
 /// An engine value converted to the page's mirror type, through its JSON.
-fn convert<T: DeserializeOwned>(value: &impl Serialize) -> Result<T, String> {
-    serde_json::to_value(value)
-        .and_then(serde_json::from_value)
-        .map_err(|e| format!("internal error: the engine's summary changed shape ({e})"))
-}
-
 fn no_trace() -> Response {
     bad_request("no trace is open")
 }

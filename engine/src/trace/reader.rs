@@ -18,7 +18,7 @@ use super::model::{
 use crate::explain::ValueKind;
 use crate::identity::ModuleFile;
 use rustc_hash::FxHashSet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a file cannot be read at all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -58,7 +58,7 @@ fn version_hint(found: &FormatVersion, supported: &FormatVersion) -> &'static st
 }
 
 /// Where and why a file stops being readable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Truncation {
     /// The length of the readable prefix: the file's bytes up to the end of
     /// the last good chunk (or the trailer's chunk, when bytes follow it).

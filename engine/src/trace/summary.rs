@@ -5,11 +5,11 @@ use super::model::{Event, FilterStats, Trace};
 use super::reader::Truncation;
 use super::refilter::Refiltered;
 use crate::explain::ValueKind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A summary of a trace.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TraceSummary {
     /// `tracesieve <version>` that wrote it.
     pub recorder: String,
@@ -50,7 +50,7 @@ pub struct TraceSummary {
 }
 
 /// One filter of the chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FilterSummary {
     /// Path, or `<inline:LABEL>`.
     pub path: String,
@@ -61,7 +61,7 @@ pub struct FilterSummary {
 }
 
 /// Filter statistics keyed by value kind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatsSummary {
     /// Code objects skipped.
     pub scopes_skipped: u64,
@@ -90,7 +90,7 @@ impl StatsSummary {
 
 /// What one re-filtering pass produced: for `tracesieve refilter` and the
 /// viewer's counts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefilterReport {
     /// Events in the new trace.
     pub events: usize,

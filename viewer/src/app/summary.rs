@@ -2,7 +2,7 @@
 
 use super::shared::Shared;
 use crate::format;
-use crate::protocol::{FilterView, Opened, StatsView, TraceView};
+use crate::protocol::{FilterSummary, Opened, StatsSummary, TraceView};
 use yew::prelude::*;
 
 /// The summary's inputs.
@@ -61,7 +61,7 @@ pub fn Summary(props: &SummaryProps) -> Html {
 }
 
 /// A chain as a table of paths, names and hashes.
-pub fn chain(filters: &[FilterView]) -> Html {
+pub fn chain(filters: &[FilterSummary]) -> Html {
     html! {
         <table class="chain">
             <thead><tr><th>{ "#" }</th><th>{ "filter" }</th><th>{ "name" }</th><th>{ "sha256" }</th></tr></thead>
@@ -80,7 +80,7 @@ pub fn chain(filters: &[FilterView]) -> Html {
 }
 
 /// Statistics per value kind.
-pub fn stats(stats: &StatsView) -> Html {
+pub fn stats(stats: &StatsSummary) -> Html {
     html! {
         <table class="kinds">
             <thead>
