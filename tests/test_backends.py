@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from corpus import SCRIPTS
+
 REPO = Path(__file__).resolve().parents[1]
 PROGRAMS = REPO / "tests" / "programs"
 REFERENCE = "3.12"
@@ -56,22 +58,7 @@ elif REFERENCE not in PYTHONS or not OTHERS:
 # (id, command-line part naming the program, working directory)
 CASES = [
     (name, [str(PROGRAMS / f"{name}.py")], None)
-    for name in (
-        "recursion",
-        "classes",
-        "closures",
-        "generators",
-        "delegation",
-        "async_tasks",
-        "exceptions",
-        "imports",
-        "threads",
-        "secrets_everywhere",
-        "value_kinds",
-        "run_path",
-        "exit_status",
-        "uncaught",
-    )
+    for name in SCRIPTS
 ] + [
     ("imports-paths-naming", ["--module-names", "paths", str(PROGRAMS / "imports.py")], None),
     ("module-pkgdemo", ["-m", "pkgdemo", "x"], PROGRAMS),

@@ -46,6 +46,8 @@ from pathlib import Path
 
 import pytest
 
+from corpus import SCRIPTS
+
 import tracesieve
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,22 +67,7 @@ HELPER = PARITY / "refilter_export.py"
 # (id, the program part of the record command line, working directory)
 PROGRAMS = [
     (name, [str(CORPUS / f"{name}.py")], CORPUS)
-    for name in (
-        "recursion",
-        "classes",
-        "closures",
-        "generators",
-        "delegation",
-        "async_tasks",
-        "exceptions",
-        "imports",
-        "threads",
-        "secrets_everywhere",
-        "value_kinds",
-        "run_path",
-        "exit_status",
-        "uncaught",
-    )
+    for name in SCRIPTS
 ]
 PROGRAMS += [("pkgdemo-m", ["-m", "pkgdemo", "x"], CORPUS)]
 PROGRAMS += [
