@@ -160,7 +160,8 @@ test('selecting a call shows its source, steps and values, redacted ones as such
   assert(line === '9', `current line ${line}, expected 9 (last4 = …)`);
   const values = await page.$$eval('[data-testid=value-row]', (rows) => rows.map((r) => r.textContent));
   assert(values.some((v) => v.includes('amount') && v.includes('1847')), `no amount in ${values}`);
-  assert(values.some((v) => v.includes('api_key') && v.includes('redacted')), `api_key not redacted in ${values}`);
+  assert(values.some((v) => v.includes('api_key') && v.includes('redacted at record time')),
+    `api_key not shown as redacted at record time in ${values}`);
   assert(!values.some((v) => v.includes('card_number')), 'card_number (dropped) is shown');
   assert(!values.some((v) => v.includes('sk_test_not_a_real_key')), 'the API key value leaked');
   await page.click('[data-testid=step-forward]');

@@ -14,7 +14,6 @@ use crate::protocol::{
 };
 use crate::steps::{Frame, Role};
 use std::rc::Rc;
-use tracesieve_engine::trace::policy::Site;
 use tracesieve_engine::trace::refilter::{
     chain_for, decide_codes, refilter, relabel, ChainOptions, Naming,
 };
@@ -366,10 +365,17 @@ impl OpenTrace {
         let Some(node) = calls.nodes.get(key.node as usize) else {
             return bad_request("no such call in the displayed trace");
         };
-        Response::Frame {
-            key,
-            frame: Frame::of(&shown.trace, calls.thread, node),
+        let mut frame = Frame::of(&shown.trace, calls.thread, node);
+        let recorded = shown.code_map.get(frame.code as usize).map(|&c| c as usize);
+        if let Some(index) = recorded {
+            if let (Some(decision), Some(info)) = (
+                self.recorded_decisions.get(index),
+                self.recorded.codes.get(index),
+            ) {
+                frame.mark_record_time(decision, info.qualname == "<module>");
+            }
         }
+        Response::Frame { key, frame }
     }
 
     /// The playground's and the recording's explanations of a code or value.
@@ -471,20 +477,7 @@ impl OpenTrace {
 /// decided, asked as the recorder asks (the engine's `policy::Site`);
 /// `None` for a raised exception, which is not decided as a whole.
 fn value_why(decision: &Decision, v: &ValueRef, module_level: bool) -> Option<ValueWhyView> {
-    let site = match v.role {
-        Role::Arg => Site::Arg(&v.name),
-        Role::Local => Site::Local {
-            name: &v.name,
-            module_level,
-        },
-        Role::Global => Site::Global(&v.name),
-        Role::Return => match v.name.as_str() {
-            "yield" => Site::Yield,
-            "unwind" => Site::Unwind,
-            _ => Site::Return,
-        },
-        Role::Exception => Site::Raise,
-    };
+    let site = v.role.site(&v.name, module_level);
     let (kind, name) = site.query(decision)?;
     let (_, action) = site.action(decision)?;
     let json = decision.explain_value(kind, name);
@@ -831,6 +824,11 @@ mod tests {
         };
         assert_eq!(frame.steps[0].kind, StepKind::Enter);
         assert_eq!(frame.steps[0].changes[1].marker, Marker::Redacted);
+        assert!(
+            frame.steps[0].changes[1].at_record_time,
+            "USER redacts `note`"
+        );
+        assert!(!frame.steps[0].changes[0].at_record_time);
         // A filter that allows `note`: it stays redacted, and why says so.
         let allow = "[meta]\nname = \"open\"\nversion = 1\n[scope]\ndefault_exec = \"inherit\"\ndefault_value_action = \"inherit\"\n";
         let out = run(

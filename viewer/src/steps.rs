@@ -8,8 +8,9 @@
 use crate::calltree::CallNode;
 use serde::{Deserialize, Serialize};
 use tracesieve_engine::trace::export::render_slot;
+use tracesieve_engine::trace::policy::Site;
 use tracesieve_engine::trace::{Event, Slot, Trace};
-use tracesieve_engine::ValueKind;
+use tracesieve_engine::{Action, Decision, ValueKind};
 
 /// At most this many steps are cut out of one frame.
 pub const MAX_STEPS: usize = 20_000;
@@ -30,6 +31,22 @@ pub enum Role {
 }
 
 impl Role {
+    /// The engine's site for a value of this role named `name` (exits are
+    /// named `return`, `yield` or `unwind`).
+    pub fn site(self, name: &str, module_level: bool) -> Site<'_> {
+        match self {
+            Role::Arg => Site::Arg(name),
+            Role::Local => Site::Local { name, module_level },
+            Role::Global => Site::Global(name),
+            Role::Return => match name {
+                "yield" => Site::Yield,
+                "unwind" => Site::Unwind,
+                _ => Site::Return,
+            },
+            Role::Exception => Site::Raise,
+        }
+    }
+
     /// The role of a recorded variable of `kind`.
     pub fn of(kind: ValueKind) -> Role {
         match kind {
@@ -76,6 +93,10 @@ pub struct ValueView {
     pub text: String,
     /// Whether the value is there.
     pub marker: Marker,
+    /// For a redacted or dropped value: whether the record-time chain
+    /// decided so (then the value is not in the file, and no filter can
+    /// bring it back). Set by [`Frame::mark_record_time`].
+    pub at_record_time: bool,
 }
 
 impl ValueView {
@@ -91,7 +112,13 @@ impl ValueView {
                 Slot::Dropped => Marker::Dropped,
                 Slot::Absent => Marker::Absent,
             },
+            at_record_time: false,
         }
+    }
+
+    /// Where the value stands, as the engine's value policy sees it.
+    pub fn site(&self, module_level: bool) -> Site<'_> {
+        self.role.site(&self.name, module_level)
     }
 }
 
@@ -219,6 +246,19 @@ impl Frame {
             filename: code.map(|c| c.filename.clone()).unwrap_or_default(),
             steps,
             cut,
+        }
+    }
+
+    /// Marks the redacted and dropped values that `recorded`, the
+    /// record-time decision of this frame's code, redacted or dropped.
+    pub fn mark_record_time(&mut self, recorded: &Decision, module_level: bool) {
+        for change in self.steps.iter_mut().flat_map(|s| s.changes.iter_mut()) {
+            if matches!(change.marker, Marker::Redacted | Marker::Dropped) {
+                change.at_record_time = change
+                    .site(module_level)
+                    .action(recorded)
+                    .is_some_and(|(_, action)| action != Action::Allow);
+            }
         }
     }
 

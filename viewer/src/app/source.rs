@@ -208,10 +208,17 @@ fn values(props: &SourceProps, step: usize) -> Html {
                             <td class="name">{ &v.name }</td>
                             <td class="value">
                                 if let Some(marker) = marker {
-                                    <span class={classes!("marker", marker)}
-                                        title="Not in the displayed trace: “why?” says which rule decided, and whether it was at record time (then no filter can bring it back)">
-                                        { marker }
-                                    </span>
+                                    if v.at_record_time {
+                                        <span class={classes!("marker", marker, "record-time")}
+                                            title="Left out when the program was recorded: the value is not in the file, so no filter can bring it back (“why?” says which rule)">
+                                            { format!("{marker} at record time") }
+                                        </span>
+                                    } else {
+                                        <span class={classes!("marker", marker)}
+                                            title="Left out by the playground's filter: “why?” says which rule">
+                                            { marker }
+                                        </span>
+                                    }
                                 } else {
                                     { &v.text }
                                 }
