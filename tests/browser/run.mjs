@@ -178,6 +178,27 @@ test('selecting a call shows its source, steps and values, redacted ones as such
   await screenshot(page, 'why-value');
 });
 
+test('a value the playground redacts says so, unlike one redacted at record time', async () => {
+  const page = await openSample();
+  const text = await editor(page).inputValue();
+  const stricter = text.replace('selector = "arg:amount"\naction = "allow"', 'selector = "arg:amount"\naction = "redact"');
+  assert(stricter !== text, 'the sample filter no longer allows arg:amount');
+  await setFilter(page, stricter);
+  await page.fill('[data-testid=search]', 'charge');
+  await waitFor('charge rows', async () => (await rowLabels(page)).length === 2);
+  await page.locator('[data-testid=call-row]').first().click();
+  await page.waitForSelector('[data-testid=source-view] .src-line.current');
+  const rows = await waitFor('the frame values', async () => {
+    const values = await page.$$eval('[data-testid=value-row]', (els) => els.map((e) => e.textContent));
+    return values.some((v) => v.includes('amount')) && values;
+  });
+  const amount = rows.find((v) => v.includes('amount'));
+  assert(amount.includes('redacted') && !amount.includes('record time'), `amount: ${amount}`);
+  assert(!rows.some((v) => v.includes('1847')), `the amount is still shown: ${rows}`);
+  assert(rows.some((v) => v.includes('api_key') && v.includes('redacted at record time')), `api_key: ${rows}`);
+  await screenshot(page, 'playground-redaction');
+});
+
 test('a filter that skips a package removes its calls and changes the counts', async () => {
   const page = await openSample();
   const [kept, total] = await callsKept(page);
