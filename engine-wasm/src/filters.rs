@@ -35,9 +35,7 @@ pub(crate) fn filter_error(error: &FilterError) -> JsValue {
 }
 
 fn load(sources: &[SourceInput], input: &ChainInput) -> Result<FilterChain, FilterError> {
-    let mut all = builtin::head(input.builtin, input.framework);
-    all.extend(sources.iter().map(SourceInput::to_source));
-    tracesieve_engine::FilterChain::load(&all, input.platform).map(|chain| FilterChain { chain })
+    input.load(sources).map(|chain| FilterChain { chain })
 }
 
 /// Checks one filter's text as it would load after the built-in head

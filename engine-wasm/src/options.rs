@@ -5,7 +5,9 @@
 use serde::Deserialize;
 use tracesieve_engine::trace::refilter::{ChainOptions, Naming};
 use tracesieve_engine::trace::Trace;
-use tracesieve_engine::{FilterSource, Framework, NamingMode, Platform, ValueQuery};
+use tracesieve_engine::{
+    builtin, FilterChain, FilterError, FilterSource, Framework, NamingMode, Platform, ValueQuery,
+};
 
 /// One filter file: `{path, text}`, or `{path: "label", text, inline: true}`
 /// for a filter with no file (no project root; shown as `<inline:label>`).
@@ -43,6 +45,16 @@ pub struct ChainInput {
     pub framework: Option<Framework>,
     /// `posix` (default) or `windows`.
     pub platform: Platform,
+}
+
+impl ChainInput {
+    /// The chain: the built-in head these options choose, then `sources`
+    /// in order, loaded for `platform`.
+    pub fn load(&self, sources: &[SourceInput]) -> Result<FilterChain, FilterError> {
+        let mut all = builtin::head(self.builtin, self.framework);
+        all.extend(sources.iter().map(SourceInput::to_source));
+        FilterChain::load(&all, self.platform)
+    }
 }
 
 impl Default for ChainInput {

@@ -14,7 +14,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use serde_json::{json, Value};
-use tracesieve_engine::{builtin, explain, FilterChain, ScopeQuery, ValueQuery};
+use tracesieve_engine::{explain, FilterChain, ScopeQuery, ValueQuery};
 use tracesieve_engine_wasm::options::{ChainInput, SourceInput};
 use tracesieve_engine_wasm::Problem;
 
@@ -521,9 +521,8 @@ fn decide(chain: &FilterChain, query: &ScopeQuery) -> String {
 }
 
 fn load(sources: &[SourceInput], options: &ChainInput) -> Result<FilterChain, String> {
-    let mut all = builtin::head(options.builtin, options.framework);
-    all.extend(sources.iter().map(SourceInput::to_source));
-    FilterChain::load(&all, options.platform)
+    options
+        .load(sources)
         .map_err(|e| serde_json::to_string(&Problem::of(&e)).expect("problems serialise"))
 }
 
