@@ -1,10 +1,12 @@
-"""The program corpus of tests/programs that the cross-part tests record.
+"""The program corpus of tests/programs that the cross-part tests record,
+and the environment they record in.
 
 Every program there but long_running.py (which runs until killed) and
 run_path_target.py (which run_path.py runs), in one order; see
 tests/programs/README.md for what each one exercises.
 """
 
+import os
 from pathlib import Path
 
 PROGRAMS_DIR = Path(__file__).resolve().parent / "programs"
@@ -25,3 +27,11 @@ SCRIPTS = (
     "exit_status",
     "uncaught",
 )
+
+
+def recording_env():
+    """A recording's environment: no filter or fault injection inherited,
+    string hashing fixed, UTF-8 output, no __pycache__ in the corpus."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACESIEVE_")}
+    env.update(PYTHONHASHSEED="0", PYTHONIOENCODING="utf-8", PYTHONDONTWRITEBYTECODE="1")
+    return env

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus import SCRIPTS
+from corpus import SCRIPTS, recording_env
 
 REPO = Path(__file__).resolve().parents[1]
 PROGRAMS = REPO / "tests" / "programs"
@@ -65,13 +65,6 @@ CASES = [
 ]
 
 
-def _env():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACESIEVE_")}
-    env["PYTHONIOENCODING"] = "utf-8"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
-
-
 @pytest.fixture(scope="module")
 def recordings(tmp_path_factory):
     """Records (and exports) each case with each interpreter, once."""
@@ -89,7 +82,7 @@ def recordings(tmp_path_factory):
                 capture_output=True,
                 text=True,
                 cwd=cwd or root,
-                env=_env(),
+                env=recording_env(),
                 timeout=120,
             )
             assert out.exists(), f"{python}: {run.stderr}"
@@ -98,7 +91,7 @@ def recordings(tmp_path_factory):
                 [python, "-m", "tracesieve", "export", str(out), "--format", "json", "--canonical", "-o", str(exported)],
                 capture_output=True,
                 text=True,
-                env=_env(),
+                env=recording_env(),
                 timeout=120,
             )
             assert done.returncode == 0, done.stderr

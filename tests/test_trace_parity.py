@@ -46,7 +46,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus import SCRIPTS
+from corpus import SCRIPTS, recording_env
 
 import tracesieve
 
@@ -133,14 +133,6 @@ def _pair_id(program, case):
     return f"{program[0]}--{case[0]}"
 
 
-def _env():
-    """A recording's environment: no filter or fault injection inherited,
-    string hashing fixed, UTF-8 output, no __pycache__ in the corpus."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACESIEVE_")}
-    env.update(PYTHONHASHSEED="0", PYTHONIOENCODING="utf-8", PYTHONDONTWRITEBYTECODE="1")
-    return env
-
-
 def _record(program, filters, naming, out):
     _, command, cwd = program
     options = [option for path in filters for option in ("--filter", str(path))]
@@ -149,7 +141,7 @@ def _record(program, filters, naming, out):
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=_env(),
+        env=recording_env(),
         timeout=120,
     )
     assert out.exists(), f"no trace for {' '.join(command)}: {run.stderr}"
@@ -172,7 +164,7 @@ def _process_program(program, cases, recorded_dir):
         refiltered = TRACES / f"{pair}.tsieve"
         job = {"input": str(permissive), "output": str(refiltered), "filters": [str(p) for p in case[1]], "module_names": case[2]}
         tasks.append({"refilter": job, "export": [str(recorded), str(refiltered)]})
-    done = subprocess.run([sys.executable, str(HELPER)], input=json.dumps(tasks), capture_output=True, text=True, env=_env(), timeout=600)
+    done = subprocess.run([sys.executable, str(HELPER)], input=json.dumps(tasks), capture_output=True, text=True, env=recording_env(), timeout=600)
     assert done.returncode == 0, done.stderr
     return runs
 
@@ -355,7 +347,7 @@ def test_manifest_traces_are_what_the_refilter_command_writes(parity, tmp_path):
         out = tmp_path / "out.tsieve"
         options = [o for f in case["filters"] for o in ("--filter", f["path"])]
         command = [str(TRACESIEVE), "refilter", case["input"], *options, "--module-names", case["module_names"], "-o", str(out)]
-        done = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=120)
+        done = subprocess.run(command, capture_output=True, text=True, env=recording_env(), timeout=120)
         assert done.returncode == 0, done.stderr
         assert out.read_bytes() == Path(case["expected"]).read_bytes(), case["id"]
         for f in case["filters"]:
@@ -390,7 +382,7 @@ def test_synthetic_code_is_not_counted_as_skipped(tmp_path):
             capture_output=True,
             text=True,
             cwd=tmp_path,
-            env=_env(),
+            env=recording_env(),
             timeout=120,
         )
         assert run.returncode == 0 and run.stdout == "3\n", run.stderr
