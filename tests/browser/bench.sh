@@ -5,7 +5,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$repo"
 export PATH="$repo/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-[ -n "${SKIP_BUILD:-}" ] || trunk build --release
+[ -n "${SKIP_BUILD:-}" ] || scripts/build-viewer.sh
 out="$repo/target/bench-traces"
 mkdir -p "$out"
 for n in 17000 170000; do
