@@ -258,22 +258,19 @@ pub fn refilter(trace: &Trace, chain: &FilterChain, naming: &Naming) -> Refilter
             } => {
                 stacks.entry(*thread).or_default().push(*code);
                 if let Some((decision, id)) = kept(*code) {
-                    let args = args
-                        .iter()
-                        .filter_map(|var| {
-                            let value = policy::slot(
-                                decision,
-                                Site::Arg(&var.name),
-                                var.value.clone(),
-                                &mut added,
-                            )?;
-                            Some(Var {
-                                kind: var.kind,
-                                name: var.name.clone(),
-                                value,
-                            })
+                    let args = kept_vars(args, |var| {
+                        let value = policy::slot(
+                            decision,
+                            Site::Arg(&var.name),
+                            var.value.clone(),
+                            &mut added,
+                        )?;
+                        Some(Var {
+                            kind: var.kind,
+                            name: var.name.clone(),
+                            value,
                         })
-                        .collect();
+                    });
                     out.push(
                         *thread,
                         *t,
@@ -338,25 +335,22 @@ pub fn refilter(trace: &Trace, chain: &FilterChain, naming: &Naming) -> Refilter
                     continue;
                 };
                 let module_level = codes[id as usize].qualname == "<module>";
-                let vars = vars
-                    .iter()
-                    .filter_map(|var| {
-                        let site = match var.kind {
-                            ValueKind::Global => Site::Global(&var.name),
-                            // `local`, and kinds a line never holds, are decided as locals.
-                            _ => Site::Local {
-                                name: &var.name,
-                                module_level,
-                            },
-                        };
-                        let value = policy::slot(decision, site, var.value.clone(), &mut added)?;
-                        Some(Var {
-                            kind: var.kind,
-                            name: var.name.clone(),
-                            value,
-                        })
+                let vars = kept_vars(vars, |var| {
+                    let site = match var.kind {
+                        ValueKind::Global => Site::Global(&var.name),
+                        // `local`, and kinds a line never holds, are decided as locals.
+                        _ => Site::Local {
+                            name: &var.name,
+                            module_level,
+                        },
+                    };
+                    let value = policy::slot(decision, site, var.value.clone(), &mut added)?;
+                    Some(Var {
+                        kind: var.kind,
+                        name: var.name.clone(),
+                        value,
                     })
-                    .collect();
+                });
                 out.push(
                     *thread,
                     *t,
@@ -451,12 +445,25 @@ pub fn refilter(trace: &Trace, chain: &FilterChain, naming: &Naming) -> Refilter
             modules: trace.modules.clone(),
             markers: trace.markers.clone(),
             sources,
-            events: out.events,
+            events: {
+                let mut events = out.events;
+                events.shrink_to_fit();
+                events
+            },
             trailer,
         },
         stats,
         added,
     }
+}
+
+/// The variables `decide` keeps, in order, in a vector of exactly their
+/// number (a collected `filter_map` would reserve room for four).
+fn kept_vars(vars: &[Var], decide: impl FnMut(&Var) -> Option<Var>) -> Vec<Var> {
+    let mut kept = Vec::with_capacity(vars.len());
+    kept.extend(vars.iter().filter_map(decide));
+    kept.shrink_to_fit();
+    kept
 }
 
 /// One source per file of a kept code, in the order of the first kept code of each file.
