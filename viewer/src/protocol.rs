@@ -1,13 +1,15 @@
 //! The messages between the page and the worker, and what they carry.
 //!
 //! Every message is one [`Request`] or [`Response`] encoded with postcard
-//! ([`encode`], [`decode`]) and posted as a `Uint8Array`. The worker owns the
-//! trace; the page holds only what it draws.
+//! ([`encode`], [`decode`]) and posted as a `Uint8Array`; an `Open` is
+//! posted as `[Uint8Array, Blob]`, the file itself, which the worker reads
+//! in slices (the page never copies it). The worker owns the trace; the
+//! page holds only what it draws.
 //!
 //! ```text
 //! page                                   worker
 //!  |                      <- Ready         (wasm loaded; earlier messages would be lost)
-//!  | Open {name, bytes} ->
+//!  | Open {name} + Blob ->
 //!  |                      <- Progress*     (after each slice decoded)
 //!  |                      <- Opened        (summary, sources, record-time filters)
 //!  |                      <- View {gen 0}  (the trace as recorded)
@@ -46,13 +48,10 @@ pub struct PlaygroundState {
 /// A message from the page to the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
-    /// Read a trace file.
+    /// Read a trace file: the `Blob` posted with this request (see [`crate::session::Attachment`]).
     Open {
         /// The file name, for messages and downloads.
         name: String,
-        /// The whole file.
-        #[serde(with = "serde_bytes")]
-        bytes: Vec<u8>,
     },
     /// Re-filter and relabel the open trace with this state.
     Playground {
@@ -313,7 +312,6 @@ mod tests {
         assert_eq!(decode::<Request>(&bytes).unwrap(), request);
         let open = Request::Open {
             name: "t.tsieve".into(),
-            bytes: vec![1, 2, 3],
         };
         assert_eq!(decode::<Request>(&encode(&open).unwrap()).unwrap(), open);
         assert!(decode::<Response>(&[0xFF, 0xFF]).is_err());

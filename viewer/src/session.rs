@@ -28,6 +28,28 @@ use tracesieve_engine::{
 /// Bytes decoded between two progress reports.
 pub const SLICE_BYTES: usize = 1 << 20;
 
+/// The file that comes with a [`Request::Open`], read one slice at a time
+/// so that the whole file is never held as one more copy.
+pub trait Attachment {
+    /// Its size in bytes.
+    fn size(&self) -> u64;
+    /// Bytes `start..end` (`end` at most the size).
+    fn read(&mut self, start: u64, end: u64) -> Result<Vec<u8>, String>;
+}
+
+/// A file already in memory (tests, native callers).
+impl Attachment for Vec<u8> {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn read(&mut self, start: u64, end: u64) -> Result<Vec<u8>, String> {
+        self.get(start as usize..end as usize)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| format!("bytes {start}..{end} are past the end"))
+    }
+}
+
 /// The worker's state.
 #[derive(Default)]
 pub struct Session {
@@ -71,10 +93,19 @@ impl Session {
         Session::default()
     }
 
-    /// Answers `request`, passing each response to `out` as soon as it is ready.
-    pub fn handle(&mut self, request: Request, out: &mut dyn FnMut(Response)) {
+    /// Answers `request`, passing each response to `out` as soon as it is
+    /// ready. `file` is what came with an [`Request::Open`].
+    pub fn handle(
+        &mut self,
+        request: Request,
+        file: Option<&mut dyn Attachment>,
+        out: &mut dyn FnMut(Response),
+    ) {
         match request {
-            Request::Open { name, bytes } => self.open(name, &bytes, out),
+            Request::Open { name } => match file {
+                Some(file) => self.open(name, file, out),
+                None => out(bad_request("no file came with the request to open one")),
+            },
             Request::Playground { generation, state } => match self.open.as_mut() {
                 Some(open) => out(open.playground(generation, &state)),
                 None => out(validate(generation, &state)),
@@ -95,15 +126,20 @@ impl Session {
     }
 
     /// Reads a trace; the one open before stays open if this one cannot be read.
-    fn open(&mut self, name: String, bytes: &[u8], out: &mut dyn FnMut(Response)) {
-        let total = bytes.len() as u64;
+    fn open(&mut self, name: String, file: &mut dyn Attachment, out: &mut dyn FnMut(Response)) {
+        let total = file.size();
         let mut reader = TraceReader::new();
-        for slice in bytes.chunks(SLICE_BYTES) {
-            if let Err(e) = reader.push(slice) {
-                return out(Response::Failed {
-                    message: unreadable(&name, &e),
-                });
+        let mut start = 0;
+        while start < total {
+            let end = total.min(start + SLICE_BYTES as u64);
+            let pushed = file
+                .read(start, end)
+                .map_err(|e| format!("cannot read “{name}”: {e}"))
+                .and_then(|slice| reader.push(&slice).map_err(|e| unreadable(&name, &e)));
+            if let Err(message) = pushed {
+                return out(Response::Failed { message });
             }
+            start = end;
             let progress = reader.progress();
             out(Response::Progress {
                 bytes: progress.bytes,
@@ -229,6 +265,10 @@ impl OpenTrace {
                 .as_ref()
                 .is_some_and(|c| c.id() == chain.id());
         let decisions = decide_codes(&self.recorded, &chain, &naming);
+        // Let go of the trace shown until now before building the next one,
+        // so that two re-filtered copies are never held at once.
+        self.shown.trace = Rc::clone(&self.recorded);
+        self.shown.tree = CallTree::default();
         let (trace, report) = if unchanged {
             (Rc::clone(&self.recorded), None)
         } else {
@@ -681,19 +721,20 @@ mod tests {
 
     fn run(session: &mut Session, request: Request) -> Vec<Response> {
         let mut out = Vec::new();
-        session.handle(request, &mut |r| out.push(r));
+        session.handle(request, None, &mut |r| out.push(r));
+        out
+    }
+
+    fn open(session: &mut Session, name: &str, mut bytes: Vec<u8>) -> Vec<Response> {
+        let mut out = Vec::new();
+        let request = Request::Open { name: name.into() };
+        session.handle(request, Some(&mut bytes), &mut |r| out.push(r));
         out
     }
 
     fn opened(bytes: Vec<u8>) -> (Session, Vec<Response>) {
         let mut session = Session::new();
-        let out = run(
-            &mut session,
-            Request::Open {
-                name: "t.tsieve".into(),
-                bytes,
-            },
-        );
+        let out = open(&mut session, "t.tsieve", bytes);
         (session, out)
     }
 
@@ -898,13 +939,7 @@ mod tests {
     #[test]
     fn a_failed_open_keeps_the_trace_before() {
         let (mut session, _) = opened(write_trace(&recorded()));
-        run(
-            &mut session,
-            Request::Open {
-                name: "bad".into(),
-                bytes: b"garbage".to_vec(),
-            },
-        );
+        open(&mut session, "bad", b"garbage".to_vec());
         let out = run(&mut session, Request::Download);
         assert!(matches!(out[0], Response::Download { .. }));
     }

@@ -4,22 +4,14 @@ use super::worker::describe;
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, BlobPropertyBag, File, HtmlAnchorElement, Url};
+use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, Url};
 
 fn window() -> Result<web_sys::Window, String> {
     web_sys::window().ok_or_else(|| "no browser window".to_string())
 }
 
-/// The bytes of a picked or dropped file.
-pub async fn read_file(file: File) -> Result<Vec<u8>, String> {
-    let buffer = JsFuture::from(file.array_buffer())
-        .await
-        .map_err(|e| describe(&format!("cannot read “{}”", file.name()), &e))?;
-    Ok(Uint8Array::new(&buffer).to_vec())
-}
-
-/// The bytes at `url` (for `?trace=URL`).
-pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+/// The file at `url` (for `?trace=URL`), as a `Blob` the worker reads.
+pub async fn fetch_blob(url: &str) -> Result<Blob, String> {
     let fail = |e: JsValue| describe(&format!("cannot fetch the trace at {url}"), &e);
     let response = JsFuture::from(window()?.fetch_with_str(url))
         .await
@@ -34,10 +26,11 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
             response.status_text()
         ));
     }
-    let buffer = JsFuture::from(response.array_buffer().map_err(fail)?)
+    let blob = JsFuture::from(response.blob().map_err(fail)?)
         .await
         .map_err(fail)?;
-    Ok(Uint8Array::new(&buffer).to_vec())
+    blob.dyn_into()
+        .map_err(|_| format!("cannot fetch the trace at {url}: no body"))
 }
 
 /// Saves `bytes` as a download named `name`.

@@ -29,7 +29,7 @@ use timeline::Timeline;
 use tracesieve_engine::{Framework, NamingMode};
 use tree::CallTreeView;
 use wasm_bindgen::JsCast;
-use web_sys::{DragEvent, File, HtmlInputElement, HtmlSelectElement};
+use web_sys::{Blob, DragEvent, File, HtmlInputElement, HtmlSelectElement};
 use why::WhyPanel;
 use worker::WorkerHandle;
 use yew::prelude::*;
@@ -82,12 +82,12 @@ pub enum Msg {
     WorkerFailed(String),
     /// A file was picked or dropped.
     OpenFile(File),
-    /// A file (or URL) was read, or could not be.
-    Read {
+    /// The trace at `?trace=URL` was fetched, or could not be.
+    Fetched {
         /// Its name.
         name: String,
-        /// Its bytes, or why there are none.
-        bytes: Result<Vec<u8>, String>,
+        /// The file, or why there is none.
+        file: Result<Blob, String>,
     },
     /// Something is dragged over the page (or left it).
     Dragging(bool),
@@ -234,9 +234,9 @@ impl Component for App {
                 events: 0,
             });
             link.send_future(async move {
-                Msg::Read {
+                Msg::Fetched {
                     name,
-                    bytes: dom::fetch_bytes(&url).await,
+                    file: dom::fetch_blob(&url).await,
                 }
             });
         }
@@ -273,32 +273,9 @@ impl Component for App {
                     }
                 }
             }
-            Msg::OpenFile(file) => {
-                let name = file.name();
-                self.loading = Some(Loading {
-                    name: name.clone(),
-                    bytes: 0,
-                    total: file.size() as u64,
-                    events: 0,
-                });
-                ctx.link().send_future(async move {
-                    Msg::Read {
-                        name,
-                        bytes: dom::read_file(file).await,
-                    }
-                });
-            }
-            Msg::Read { name, bytes } => match bytes {
-                Ok(bytes) => {
-                    self.banners.clear();
-                    self.loading = Some(Loading {
-                        name: name.clone(),
-                        bytes: 0,
-                        total: bytes.len() as u64,
-                        events: 0,
-                    });
-                    self.post(Request::Open { name, bytes });
-                }
+            Msg::OpenFile(file) => self.open(file.name(), file.into()),
+            Msg::Fetched { name, file } => match file {
+                Ok(file) => self.open(name, file),
                 Err(text) => {
                     self.loading = None;
                     self.error(text);
@@ -509,9 +486,25 @@ impl Component for App {
 }
 
 impl App {
+    /// Hands `file` to the worker to read (the page never copies it).
+    fn open(&mut self, name: String, file: Blob) {
+        self.banners.clear();
+        self.loading = Some(Loading {
+            name: name.clone(),
+            bytes: 0,
+            total: file.size() as u64,
+            events: 0,
+        });
+        self.post_with(Request::Open { name }, Some(file));
+    }
+
     fn post(&mut self, request: Request) {
+        self.post_with(request, None);
+    }
+
+    fn post_with(&mut self, request: Request, file: Option<Blob>) {
         let result = match &self.worker {
-            Some(worker) => worker.post(&request),
+            Some(worker) => worker.post(&request, file),
             None => Err("the viewer's worker is not running; reload the page".into()),
         };
         if let Err(e) = result {

@@ -26,7 +26,7 @@ pub struct WorkerHandle {
 #[derive(Default)]
 struct Queue {
     ready: bool,
-    waiting: Vec<Vec<u8>>,
+    waiting: Vec<(Vec<u8>, Option<Blob>)>,
 }
 
 impl WorkerHandle {
@@ -50,8 +50,8 @@ impl WorkerHandle {
                         queue.ready = true;
                         std::mem::take(&mut queue.waiting)
                     };
-                    for message in waiting {
-                        send(&poster, &message);
+                    for (message, file) in waiting {
+                        send(&poster, &message, file.as_ref());
                     }
                 }
                 Ok(response) => on_response.emit(response),
@@ -72,15 +72,16 @@ impl WorkerHandle {
         })
     }
 
-    /// Sends `request`, now or as soon as the worker is ready.
-    pub fn post(&self, request: &Request) -> Result<(), String> {
+    /// Sends `request`, with `file` beside it for an `Open`, now or as
+    /// soon as the worker is ready.
+    pub fn post(&self, request: &Request, file: Option<Blob>) -> Result<(), String> {
         let bytes = protocol::encode(request)?;
         let mut state = self.state.borrow_mut();
         if state.ready {
             drop(state);
-            send(&self.worker, &bytes);
+            send(&self.worker, &bytes, file.as_ref());
         } else {
-            state.waiting.push(bytes);
+            state.waiting.push((bytes, file));
         }
         Ok(())
     }
@@ -92,11 +93,16 @@ impl Drop for WorkerHandle {
     }
 }
 
-/// Posts encoded bytes, transferring their buffer.
-fn send(worker: &Worker, bytes: &[u8]) {
+/// Posts encoded bytes, transferring their buffer; with a file, posts
+/// `[bytes, file]` (a `Blob` is passed by reference, not copied).
+fn send(worker: &Worker, bytes: &[u8], file: Option<&Blob>) {
     let array = Uint8Array::from(bytes);
     let transfer = Array::of1(&array.buffer());
-    if let Err(e) = worker.post_message_with_transfer(&array, &transfer) {
+    let message: JsValue = match file {
+        Some(file) => Array::of2(&array, file).into(),
+        None => array.into(),
+    };
+    if let Err(e) = worker.post_message_with_transfer(&message, &transfer) {
         web_sys::console::error_2(&"tracesieve: cannot post to the worker".into(), &e);
     }
 }

@@ -1,16 +1,17 @@
 //! The Web Worker: decodes and re-filters traces off the page's thread.
-//! Each message is a postcard-encoded request (see `protocol`); the
-//! session's answers are posted back as they are ready, the buffer
-//! transferred rather than copied.
+//! Each message is a postcard-encoded request (see `protocol`), with the
+//! file's `Blob` beside an `Open`, read here in slices; the session's
+//! answers are posted back as they are ready, the buffer transferred rather
+//! than copied.
 
 use js_sys::{Array, Uint8Array};
 use std::cell::RefCell;
 use std::rc::Rc;
 use tracesieve_viewer::protocol::{self, Request, Response};
-use tracesieve_viewer::session::Session;
+use tracesieve_viewer::session::{Attachment, Session};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync, MessageEvent};
 
 fn main() {
     console_error_panic_hook::set_once();
@@ -18,11 +19,12 @@ fn main() {
     let session = Rc::new(RefCell::new(Session::new()));
     let reply = scope.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        let bytes = Uint8Array::new(&event.data()).to_vec();
+        let (message, mut file) = unpack(event.data());
         let mut send = |response: Response| post(&reply, &response);
-        match protocol::decode::<Request>(&bytes) {
+        let file = file.as_mut().map(|f| f as &mut dyn Attachment);
+        match protocol::decode::<Request>(&message.to_vec()) {
             Ok(request) => match session.try_borrow_mut() {
-                Ok(mut session) => session.handle(request, &mut send),
+                Ok(mut session) => session.handle(request, file, &mut send),
                 Err(_) => send(Response::Failed {
                     message: "the worker is busy".into(),
                 }),
@@ -33,6 +35,47 @@ fn main() {
     scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     onmessage.forget();
     post(&scope, &Response::Ready);
+}
+
+/// The request bytes of a message, and the file beside them, if any.
+fn unpack(data: JsValue) -> (Uint8Array, Option<BlobFile>) {
+    match data.dyn_into::<Array>() {
+        Ok(parts) => {
+            let file = parts.get(1).dyn_into::<Blob>().ok().and_then(|blob| {
+                Some(BlobFile {
+                    blob,
+                    reader: FileReaderSync::new().ok()?,
+                })
+            });
+            (Uint8Array::new(&parts.get(0)), file)
+        }
+        Err(data) => (Uint8Array::new(&data), None),
+    }
+}
+
+/// A file the page sent, read synchronously (workers may block).
+struct BlobFile {
+    blob: Blob,
+    reader: FileReaderSync,
+}
+
+impl Attachment for BlobFile {
+    fn size(&self) -> u64 {
+        self.blob.size() as u64
+    }
+
+    fn read(&mut self, start: u64, end: u64) -> Result<Vec<u8>, String> {
+        let slice = self
+            .blob
+            .slice_with_f64_and_f64(start as f64, end as f64)
+            .map_err(|e| format!("{e:?}"))?;
+        let buffer = self.reader.read_as_array_buffer(&slice).map_err(|e| {
+            e.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+                .unwrap_or_else(|| format!("{e:?}"))
+        })?;
+        Ok(Uint8Array::new(&buffer).to_vec())
+    }
 }
 
 /// Posts `response` to the page.
