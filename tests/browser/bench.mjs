@@ -1,8 +1,11 @@
 // Viewer timings in headless Chromium, for BENCHMARKS.md: for each trace,
-// the time from the drop to the first call-tree row, the browser's peak
-// memory (proportional set size of all its processes) meanwhile, the time from a
-// filter edit to the updated counts (debounce included), and the time to
-// paint rows after a jump to the middle of the tree.
+// the time from choosing the file to the first call-tree row, the time from
+// a filter edit to the updated counts (debounce included), the time to paint
+// rows after a jump to the middle of the tree, and peak memory over all of
+// it: the viewer tab's (its renderer process, which runs the page and its
+// worker, as Chrome's task manager counts a tab) and the whole browser's.
+// Memory is proportional set size (shared pages divided among the processes
+// that map them, so nothing is counted twice).
 //
 // Usage: node tests/browser/bench.mjs DIST_DIR TRACE...
 //   (tests/browser/bench.sh records traces of 100 k and 1 M events first)
@@ -10,7 +13,6 @@
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { serve } from './serve.mjs';
 import { CHROMIUM } from './chromium.mjs';
@@ -22,28 +24,46 @@ if (!distDir || traces.length === 0) {
 }
 
 /**
- * Memory of `root` and its descendants, in MiB: the sum of their
- * proportional set sizes (shared pages divided among the processes that
- * map them, so nothing is counted twice).
+ * Memory of `root` and its descendants, in MiB: `all` of them, and the
+ * `tab`: the renderer processes (one here: the viewer's page and worker).
  */
-function treeRss(root) {
-  const rows = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' })
-    .trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+function memory(root) {
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' })
+    .trim().split('\n').map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l))
+    .filter(Boolean).map((m) => [Number(m[1]), Number(m[2]), m[3]]);
   const children = new Map();
-  for (const [pid, ppid] of rows) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  let total = 0;
+  const args = new Map();
+  for (const [pid, ppid, command] of rows) {
+    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+    args.set(pid, command);
+  }
+  const total = { all: 0, tab: 0 };
   const stack = [root];
   while (stack.length) {
     const pid = stack.pop();
     try {
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-      total += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0);
+      const pss = Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) / 1024;
+      total.all += pss;
+      if (/--type=renderer/.test(args.get(pid) ?? '')) total.tab += pss;
     } catch {
       // The process has gone.
     }
     stack.push(...(children.get(pid) ?? []));
   }
-  return total / 1024;
+  return total;
+}
+
+/** Samples `memory(root)` every 100 ms; `stop()` returns the peaks. */
+function sampler(root) {
+  const peak = memory(root);
+  const take = () => {
+    const now = memory(root);
+    peak.all = Math.max(peak.all, now.all);
+    peak.tab = Math.max(peak.tab, now.tab);
+  };
+  const timer = setInterval(take, 100);
+  return { stop() { clearInterval(timer); take(); return { all: Math.round(peak.all), tab: Math.round(peak.tab) }; } };
 }
 
 const server = await serve(distDir);
@@ -55,26 +75,19 @@ for (const path of traces) {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   await page.goto(server.url);
   await page.waitForSelector('[data-testid=drop-zone]');
-  const bytes = await readFile(path);
-  const idle = treeRss(pid);
-  // Hand the file to the page first, so that only the viewer's work is timed.
-  await page.evaluate((b64) => {
-    window.__file = new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'bench.tsieve');
-  }, bytes.toString('base64'));
-  let peak = treeRss(pid);
-  const sampler = setInterval(() => { peak = Math.max(peak, treeRss(pid)); }, 100);
+  // The empty page, settled.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('HeapProfiler.collectGarbage');
+  await page.waitForTimeout(500);
+  const idle = memory(pid);
+  const openPeak = sampler(pid);
   const start = Date.now();
-  await page.evaluate(() => {
-    const transfer = new DataTransfer();
-    transfer.items.add(window.__file);
-    document.querySelector('[data-testid=drop-zone]')
-      .dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
-  });
+  await page.setInputFiles('[data-testid=file-input]', path);
   await page.waitForSelector('[data-testid=call-row]', { timeout: 120000 });
   const open = Date.now() - start;
   await page.waitForTimeout(300);
-  clearInterval(sampler);
-  peak = Math.max(peak, treeRss(pid));
+  const opened = openPeak.stop();
+  const sessionPeak = sampler(pid);
 
   // A filter edit that skips the most frequent function.
   const stats = () => page.textContent('[data-testid=filter-stats]');
@@ -101,14 +114,24 @@ for (const path of traces) {
     return { ms: performance.now() - t0, visible, rows: rows.length };
   });
   const events = /([\d\u202F]+) events/.exec(await stats())?.[1]?.replace(/\u202F/g, ',');
-  results.push({ trace: basename(path), events, open, peak: Math.round(peak), idle: Math.round(idle), refilter, scroll });
+  const session = sessionPeak.stop();
+  const peak = { tab: Math.max(opened.tab, session.tab), all: Math.max(opened.all, session.all) };
+  results.push({
+    trace: basename(path), events, open, refilter, scroll,
+    idle: { tab: Math.round(idle.tab), all: Math.round(idle.all) }, opened, peak,
+  });
   console.log(JSON.stringify(results.at(-1)));
   await browser.close();
   await launched.close();
 }
 await server.close();
-console.log('\n| trace | events | drop → first rows | browser memory: peak (empty page) | filter edit → counts (incl. 150 ms debounce) | jump to middle → rows (DOM rows) |');
-console.log('|---|---|---|---|---|---|');
+console.log('\n| trace | events | open → first rows | filter edit → counts (incl. 150 ms debounce) | jump to middle → rows (DOM rows) |');
+console.log('|---|---|---|---|---|');
 for (const r of results) {
-  console.log(`| ${r.trace} | ${r.events} | ${r.open} ms | ${r.peak} MiB (${r.idle}) | ${r.refilter} ms | ${r.scroll.ms.toFixed(0)} ms (${r.scroll.rows}) |`);
+  console.log(`| ${r.trace} | ${r.events} | ${r.open} ms | ${r.refilter} ms | ${r.scroll.ms.toFixed(0)} ms (${r.scroll.rows}) |`);
+}
+console.log('\n| trace | tab: empty → opened → peak | whole browser: empty → opened → peak |');
+console.log('|---|---|---|');
+for (const r of results) {
+  console.log(`| ${r.trace} | ${r.idle.tab} → ${r.opened.tab} → ${r.peak.tab} MiB | ${r.idle.all} → ${r.opened.all} → ${r.peak.all} MiB |`);
 }
