@@ -25,6 +25,7 @@
 use crate::calltree::{CallTree, NodeKey};
 use crate::steps::{Frame, Role};
 use serde::{Deserialize, Serialize};
+use std::rc::Rc;
 pub use tracesieve_engine::trace::summary::{
     FilterSummary, RefilterReport, StatsSummary, TraceSummary,
 };
@@ -204,7 +205,7 @@ pub struct TraceView {
     /// The playground generation this answers.
     pub generation: u64,
     /// The frames.
-    pub tree: CallTree,
+    pub tree: Rc<CallTree>,
     /// The code objects, by displayed index.
     pub codes: Vec<CodeView>,
     /// The codes the playground's filter skips (at most [`MAX_SKIPPED`]).

@@ -76,7 +76,8 @@ struct OpenTrace {
 /// The displayed trace and what produced it.
 struct Shown {
     trace: Rc<Trace>,
-    tree: CallTree,
+    /// Shared with the views sent to the page (encoded, never copied).
+    tree: Rc<CallTree>,
     naming: Naming,
     /// The playground chain (`None` until it loads, or when the record-time
     /// chain no longer loads).
@@ -207,7 +208,7 @@ impl Session {
             .map(|chain| decide_codes(&recorded, chain, &recorded_naming))
             .unwrap_or_default();
         let shown = Shown {
-            tree: CallTree::build(&recorded),
+            tree: Rc::new(CallTree::build(&recorded)),
             code_map: (0..recorded.codes.len() as u32).collect(),
             trace: Rc::clone(&recorded),
             naming: recorded_naming.clone(),
@@ -268,7 +269,7 @@ impl OpenTrace {
         // Let go of the trace shown until now before building the next one,
         // so that two re-filtered copies are never held at once.
         self.shown.trace = Rc::clone(&self.recorded);
-        self.shown.tree = CallTree::default();
+        self.shown.tree = Rc::default();
         let (trace, report) = if unchanged {
             (Rc::clone(&self.recorded), None)
         } else {
@@ -283,7 +284,7 @@ impl OpenTrace {
             .map(|(i, _)| i as u32)
             .collect();
         self.shown = Shown {
-            tree: CallTree::build(&trace),
+            tree: Rc::new(CallTree::build(&trace)),
             trace,
             naming,
             chain: Some(chain),
@@ -385,7 +386,7 @@ impl OpenTrace {
             .unwrap_or_default();
         Response::View(Box::new(TraceView {
             generation,
-            tree: shown.tree.clone(),
+            tree: Rc::clone(&shown.tree),
             codes,
             skipped_total: skipped.len(),
             skipped: skipped.into_iter().take(MAX_SKIPPED).collect(),
