@@ -360,6 +360,28 @@ test('foreign, newer-version and garbage files get clear messages', async () => 
   await page.waitForSelector('[data-testid=call-row]');
 });
 
+test('a crashed worker is replaced: the page says so and the next trace opens', async () => {
+  const page = await openSample();
+  const [first] = page.workers();
+  assert(first, 'no worker');
+  // An uncaught error in the worker, as a fault in its wasm would raise.
+  await first.evaluate(() => setTimeout(() => { throw new Error('simulated worker fault'); }));
+  const banner = await waitFor('the crash message', async () => {
+    const banners = await page.$$eval('[data-testid=error-banner]', (bs) => bs.map((b) => b.textContent));
+    return banners.find((b) => b.includes('worker stopped'));
+  });
+  assert(banner.includes('simulated worker fault') && banner.includes('open it again'), `banner: ${banner}`);
+  assert((await page.$$('[data-testid=call-row]')).length === 0, 'the trace of the crashed worker is still shown');
+  await screenshot(page, 'worker-crashed');
+  await waitFor('a new worker', async () => page.workers().some((w) => w !== first));
+  await drop(page, await trace('sample.tsieve'), 'sample.tsieve');
+  await page.waitForSelector('[data-testid=call-row]');
+  const [kept] = await callsKept(page);
+  const text = await editor(page).inputValue();
+  await setFilter(page, `${text}\n[[scope.rules]]\nselector = "pkg:shop.cart"\nexec = "skip"\n`);
+  await waitFor('the new worker to re-filter', async () => (await callsKept(page))[0] < kept);
+});
+
 test('?trace=URL opens a trace from the server', async () => {
   const page = await open(`${server.url}?trace=traces/sample.tsieve`);
   await page.waitForSelector('[data-testid=call-row]');
