@@ -231,7 +231,7 @@ fn rich_trace() -> Trace {
             args: vec![
                 Var {
                     kind: kinds[i % 5],
-                    name: format!("arg_{}", i % 3),
+                    name: format!("arg_{}", i % 3).into(),
                     value: val(value.clone()),
                 },
                 Var {
@@ -437,7 +437,7 @@ fn long_trace(events: usize) -> Trace {
                 vars: if i % 3 == 0 {
                     vec![Var {
                         kind: ValueKind::Local,
-                        name: format!("v{}", i % 5),
+                        name: format!("v{}", i % 5).into(),
                         value: val(Value::Str {
                             value: format!("item {i}"),
                             length: 5 + i.to_string().len() as u64,

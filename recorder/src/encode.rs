@@ -15,7 +15,7 @@ use pyo3::types::{
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::rc::Rc;
-use tracesieve_engine::trace::{Attr, SequenceKind, Slot, Value, ValueBounds};
+use tracesieve_engine::trace::{Attr, Name, SequenceKind, Slot, Value, ValueBounds};
 
 /// Encodes values with fixed bounds. What it learns about each type (its
 /// name, whether it is named or expanded, its slots) is kept, so an object
@@ -35,8 +35,8 @@ struct Walk {
 
 /// What an object's type says about encoding it.
 struct TypeInfo {
-    /// `module.QualName` (`QualName` for builtins).
-    name: String,
+    /// `module.QualName` (`QualName` for builtins), shared by every value of the type.
+    name: Name,
     shape: Shape,
     /// Keeps the type alive, so its address is not reused for another.
     _type: Py<PyType>,
@@ -121,7 +121,7 @@ impl Encoder {
         let info = self.type_info(obj);
         if let Shape::Named(word) = info.shape {
             return Value::Object {
-                type_name: named_label(obj, word),
+                type_name: named_label(obj, word).into(),
                 attrs: Vec::new(),
                 length: 0,
             };
@@ -234,7 +234,7 @@ impl Encoder {
                 break;
             }
             kept.push(Attr {
-                name,
+                name: name.into(),
                 value: Slot::Value {
                     value: self.encode_at(&value, depth + 1, walk),
                 },
@@ -255,7 +255,7 @@ impl Encoder {
         }
     }
 
-    fn repr_of(&self, obj: &Bound<'_, PyAny>, type_name: String) -> Value {
+    fn repr_of(&self, obj: &Bound<'_, PyAny>, type_name: Name) -> Value {
         match obj.repr() {
             Ok(text) => {
                 let text = text.to_string_lossy();
@@ -329,7 +329,7 @@ fn learn_type(ty: &Bound<'_, PyType>) -> TypeInfo {
     };
     let _ = PyErr::take(py);
     TypeInfo {
-        name,
+        name: name.into(),
         shape,
         _type: ty.clone().unbind(),
     }

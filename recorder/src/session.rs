@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tracesieve_engine::trace::policy::{self, Site};
 use tracesieve_engine::trace::{
-    CodeInfo, Event, FilterStats, Slot, SourceFile, TraceHeader, TraceWriter, Trailer, Value,
+    CodeInfo, Event, FilterStats, Name, Slot, SourceFile, TraceHeader, TraceWriter, Trailer, Value,
     ValuesMode, Var,
 };
 use tracesieve_engine::{
@@ -53,7 +53,7 @@ struct RecordedCode {
     id: u32,
     decision: Arc<Decision>,
     module_level: bool,
-    arg_names: Vec<String>,
+    arg_names: Vec<Name>,
     global_names: Vec<Py<PyString>>,
 }
 
@@ -66,7 +66,7 @@ enum CodeEntry {
 struct Frame {
     code: Rc<RecordedCode>,
     /// Raw encodings of the values written for this frame, to write only changes.
-    previous: FxHashMap<String, Value>,
+    previous: FxHashMap<Name, Value>,
 }
 
 struct ThreadState {
@@ -288,7 +288,7 @@ impl Session {
         if !frame.is_null() {
             let locals = frame_locals(py, frame)?;
             for name in &recorded.arg_names {
-                let Some(value) = locals.get_item(name).ok() else {
+                let Some(value) = locals.get_item(&**name).ok() else {
                     continue;
                 };
                 let raw = self.encoder.encode(&value);
@@ -593,7 +593,7 @@ impl Session {
         py: Python<'_>,
         rc: &RecordedCode,
         frame: *mut ffi::PyFrameObject,
-    ) -> PyResult<Vec<(ValueKind, String, Value)>> {
+    ) -> PyResult<Vec<(ValueKind, Name, Value)>> {
         let mut out = Vec::new();
         let locals = frame_locals(py, frame)?;
         let mut local_names = FxHashSet::default();
@@ -601,7 +601,7 @@ impl Session {
             let Ok(name) = name.cast_exact::<PyString>() else {
                 return;
             };
-            let name = name.to_string_lossy().into_owned();
+            let name = Name::from(name.to_string_lossy());
             if !is_dunder(&name) {
                 out.push((ValueKind::Local, name.clone(), self.encoder.encode(&value)));
                 local_names.insert(name);
@@ -624,12 +624,12 @@ impl Session {
             let globals = globals.cast::<PyDict>()?;
             for name in &rc.global_names {
                 let name = name.bind(py);
-                let text = name.to_string_lossy().into_owned();
-                if local_names.contains(&text) || is_dunder(&text) {
+                let text = name.to_string_lossy();
+                if local_names.contains(&*text) || is_dunder(&text) {
                     continue;
                 }
                 if let Some(value) = globals.get_item(name)? {
-                    out.push((ValueKind::Global, text, self.encoder.encode(&value)));
+                    out.push((ValueKind::Global, text.into(), self.encoder.encode(&value)));
                 }
             }
         }
@@ -754,15 +754,15 @@ fn frame_dunder_name(py: Python<'_>, frame: *mut ffi::PyFrameObject) -> Option<S
 }
 
 /// Parameter names in order: positional, `*args`, keyword-only, `**kwargs`.
-fn arg_names(code: &Bound<'_, PyCode>) -> PyResult<Vec<String>> {
+fn arg_names(code: &Bound<'_, PyCode>) -> PyResult<Vec<Name>> {
     const CO_VARARGS: u32 = 0x4;
     const CO_VARKEYWORDS: u32 = 0x8;
     let varnames: Vec<String> = code.getattr("co_varnames")?.cast::<PyTuple>()?.extract()?;
     let argcount: usize = code.getattr("co_argcount")?.extract()?;
     let kwonly: usize = code.getattr("co_kwonlyargcount")?.extract()?;
     let flags: u32 = code.getattr("co_flags")?.extract()?;
-    let at = |i: usize| varnames.get(i).cloned();
-    let mut names: Vec<String> = (0..argcount).filter_map(at).collect();
+    let at = |i: usize| varnames.get(i).map(|name| Name::from(name.as_str()));
+    let mut names: Vec<Name> = (0..argcount).filter_map(at).collect();
     let mut next = argcount + kwonly;
     if flags & CO_VARARGS != 0 {
         names.extend(at(next));

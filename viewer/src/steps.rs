@@ -168,7 +168,7 @@ impl Frame {
         let enter = match trace.events.get(node.start as usize) {
             Some(Event::Call { args, .. }) => args
                 .iter()
-                .map(|v| ValueView::new(Role::Arg, v.name.clone(), &v.value))
+                .map(|v| ValueView::new(Role::Arg, &*v.name, &v.value))
                 .collect(),
             Some(Event::Throw { exception, .. }) => {
                 vec![ValueView::new(Role::Arg, "exception", exception)]
@@ -224,7 +224,7 @@ impl Frame {
                         line: *line,
                         changes: vars
                             .iter()
-                            .map(|v| ValueView::new(Role::of(v.kind), v.name.clone(), &v.value))
+                            .map(|v| ValueView::new(Role::of(v.kind), &*v.name, &v.value))
                             .collect(),
                     });
                 }

@@ -2,8 +2,9 @@
 //!
 //! The recorder produces these records through [`super::TraceWriter`]; the
 //! reader rebuilds a [`Trace`] from the file; re-filtering and exports work
-//! on a [`Trace`]. Strings are plain `String`s here: interning is the file
-//! format's business.
+//! on a [`Trace`]. Names (of variables, attributes and types) are shared
+//! [`Name`]s, as often repeated as they are; other strings are plain
+//! `String`s.
 
 use crate::error::FilterError;
 use crate::explain::ValueKind;
@@ -11,6 +12,11 @@ use crate::filter::{FilterChain, FilterSource, Framework};
 use crate::identity::{ModuleFile, NamingMode, ResolverInputs};
 use crate::path::Platform;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// A name that repeats across a trace (a variable's, an attribute's, a
+/// type's): stored once and shared, so a million `i`s cost one string.
+pub type Name = Arc<str>;
 
 /// The format version this engine writes. Readers accept any minor version
 /// of the same major version and reject other majors.
@@ -274,7 +280,7 @@ pub enum Value {
     /// Any other object: its type and attributes (each decided with kind `attr`, D6).
     Object {
         /// `type(obj).__qualname__`, with the module for non-builtins.
-        type_name: String,
+        type_name: Name,
         /// The first attributes from `__dict__` / `__slots__`, in order.
         attrs: Vec<Attr>,
         /// How many attributes the object had.
@@ -283,7 +289,7 @@ pub enum Value {
     /// `repr(obj)` (only with `--repr`).
     Repr {
         /// The object's type.
-        type_name: String,
+        type_name: Name,
         /// The (possibly cut) text.
         text: String,
         /// Its full length in bytes.
@@ -292,19 +298,19 @@ pub enum Value {
     /// `repr(obj)` raised.
     ReprError {
         /// The object's type.
-        type_name: String,
+        type_name: Name,
         /// The exception, as `Type: message`.
         message: String,
     },
     /// Not expanded: the depth limit was reached.
     Deep {
         /// The object's type.
-        type_name: String,
+        type_name: Name,
     },
     /// Not expanded: the object contains itself.
     Cycle {
         /// The object's type.
-        type_name: String,
+        type_name: Name,
     },
 }
 
@@ -326,7 +332,7 @@ pub enum SequenceKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attr {
     /// The attribute name.
-    pub name: String,
+    pub name: Name,
     /// Its value, or the redaction marker.
     pub value: Slot,
 }
@@ -354,7 +360,7 @@ pub struct Var {
     /// `arg`, `local` or `global` (`ret` and `attr` values live elsewhere).
     pub kind: ValueKind,
     /// The name.
-    pub name: String,
+    pub name: Name,
     /// The value or its marker.
     pub value: Slot,
 }

@@ -315,7 +315,7 @@ mod tests {
         };
         assert_eq!(*length, 3, "the original attribute count is kept");
         assert_eq!(
-            attrs.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+            attrs.iter().map(|a| &*a.name).collect::<Vec<_>>(),
             ["token", "x"]
         );
         assert_eq!(attrs[0].value, Slot::Redacted);

@@ -12,7 +12,7 @@ use super::codec::{
     MAX_VALUE_DEPTH,
 };
 use super::model::{
-    Attr, CodeInfo, Event, FormatVersion, InputsAt, SequenceKind, Slot, SourceFile, Trace,
+    Attr, CodeInfo, Event, FormatVersion, InputsAt, Name, SequenceKind, Slot, SourceFile, Trace,
     TraceHeader, Trailer, Value, Var, FORMAT_VERSION,
 };
 use crate::explain::ValueKind;
@@ -546,7 +546,7 @@ fn describe(bytes: &[u8]) -> String {
 #[derive(Debug, Default)]
 struct State {
     trace: Option<Trace>,
-    strings: Vec<String>,
+    strings: Vec<Name>,
     code_ids: FxHashSet<u32>,
     prev_t: u64,
     prev_thread: u32,
@@ -647,9 +647,14 @@ impl State {
     }
 
     fn string(&self, cur: &mut Cursor<'_>) -> Result<String, Corrupt> {
+        self.name(cur).map(|name| name.to_string())
+    }
+
+    /// A string of the table, shared rather than copied.
+    fn name(&self, cur: &mut Cursor<'_>) -> Result<Name, Corrupt> {
         let id = cur.uv()?;
         match usize::try_from(id).ok().and_then(|i| self.strings.get(i)) {
-            Some(s) => Ok(s.clone()),
+            Some(s) => Ok(Name::clone(s)),
             None => corrupt(format!(
                 "string id {id} is not defined ({} strings so far)",
                 self.strings.len()
@@ -666,7 +671,7 @@ impl State {
             .ok()
             .and_then(|i| self.strings.get(i))
         {
-            Some(s) => Ok(Some(s.clone())),
+            Some(s) => Ok(Some(s.to_string())),
             None => corrupt(format!(
                 "string id {} is not defined ({} strings so far)",
                 id - 1,
@@ -704,7 +709,7 @@ impl State {
                 if self.strings.len() >= u32::MAX as usize {
                     return corrupt("more than 2^32 strings");
                 }
-                self.strings.push(s.to_owned());
+                self.strings.push(Name::from(s));
             }
             tag::SYS_PATH => {
                 let n = cur.count()?;
@@ -910,7 +915,7 @@ impl State {
             };
             let id = packed >> 3;
             let name = match usize::try_from(id).ok().and_then(|i| self.strings.get(i)) {
-                Some(s) => s.clone(),
+                Some(s) => Name::clone(s),
                 None => return corrupt(format!("string id {id} is not defined")),
             };
             let value = self.slot(cur, 1)?;
@@ -1016,12 +1021,12 @@ impl State {
                 Value::Dict { entries, length }
             }
             tag::VAL_OBJECT => {
-                let type_name = self.string(cur)?;
+                let type_name = self.name(cur)?;
                 let n = cur.count()?;
                 let length = Self::length(cut, n, cur)?;
                 let mut attrs = Vec::with_capacity(n.min(256));
                 for _ in 0..n {
-                    let name = self.string(cur)?;
+                    let name = self.name(cur)?;
                     let value = self.slot(cur, depth + 1)?;
                     attrs.push(Attr { name, value });
                 }
@@ -1032,7 +1037,7 @@ impl State {
                 }
             }
             tag::VAL_REPR => {
-                let type_name = self.string(cur)?;
+                let type_name = self.name(cur)?;
                 let n = cur.count()?;
                 let length = Self::length(cut, n, cur)?;
                 Value::Repr {
@@ -1042,14 +1047,14 @@ impl State {
                 }
             }
             tag::VAL_REPR_ERROR => Value::ReprError {
-                type_name: self.string(cur)?,
+                type_name: self.name(cur)?,
                 message: cur.str()?.to_owned(),
             },
             tag::VAL_DEEP => Value::Deep {
-                type_name: self.string(cur)?,
+                type_name: self.name(cur)?,
             },
             tag::VAL_CYCLE => Value::Cycle {
-                type_name: self.string(cur)?,
+                type_name: self.name(cur)?,
             },
             _ => return corrupt(format!("unknown value kind {kind}")),
         })

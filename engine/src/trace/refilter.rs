@@ -686,7 +686,7 @@ pub(crate) mod testkit {
             let t = self.clock + 1000;
             self.push(Event::ThreadStart {
                 thread,
-                name: name.into(),
+                name: (*name).into(),
                 t,
             });
         }
@@ -697,7 +697,7 @@ pub(crate) mod testkit {
                 .iter()
                 .map(|(name, value)| Var {
                     kind: ValueKind::Arg,
-                    name: name.to_string(),
+                    name: (*name).into(),
                     value: value.clone(),
                 })
                 .collect();
@@ -730,7 +730,7 @@ pub(crate) mod testkit {
                 .iter()
                 .map(|(kind, name, value)| Var {
                     kind: *kind,
-                    name: name.to_string(),
+                    name: (*name).into(),
                     value: value.clone(),
                 })
                 .collect();
@@ -1062,7 +1062,7 @@ mod tests {
                 attrs: attrs
                     .iter()
                     .map(|(name, value)| Attr {
-                        name: name.to_string(),
+                        name: (*name).into(),
                         value: value.clone(),
                     })
                     .collect(),
@@ -1150,13 +1150,13 @@ mod tests {
             panic!("module line")
         };
         // Module level (D7): CONFIG dropped as a global, tmp dropped, hidden redacted.
-        let got: Vec<(&str, &Slot)> = vars.iter().map(|v| (v.name.as_str(), &v.value)).collect();
+        let got: Vec<(&str, &Slot)> = vars.iter().map(|v| (&*v.name, &v.value)).collect();
         assert_eq!(got, [("hidden", &Slot::Redacted), ("kept", &int(4))]);
         let Event::Call { args, .. } = &ev[3] else {
             panic!("call f")
         };
         assert_eq!(args.len(), 2, "bulky is left out");
-        assert_eq!(args[0].name, "password");
+        assert_eq!(&*args[0].name, "password");
         assert_eq!(args[0].value, Slot::Redacted, "built-in secret pattern");
         // Attributes are decided inside containers.
         let Slot::Value {
@@ -1172,14 +1172,13 @@ mod tests {
             panic!("object kept")
         };
         assert_eq!(*length, 3);
-        let attrs: Vec<(&str, &Slot)> = attrs.iter().map(|a| (a.name.as_str(), &a.value)).collect();
+        let attrs: Vec<(&str, &Slot)> = attrs.iter().map(|a| (&*a.name, &a.value)).collect();
         assert_eq!(attrs, [("password", &Slot::Redacted), ("ok", &int(3))]);
         // In a function: the global CONFIG is dropped, a local CONFIG is not.
         let Event::Line { vars, .. } = &ev[4] else {
             panic!("f line")
         };
-        let names: Vec<(ValueKind, &str)> =
-            vars.iter().map(|v| (v.kind, v.name.as_str())).collect();
+        let names: Vec<(ValueKind, &str)> = vars.iter().map(|v| (v.kind, &*v.name)).collect();
         assert_eq!(
             names,
             [(ValueKind::Local, "CONFIG"), (ValueKind::Local, "b")]
@@ -1216,7 +1215,7 @@ mod tests {
         else {
             panic!("raise keeps the exception")
         };
-        let names: Vec<&str> = attrs.iter().map(|a| a.name.as_str()).collect();
+        let names: Vec<&str> = attrs.iter().map(|a| &*a.name).collect();
         assert_eq!(names, ["token", "x"]);
         assert_eq!(attrs[0].value, Slot::Redacted);
         assert!(matches!(

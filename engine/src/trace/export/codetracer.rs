@@ -563,7 +563,7 @@ impl Writer {
                 for attr in attrs {
                     let value = self.required(&attr.value);
                     fields.push(FieldType {
-                        name: attr.name.clone(),
+                        name: attr.name.to_string(),
                         type_id: value.type_id(),
                     });
                     field_values.push(value);
