@@ -117,7 +117,7 @@ fn loader_url() -> Result<String, String> {
     let script = Url::new_with_base(SCRIPT, &base).map_err(|e| describe("bad worker URL", &e))?;
     let module = Url::new_with_base(MODULE, &base).map_err(|e| describe("bad worker URL", &e))?;
     let source = format!(
-        "importScripts({});wasm_bindgen({});",
+        "importScripts({});wasm_bindgen({{module_or_path:{}}});",
         js_string(&script.href()),
         js_string(&module.href())
     );
