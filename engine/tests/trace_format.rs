@@ -301,13 +301,13 @@ fn rich_trace() -> Trace {
             thread: 1,
             t: t + 600,
             code: 3,
-            exception: val(values[22].clone()),
+            exception: Box::new(val(values[22].clone())),
         },
         Event::Raise {
             thread: 1,
             t: t + 700,
             line: 33,
-            exception: Slot::Redacted,
+            exception: Box::new(Slot::Redacted),
         },
         Event::Unwind {
             thread: 1,

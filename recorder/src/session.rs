@@ -512,7 +512,7 @@ impl Session {
             thread,
             t: now_ns(self.started),
             code: rc.id,
-            exception: value,
+            exception: Box::new(value),
         })
     }
 
@@ -715,7 +715,7 @@ impl Session {
             thread,
             t: now_ns(self.started),
             line,
-            exception: slot,
+            exception: Box::new(slot),
         })
     }
 }

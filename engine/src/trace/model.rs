@@ -407,8 +407,9 @@ pub enum Event {
         t: u64,
         /// The code object.
         code: u32,
-        /// The exception, as the argument `exception`.
-        exception: Slot,
+        /// The exception, as the argument `exception` (boxed: throws are
+        /// rare, and inline it would make every event 8 bytes larger).
+        exception: Box<Slot>,
     },
     /// A line of the innermost traced frame of the thread is about to run.
     Line {
@@ -456,8 +457,9 @@ pub enum Event {
         t: u64,
         /// The line it was raised at.
         line: u32,
-        /// The exception (type and attributes; attrs decided with `attr`).
-        exception: Slot,
+        /// The exception (type and attributes; attrs decided with `attr`),
+        /// boxed for the same reason as [`Event::Throw`]'s.
+        exception: Box<Slot>,
     },
 }
 

@@ -855,7 +855,7 @@ impl State {
                     thread,
                     t,
                     code,
-                    exception: self.slot(cur, 1)?,
+                    exception: Box::new(self.slot(cur, 1)?),
                 }
             }
             tag::EV_LINE => {
@@ -889,7 +889,7 @@ impl State {
                     thread,
                     t,
                     line,
-                    exception: self.slot(cur, 1)?,
+                    exception: Box::new(self.slot(cur, 1)?),
                 }
             }
             _ => return corrupt(format!("unknown event kind {kind}")),

@@ -308,7 +308,7 @@ pub fn refilter(trace: &Trace, chain: &FilterChain, naming: &Naming) -> Refilter
                     let exception = policy::slot(
                         decision,
                         Site::Arg("exception"),
-                        exception.clone(),
+                        (**exception).clone(),
                         &mut added,
                     )
                     .unwrap_or(Slot::Dropped);
@@ -319,7 +319,7 @@ pub fn refilter(trace: &Trace, chain: &FilterChain, naming: &Naming) -> Refilter
                             thread: 0,
                             t: *t,
                             code: id,
-                            exception,
+                            exception: Box::new(exception),
                         },
                     );
                 }
@@ -406,8 +406,9 @@ pub fn refilter(trace: &Trace, chain: &FilterChain, naming: &Naming) -> Refilter
                 let Some((decision, _)) = top.and_then(kept) else {
                     continue;
                 };
-                let exception = policy::slot(decision, Site::Raise, exception.clone(), &mut added)
-                    .unwrap_or(Slot::Dropped);
+                let exception =
+                    policy::slot(decision, Site::Raise, (**exception).clone(), &mut added)
+                        .unwrap_or(Slot::Dropped);
                 out.push(
                     *thread,
                     *t,
@@ -415,7 +416,7 @@ pub fn refilter(trace: &Trace, chain: &FilterChain, naming: &Naming) -> Refilter
                         thread: 0,
                         t: *t,
                         line: *line,
-                        exception,
+                        exception: Box::new(exception),
                     },
                 );
             }
@@ -720,7 +721,7 @@ pub(crate) mod testkit {
                 thread,
                 t,
                 code,
-                exception,
+                exception: Box::new(exception),
             });
         }
 
@@ -763,7 +764,7 @@ pub(crate) mod testkit {
                 thread,
                 t,
                 line,
-                exception,
+                exception: Box::new(exception),
             });
         }
 
@@ -1200,18 +1201,14 @@ mod tests {
         ));
         assert!(matches!(
             &ev[8],
-            Event::Throw {
-                exception: Slot::Redacted,
-                ..
-            }
+            Event::Throw { exception, .. } if **exception == Slot::Redacted
         ));
-        let Event::Raise {
-            exception:
-                Slot::Value {
-                    value: Value::Object { attrs, .. },
-                },
-            ..
-        } = &ev[9]
+        let Event::Raise { exception, .. } = &ev[9] else {
+            panic!("raise keeps the exception")
+        };
+        let Slot::Value {
+            value: Value::Object { attrs, .. },
+        } = &**exception
         else {
             panic!("raise keeps the exception")
         };
@@ -1240,10 +1237,7 @@ mod tests {
         let out = refilter(&trace, &chain(&user(rules)), &globals());
         assert!(out.trace.events.iter().any(|e| matches!(
             e,
-            Event::Throw {
-                exception: Slot::Dropped,
-                ..
-            }
+            Event::Throw { exception, .. } if **exception == Slot::Dropped
         )));
         assert_eq!(out.added.dropped[0], 1);
     }

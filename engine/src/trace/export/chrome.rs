@@ -151,7 +151,7 @@ pub fn to_chrome_json(trace: &Trace) -> Json {
                 t, line, exception, ..
             } => {
                 let ts = clamp(thread, *t);
-                let name = match exception {
+                let name = match &**exception {
                     Slot::Value {
                         value:
                             Value::Object { type_name, .. }

@@ -194,7 +194,7 @@ pub fn to_codetracer(trace: &Trace) -> CodeTracerFolder {
                 let var = Var {
                     kind: crate::ValueKind::Arg,
                     name: "exception".into(),
-                    value: exception.clone(),
+                    value: (**exception).clone(),
                 };
                 let args = w.args(&mut frame, std::slice::from_ref(&var));
                 w.enter(&mut frame, &code_paths, trace, args);
