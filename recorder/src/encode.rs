@@ -165,8 +165,8 @@ impl Encoder {
         let max = self.bounds.max_items as usize;
         // Items stop at `max_items`, or earlier when the value's node budget
         // runs out; the container's `length` shows what was cut.
-        let mut items = |iter: &mut dyn Iterator<Item = Bound<'_, PyAny>>| -> Vec<Value> {
-            let mut out = Vec::new();
+        let mut items = |iter: &mut dyn ExactSizeIterator<Item = Bound<'_, PyAny>>| -> Vec<Value> {
+            let mut out = Vec::with_capacity(iter.len().min(max));
             for item in iter.take(max) {
                 if walk.budget == 0 {
                     break;
@@ -208,7 +208,7 @@ impl Encoder {
             };
         }
         if let Ok(dict) = obj.cast_exact::<PyDict>() {
-            let mut entries = Vec::new();
+            let mut entries = Vec::with_capacity(dict.len().min(max));
             for (k, v) in dict.iter().take(max) {
                 if walk.budget == 0 {
                     break;
@@ -223,18 +223,17 @@ impl Encoder {
                 length: dict.len() as u64,
             };
         }
-        let attrs = instance_attrs(obj, info);
-        if attrs.is_empty() && self.repr {
+        let (attrs, length) = self.instance_attrs(obj, info);
+        if length == 0 && self.repr {
             return self.repr_of(obj, info.name.clone());
         }
-        let length = attrs.len() as u64;
-        let mut kept = Vec::new();
-        for (name, value) in attrs.into_iter().take(max) {
+        let mut kept = Vec::with_capacity(attrs.len());
+        for (name, value) in attrs {
             if walk.budget == 0 {
                 break;
             }
             kept.push(Attr {
-                name: name.into(),
+                name,
                 value: Slot::Value {
                     value: self.encode_at(&value, depth + 1, walk),
                 },
@@ -243,7 +242,7 @@ impl Encoder {
         Value::Object {
             type_name: info.name.clone(),
             attrs: kept,
-            length,
+            length: length as u64,
         }
     }
 
@@ -406,47 +405,59 @@ fn named_label(obj: &Bound<'_, PyAny>, word: &str) -> String {
     format!("{word} {}", name.unwrap_or_default())
 }
 
-/// The attributes of an instance: its `__dict__` entries with string keys,
-/// then its slot members, then `args` for exceptions. Nothing here calls
-/// `__getattribute__` or a property.
-fn instance_attrs<'py>(
-    obj: &Bound<'py, PyAny>,
-    info: &TypeInfo,
-) -> Vec<(String, Bound<'py, PyAny>)> {
-    let py = obj.py();
-    let Shape::Instance { slots, args } = &info.shape else {
-        return Vec::new();
-    };
-    let mut attrs = Vec::new();
-    // SAFETY: `obj` is a live object and the GIL is held; NULL (no instance
-    // dict, as for a slots-only class) becomes an error that is dropped.
-    let dict = unsafe {
-        Bound::from_owned_ptr_or_err(
-            py,
-            ffi::PyObject_GenericGetDict(obj.as_ptr(), std::ptr::null_mut()),
-        )
-    };
-    if let Ok(dict) = dict {
-        if let Ok(dict) = dict.cast_exact::<PyDict>() {
-            for (key, value) in dict.iter() {
-                if let Ok(key) = key.cast_exact::<PyString>() {
-                    attrs.push((key.to_string_lossy().into_owned(), value));
+impl Encoder {
+    /// The first `max_items` attributes of an instance, and how many it has:
+    /// its `__dict__` entries with string keys, then its slot members, then
+    /// `args` for exceptions. Nothing here calls `__getattribute__` or a
+    /// property.
+    fn instance_attrs<'py>(
+        &self,
+        obj: &Bound<'py, PyAny>,
+        info: &TypeInfo,
+    ) -> (Vec<(Name, Bound<'py, PyAny>)>, usize) {
+        let py = obj.py();
+        let Shape::Instance { slots, args } = &info.shape else {
+            return (Vec::new(), 0);
+        };
+        let max = self.bounds.max_items as usize;
+        let mut attrs = Vec::new();
+        let mut length = 0;
+        let mut add = |name: &dyn Fn() -> Name, value: Bound<'py, PyAny>| {
+            if length < max {
+                attrs.push((name(), value));
+            }
+            length += 1;
+        };
+        // SAFETY: `obj` is a live object and the GIL is held; NULL (no instance
+        // dict, as for a slots-only class) becomes an error that is dropped.
+        let dict = unsafe {
+            Bound::from_owned_ptr_or_err(
+                py,
+                ffi::PyObject_GenericGetDict(obj.as_ptr(), std::ptr::null_mut()),
+            )
+        };
+        if let Ok(dict) = dict {
+            if let Ok(dict) = dict.cast_exact::<PyDict>() {
+                for (key, value) in dict.iter() {
+                    if let Ok(key) = key.cast_exact::<PyString>() {
+                        add(&|| Name::from(key.to_string_lossy()), value);
+                    }
                 }
             }
         }
-    }
-    let owner = obj.get_type();
-    for (name, member) in slots {
-        // An unset slot raises AttributeError: it is simply not there.
-        if let Ok(value) = member.bind(py).call_method1("__get__", (obj, &owner)) {
-            attrs.push((name.clone(), value));
+        let owner = obj.get_type();
+        for (name, member) in slots {
+            // An unset slot raises AttributeError: it is simply not there.
+            if let Ok(value) = member.bind(py).call_method1("__get__", (obj, &owner)) {
+                add(&|| Name::from(name.as_str()), value);
+            }
         }
-    }
-    if let Some(descriptor) = args {
-        if let Ok(value) = descriptor.bind(py).call_method1("__get__", (obj, &owner)) {
-            attrs.push(("args".to_string(), value));
+        if let Some(descriptor) = args {
+            if let Ok(value) = descriptor.bind(py).call_method1("__get__", (obj, &owner)) {
+                add(&|| Name::from("args"), value);
+            }
         }
+        let _ = PyErr::take(py);
+        (attrs, length)
     }
-    let _ = PyErr::take(py);
-    attrs
 }

@@ -867,3 +867,48 @@ def test_summary_line(tmp_path):
     info = trace_info(out)
     assert f"{info['total_events']} events ({info['events']['call']} calls, {info['events']['line']} lines)" in lines[0]
     assert str(out) in lines[0]
+
+
+BOUNDS_PROGRAM = '''
+class Wide:
+    def __init__(self):
+        for i in range(5):
+            setattr(self, f"a{i}", i)
+
+
+class Slotted:
+    __slots__ = ("s0", "s1", "s2", "s3")
+
+    def __init__(self):
+        self.s0, self.s2, self.s3 = 0, 2, 3  # s1 is never set
+
+
+class Failure(Exception):
+    pass
+
+
+def hold():
+    wide, slotted, numbers, table = Wide(), Slotted(), list(range(10)), {i: i for i in range(10)}
+    failure = Failure("x", "y")
+    failure.note = "n"
+    return wide, slotted, numbers, table, failure
+
+
+hold()
+'''
+
+
+def test_value_bounds_cut_containers_and_objects(tmp_path):
+    program = tmp_path / "bounds.py"
+    program.write_text(BOUNDS_PROGRAM, encoding="utf-8")
+    _, trace = recorded(tmp_path, program, "--max-items", "2")
+    last = {name: slot["value"] for kind, name, slot in vars_in(trace, code_id(trace, "hold"))}
+    wide, slotted, numbers, table, failure = (last[n] for n in ("wide", "slotted", "numbers", "table", "failure"))
+    # The first two attributes in order; the length counts them all.
+    assert [a["name"] for a in wide["attrs"]] == ["a0", "a1"] and wide["length"] == 5
+    # Unset slots are not there at all, so the length counts the three set ones.
+    assert [a["name"] for a in slotted["attrs"]] == ["s0", "s2"] and slotted["length"] == 3
+    # An exception's instance dict comes before its `args`.
+    assert [a["name"] for a in failure["attrs"]] == ["note", "args"] and failure["length"] == 2
+    assert len(numbers["items"]) == 2 and numbers["length"] == 10
+    assert len(table["entries"]) == 2 and table["length"] == 10
