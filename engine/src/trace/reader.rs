@@ -652,7 +652,11 @@ impl State {
 
     /// A string of the table, shared rather than copied.
     fn name(&self, cur: &mut Cursor<'_>) -> Result<Name, Corrupt> {
-        let id = cur.uv()?;
+        self.name_at(cur.uv()?)
+    }
+
+    /// String `id` of the table.
+    fn name_at(&self, id: u64) -> Result<Name, Corrupt> {
         match usize::try_from(id).ok().and_then(|i| self.strings.get(i)) {
             Some(s) => Ok(Name::clone(s)),
             None => corrupt(format!(
@@ -663,20 +667,9 @@ impl State {
     }
 
     fn ostring(&self, cur: &mut Cursor<'_>) -> Result<Option<String>, Corrupt> {
-        let id = cur.uv()?;
-        if id == 0 {
-            return Ok(None);
-        }
-        match usize::try_from(id - 1)
-            .ok()
-            .and_then(|i| self.strings.get(i))
-        {
-            Some(s) => Ok(Some(s.to_string())),
-            None => corrupt(format!(
-                "string id {} is not defined ({} strings so far)",
-                id - 1,
-                self.strings.len()
-            )),
+        match cur.uv()? {
+            0 => Ok(None),
+            id => self.name_at(id - 1).map(|name| Some(name.to_string())),
         }
     }
 
@@ -913,11 +906,7 @@ impl State {
                 4 => ValueKind::Attr,
                 k => return corrupt(format!("unknown variable kind {k}")),
             };
-            let id = packed >> 3;
-            let name = match usize::try_from(id).ok().and_then(|i| self.strings.get(i)) {
-                Some(s) => Name::clone(s),
-                None => return corrupt(format!("string id {id} is not defined")),
-            };
+            let name = self.name_at(packed >> 3)?;
             let value = self.slot(cur, 1)?;
             vars.push(Var { kind, name, value });
         }
