@@ -37,7 +37,8 @@ pub trait Attachment {
     fn read(&mut self, start: u64, end: u64) -> Result<Vec<u8>, String>;
 }
 
-/// A file already in memory (tests, native callers).
+/// A file already in memory, for the tests.
+#[cfg(test)]
 impl Attachment for Vec<u8> {
     fn size(&self) -> u64 {
         self.len() as u64

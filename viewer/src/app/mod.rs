@@ -9,7 +9,7 @@ mod summary;
 mod timeline;
 mod tree;
 mod why;
-mod worker;
+pub mod worker;
 
 use crate::calltree::{self, NodeKey};
 use crate::format;

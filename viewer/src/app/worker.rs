@@ -137,10 +137,14 @@ fn js_string(text: &str) -> String {
 
 /// `what: <the JavaScript error>`.
 pub fn describe(what: &str, error: &JsValue) -> String {
-    let detail = error
+    format!("{what}: {}", js_message(error))
+}
+
+/// The message of a JavaScript error (or the thrown value, as text).
+pub fn js_message(error: &JsValue) -> String {
+    error
         .dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| error.as_string())
-        .unwrap_or_else(|| format!("{error:?}"));
-    format!("{what}: {detail}")
+        .unwrap_or_else(|| format!("{error:?}"))
 }

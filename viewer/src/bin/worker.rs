@@ -7,6 +7,7 @@
 use js_sys::{Array, Uint8Array};
 use std::cell::RefCell;
 use std::rc::Rc;
+use tracesieve_viewer::app::worker::js_message;
 use tracesieve_viewer::protocol::{self, Request, Response};
 use tracesieve_viewer::session::{Attachment, Session};
 use wasm_bindgen::prelude::*;
@@ -68,12 +69,11 @@ impl Attachment for BlobFile {
         let slice = self
             .blob
             .slice_with_f64_and_f64(start as f64, end as f64)
-            .map_err(|e| format!("{e:?}"))?;
-        let buffer = self.reader.read_as_array_buffer(&slice).map_err(|e| {
-            e.dyn_ref::<js_sys::Error>()
-                .map(|e| String::from(e.message()))
-                .unwrap_or_else(|| format!("{e:?}"))
-        })?;
+            .map_err(|e| js_message(&e))?;
+        let buffer = self
+            .reader
+            .read_as_array_buffer(&slice)
+            .map_err(|e| js_message(&e))?;
         Ok(Uint8Array::new(&buffer).to_vec())
     }
 }
