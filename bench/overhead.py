@@ -29,6 +29,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = os.path.join(HERE, "workloads.py")
 SKIP_ALL = os.path.join(HERE, "skip-all.toml")
+NOOP_MONITORING = os.path.join(HERE, "noop_monitoring.py")
+NOOP_LABEL = "no-op sys.monitoring LINE"
 START, END = "<!-- recorder-overhead:start -->", "<!-- recorder-overhead:end -->"
 
 
@@ -38,6 +40,7 @@ def configurations(out):
     ts = [py, "-m", "tracesieve", "record", "-q"]
     return [
         ("python", [py], None),
+        (NOOP_LABEL, [py, NOOP_MONITORING], None),
         ("tracesieve --values none", [*ts, "--values", "none", "-o", f"{out}/none.tsieve"], f"{out}/none.tsieve"),
         ("tracesieve --values all", [*ts, "--values", "all", "-o", f"{out}/all.tsieve"], f"{out}/all.tsieve"),
         ("tracesieve, all skipped", [*ts, "--filter", SKIP_ALL, "-o", f"{out}/skip.tsieve"], f"{out}/skip.tsieve"),
@@ -86,9 +89,19 @@ def run_once(argv, workload, trace):
     return elapsed
 
 
-def calls_of(workload):
-    out = subprocess.run([sys.executable, WORKLOADS, "--count-calls", workload], capture_output=True, text=True, check=True)
+def count_of(what, workload):
+    """Python calls (`calls`) or line events (`lines`) the workload makes."""
+    out = subprocess.run([sys.executable, WORKLOADS, f"--count-{what}", workload], capture_output=True, text=True, check=True)
     return int(out.stdout.strip())
+
+
+def require_release_build():
+    """Refuses to measure a debug build: its figures would say nothing about
+    what users get (scripts/setup.sh installs a release build)."""
+    out = subprocess.run([sys.executable, "-c", "import tracesieve._native as n; print(n.BUILD, n.__file__)"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    if out[0] != "release":
+        raise SystemExit(f"overhead.py: {out[1]} is a {out[0]} build; measure the release build scripts/setup.sh installs")
 
 
 def measure(workloads, repeat):
@@ -99,10 +112,10 @@ def measure(workloads, repeat):
             startup[label] = statistics.median([run_once(argv, "noop", trace) for _ in range(repeat)])
             print(f"{'noop':8} {label:26} {startup[label]:8.3f} s", file=sys.stderr)
         for workload in workloads:
-            calls = calls_of(workload)
+            calls, lines = count_of("calls", workload), count_of("lines", workload)
             rows = []
             for label, argv, trace in configurations(out):
-                if workload in TRACESIEVE_ONLY and not (label == "python" or label.startswith("tracesieve")):
+                if workload in TRACESIEVE_ONLY and not (label in ("python", NOOP_LABEL) or label.startswith("tracesieve")):
                     continue
                 # CodeTracer's recorder takes minutes on the larger workloads: once is enough.
                 runs = 1 if label.startswith("codetracer") else repeat
@@ -115,8 +128,10 @@ def measure(workloads, repeat):
                 row["startup_s"] = startup[row["tool"]]
                 row["ratio"] = row["median_s"] / plain
                 row["work_ratio"] = (row["median_s"] - row["startup_s"]) / plain_work
-                row["us_per_call"] = ((row["median_s"] - row["startup_s"]) - plain_work) / calls * 1e6
-            results.append({"workload": workload, "calls": calls, "rows": rows})
+                extra = (row["median_s"] - row["startup_s"]) - plain_work
+                row["us_per_call"] = extra / calls * 1e6
+                row["ns_per_line"] = extra / lines * 1e9
+            results.append({"workload": workload, "calls": calls, "lines": lines, "rows": rows})
     return results
 
 
@@ -137,6 +152,12 @@ def verdicts(results):
     """The issue's targets, checked against these figures."""
     by = {r["workload"]: r for r in results}
     lines = []
+    if "lines" in by:
+        noop = row_of(by["lines"], NOOP_LABEL)["ns_per_line"]
+        for tool in ("tracesieve --values none", "tracesieve --values all"):
+            cost = row_of(by["lines"], tool)["ns_per_line"]
+            lines.append(f"* `{tool.split(' ', 1)[1]}` on lines: {cost:.0f} ns per line event, "
+                         f"{cost / noop:.1f}× a no-op sys.monitoring LINE callback ({noop:.0f} ns).")
     if "fib" in by:
         none = row_of(by["fib"], "tracesieve --values none")["us_per_call"]
         viz = row_of(by["fib"], "viztracer 1.1.1")["us_per_call"]
@@ -168,22 +189,24 @@ def markdown_table(results, repeat):
     lines = [
         START,
         f"Measured {time.strftime('%Y-%m-%d')} on CPython {platform.python_version()} ({platform.machine()}, "
-        f"{os.cpu_count()} CPUs), median of {repeat} runs each (one run of CodeTracer's recorder), whole-process wall time.",
+        f"{os.cpu_count()} CPUs), median of {repeat} runs each (one run of CodeTracer's recorder), whole-process wall time. "
+        "tracesieve is the release build `scripts/setup.sh` installs into `.venv` (the README's; overhead.py refuses a debug build).",
         "",
     ]
     for result in results:
         lines += [
-            f"**{result['workload']}** ({result['calls']:,} Python calls)",
+            f"**{result['workload']}** ({result['calls']:,} Python calls, {result.get('lines', 0):,} line events)",
             "",
-            "| tool | wall time | × plain | start-up | work × plain | µs per call | trace size |",
-            "|---|---|---|---|---|---|---|",
+            "| tool | wall time | × plain | start-up | work × plain | µs per call | ns per line event | trace size |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for row in result["rows"]:
             per_call = "–" if row["tool"] == "python" else f"{row['us_per_call']:.2f}"
+            per_line = "–" if row["tool"] == "python" or "ns_per_line" not in row else f"{row['ns_per_line']:.0f}"
             capped = ">" if row["median_s"] >= RUN_LIMIT_S else ""
             lines.append(
                 f"| {row['tool']} | {capped}{row['median_s']:.3f} s | {row['ratio']:.2f} | {row['startup_s'] * 1000:.0f} ms "
-                f"| {row['work_ratio']:.2f} | {per_call} | {human_size(row['size'])} |"
+                f"| {row['work_ratio']:.2f} | {per_call} | {per_line} | {human_size(row['size'])} |"
             )
         lines.append("")
     lines += verdicts(results)
@@ -204,7 +227,7 @@ def update(path, table):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--workloads", default="fib,mixed,library,fib30")
+    parser.add_argument("--workloads", default="fib,mixed,library,lines,fib30")
     parser.add_argument("--update", metavar="MARKDOWN", help="replace the recorder-overhead section of this file")
     parser.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
     parser.add_argument("--from-json", metavar="FILE", help="render results saved with --json instead of measuring")
@@ -213,6 +236,7 @@ def main():
         with open(args.from_json) as f:
             results = json.load(f)
     else:
+        require_release_build()
         results = measure(args.workloads.split(","), args.repeat)
     table = markdown_table(results, args.repeat)
     print(table)

@@ -8,7 +8,11 @@
   document 30 times.
 * fib30: fib(30), long enough (about 2.7 million calls) to see what fully
   skipped code costs beside the tools' start-up times.
+* lines: a loop of one million iterations, about three million line
+  events and almost no calls: lines are most of a real recording's events.
 * noop: nothing, to measure each tool's fixed start-up cost.
+
+`--count-lines NAME` prints how many line events the workload makes.
 """
 
 import sys
@@ -89,12 +93,22 @@ def library(rounds=30):
     return len(html)
 
 
+def lines(n=1_000_000):
+    """A line-heavy loop: three line events per iteration, no calls."""
+    total = 0
+    for i in range(n):
+        total += i
+        if total % 7 == 0:
+            total -= 1
+    return total
+
+
 def noop():
     """Nothing: measures each tool's fixed start-up and shut-down cost."""
     return None
 
 
-WORKLOADS = {"fib": lambda: fib(25), "fib30": lambda: fib(30), "mixed": mixed, "library": library, "noop": noop}
+WORKLOADS = {"fib": lambda: fib(25), "fib30": lambda: fib(30), "mixed": mixed, "library": library, "lines": lines, "noop": noop}
 
 
 def count_calls(name):
@@ -114,8 +128,32 @@ def count_calls(name):
     return calls
 
 
+def count_lines(name):
+    """Line events of the workload, counted as sys.monitoring reports them (3.12+)."""
+    monitoring = sys.monitoring
+    tool = monitoring.PROFILER_ID
+    lines = 0
+
+    def line(code, number):
+        nonlocal lines
+        lines += 1
+
+    if name == "library":
+        import markdown  # noqa: F401 - as in count_calls
+
+    monitoring.use_tool_id(tool, "count-lines")
+    monitoring.register_callback(tool, monitoring.events.LINE, line)
+    monitoring.set_events(tool, monitoring.events.LINE)
+    WORKLOADS[name]()
+    monitoring.set_events(tool, 0)
+    monitoring.free_tool_id(tool)
+    return lines
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--count-calls":
         print(count_calls(sys.argv[2]))
+    elif sys.argv[1] == "--count-lines":
+        print(count_lines(sys.argv[2]))
     else:
         print(WORKLOADS[sys.argv[1]]())

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Measures whole-program recording overhead (bench/overhead.py) on CPython
-# 3.12 with tracesieve built in release mode, beside VizTracer and
+# 3.12 with the tracesieve build the README installs (overhead.py refuses a
+# debug build), beside VizTracer and
 # codetracer-python-recorder, and writes the figures into BENCHMARKS.md.
 # Not part of the tests (timings do not belong in tests). Takes a few minutes.
 set -euo pipefail
@@ -13,15 +14,16 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 step "installing the peer tools and the library workload"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
-step "building tracesieve (release) and installing it into .venv-bench"
-# A real wheel, not an editable install: an editable install puts the
-# extension in the source tree, where the test venvs' debug builds of the
-# same Python version would replace it.
-rm -rf "$REPO/target/bench/wheels"
-VIRTUAL_ENV="$venv" PYO3_PYTHON="$venv/bin/python" CARGO_TARGET_DIR="$REPO/target/bench" \
-    "$venv/bin/maturin" build --release --quiet --manifest-path recorder/Cargo.toml \
-    --interpreter "$venv/bin/python" --out "$REPO/target/bench/wheels"
-"$venv/bin/python" -m pip install --quiet --force-reinstall --no-deps "$REPO"/target/bench/wheels/tracesieve-*.whl
+step "setting up the README's build of tracesieve (.venv) and pointing .venv-bench at it"
+# The figures are for the build a user gets: the extension scripts/setup.sh
+# installs into .venv (a release build, `maturin develop --release`), not a
+# build of the benchmark's own. .venv-bench only adds the peer tools, and
+# imports tracesieve from the same source tree through a .pth file, as
+# .venv's editable install does.
+"$REPO/scripts/setup.sh" main
+site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+"$venv/bin/python" -m pip uninstall --quiet --yes tracesieve 2>/dev/null || true
+echo "$REPO/recorder/python" > "$site/tracesieve-readme-build.pth"
 step "measuring"
-# Run from outside the source tree so `import tracesieve` finds the wheel.
+# From bench/, so that workloads.py sees no tracesieve package beside it.
 (cd "$REPO/bench" && "$venv/bin/python" overhead.py --update "$REPO/BENCHMARKS.md" "$@")

@@ -63,5 +63,7 @@ for version in $versions; do
         "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
     fi
     step "building the tracesieve extension for Python $version"
-    with_venv "$version" maturin develop --quiet --manifest-path recorder/Cargo.toml
+    # --release: a debug build records about ten times slower (issue 25), and
+    # the tests run faster on the optimised build too.
+    with_venv "$version" maturin develop --release --quiet --manifest-path recorder/Cargo.toml
 done

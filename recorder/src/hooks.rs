@@ -211,7 +211,11 @@ pub fn start(
         )));
     }
     let header = TraceHeader {
-        recorder: format!("tracesieve {}", env!("CARGO_PKG_VERSION")),
+        recorder: format!(
+            "tracesieve {} ({} build)",
+            env!("CARGO_PKG_VERSION"),
+            crate::BUILD
+        ),
         python: sys.getattr("version")?.extract()?,
         platform: Platform::host(),
         argv,

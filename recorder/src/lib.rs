@@ -22,10 +22,19 @@ use pyo3::prelude::*;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// How this extension was compiled: `"release"` (optimised, what the
+/// README's set-up installs) or `"debug"` (about ten times slower to record).
+pub const BUILD: &str = if cfg!(debug_assertions) {
+    "debug"
+} else {
+    "release"
+};
+
 /// The `tracesieve._native` module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("BUILD", BUILD)?;
     m.add(
         "PROJECT_MARKERS",
         tracesieve_engine::identity::PROJECT_MARKERS.to_vec(),

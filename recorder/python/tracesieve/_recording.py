@@ -82,6 +82,7 @@ def start(
     filter, before anything is recorded. Code already running when recording
     starts is recorded from its next call on.
     """
+    _warn_if_debug_build()
     _native.start(
         os.fspath(path),
         chain_paths(filters, discover_from, discover),
@@ -98,6 +99,22 @@ def start(
         argv=list(argv) if argv is not None else [a for a in sys.argv if isinstance(a, str)],
         ignore_prefix=PACKAGE_DIR,
     )
+
+
+_warned_debug_build = False
+
+DEBUG_BUILD_WARNING = (
+    "tracesieve: warning: this recorder is a debug build, which records about ten times slower; "
+    "install a release build (./scripts/setup.sh, or maturin develop --release)"
+)
+
+
+def _warn_if_debug_build() -> None:
+    """Says once per process, on stderr, that recording runs on a debug build."""
+    global _warned_debug_build
+    if _native.BUILD == "debug" and not _warned_debug_build:
+        _warned_debug_build = True
+        print(DEBUG_BUILD_WARNING, file=sys.stderr)
 
 
 def stop(exit_status: Optional[int] = None) -> Optional[dict]:

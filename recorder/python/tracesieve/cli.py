@@ -10,9 +10,14 @@ if TYPE_CHECKING:
     from typing import List, Optional, Sequence
 
 from . import _filters, _recording, _traces
-from ._native import __version__
+from ._native import BUILD, __version__
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def version_text() -> str:
+    """``tracesieve --version``: the version, how the extension was built, and the interpreter."""
+    return f"tracesieve {__version__} ({BUILD} build, CPython {sys.version.split()[0]})"
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -20,7 +25,7 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="tracesieve",
         description="Record what a Python program does, filter it, and look at it in a browser.",
     )
-    parser.add_argument("--version", action="version", version=f"tracesieve {__version__}")
+    parser.add_argument("--version", action="version", version=version_text())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     check = commands.add_parser(
