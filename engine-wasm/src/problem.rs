@@ -49,7 +49,7 @@ impl Problem {
 pub struct TraceProblem {
     /// What is wrong, for people.
     pub message: String,
-    /// `not_a_trace`, `unsupported_version` or `bad_header`.
+    /// `not_a_trace`, `unsupported_version`, `bad_header` or `over_limit`.
     pub code: &'static str,
 }
 
@@ -62,6 +62,7 @@ impl TraceProblem {
                 TraceError::NotATrace { .. } => "not_a_trace",
                 TraceError::UnsupportedVersion { .. } => "unsupported_version",
                 TraceError::BadHeader { .. } => "bad_header",
+                TraceError::OverLimit { .. } => "over_limit",
             },
         }
     }

@@ -40,7 +40,7 @@ impl TraceReader {
     }
 
     /// Decodes `bytes`, the next part of the file. Throws (`code`:
-    /// `not_a_trace`, `unsupported_version`, `bad_header`) when the file
+    /// `not_a_trace`, `unsupported_version`, `bad_header`, `over_limit`) when the file
     /// cannot be a readable trace; damage later in the file is not an
     /// error: `finish()` keeps what was read and says where it stopped.
     pub fn push(&mut self, bytes: &[u8]) -> Result<(), JsValue> {

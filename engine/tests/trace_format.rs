@@ -1110,3 +1110,107 @@ proptest! {
         }
     }
 }
+
+// --- hostile input: the reader's limits (engine/src/trace/decode.rs) ---
+
+fn uv(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn over_limit(bytes: &[u8]) -> String {
+    match read_trace(bytes) {
+        Err(e @ TraceError::OverLimit { .. }) => e.to_string(),
+        other => panic!("expected a limit error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_thread_number_over_the_limit_is_an_error_not_an_allocation() {
+    // A string, then a thread_start on thread 0xFFFFFFFF: the 407-byte file
+    // that made `info` ask for 103 GB.
+    let mut records = vec![0x02, 4];
+    records.extend_from_slice(b"evil");
+    records.push(0x80 | 0x10);
+    uv(&mut records, u64::from(u32::MAX));
+    records.extend_from_slice(&[0, 0]);
+    let mut file = preamble_and_header();
+    file.extend(raw_chunk(&records));
+    assert!(file.len() < 1024, "{}", file.len());
+    let message = over_limit(&file);
+    assert!(message.contains("chunk #2 at byte"), "{message}");
+    assert!(
+        message.contains("thread 4294967295, over the limit"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_chunk_of_tiny_events_over_the_decode_budget_is_an_error() {
+    // 16 MiB of three-byte line events (5.6 M events, some 300 MB decoded)
+    // in one chunk that compresses to about 64 KiB.
+    let line = [0x80 | 4, 0, 1];
+    let records: Vec<u8> = line
+        .iter()
+        .copied()
+        .cycle()
+        .take(MAX_CHUNK_BYTES / 3 * 3)
+        .collect();
+    let mut file = preamble_and_header();
+    let chunk = raw_chunk(&records);
+    assert!(chunk.len() < 100_000, "{}", chunk.len());
+    file.extend(chunk);
+    let message = over_limit(&file);
+    assert!(
+        message.contains("decodes to more than 24 MiB of events and values"),
+        "{message}"
+    );
+    // A chunk declaring more than the largest chunk is damage, found from
+    // its header before anything is allocated for it.
+    let mut declared = preamble_and_header();
+    declared.extend_from_slice(&100u32.to_le_bytes());
+    declared.extend_from_slice(&(64u32 << 20).to_le_bytes());
+    declared.extend_from_slice(&[0; 4]);
+    let read = read_trace(&declared).expect("a truncation");
+    let reason = read.truncation.expect("a truncation").reason;
+    assert!(
+        reason.contains("declares 67108864 decompressed bytes"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn frames_open_over_the_limit_are_an_error() {
+    // One code, then more calls than frames may be open, across chunks each
+    // within the decode budget.
+    let mut code = vec![0x02, 1, b'f', 0x07, 0, 0, 0, 1, 0, 0, 0, 0];
+    code.truncate(12);
+    let mut file = preamble_and_header();
+    file.extend(raw_chunk(&code));
+    let call = [0x80 | 1, 0, 0];
+    let per_chunk = 80_000;
+    let calls: Vec<u8> = call.iter().copied().cycle().take(per_chunk * 3).collect();
+    let chunk = raw_chunk(&calls);
+    for _ in 0..53 {
+        file.extend_from_slice(&chunk);
+    }
+    let message = over_limit(&file);
+    assert!(
+        message.contains("opens more than 4194304 frames at once"),
+        "{message}"
+    );
+    // Returns close frames: the same calls, each returned, read whole.
+    let mut balanced = preamble_and_header();
+    balanced.extend(raw_chunk(&code));
+    let pair = [0x80 | 1, 0, 0, 0x80 | 5, 0, 0x42];
+    let pairs: Vec<u8> = pair.iter().copied().cycle().take(per_chunk * 6).collect();
+    let chunk = raw_chunk(&pairs);
+    for _ in 0..53 {
+        balanced.extend_from_slice(&chunk);
+    }
+    let read = read_trace(&balanced).expect("balanced calls read");
+    assert_eq!(read.trace.events.len(), 53 * 2 * per_chunk);
+}

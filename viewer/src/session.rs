@@ -630,6 +630,7 @@ fn unreadable(name: &str, e: &TraceError) -> String {
         }
         TraceError::UnsupportedVersion { .. } => "",
         TraceError::BadHeader { .. } => " The file is cut or damaged at its very start.",
+        TraceError::OverLimit { .. } => "",
     };
     format!("“{name}” cannot be opened: {e}.{hint}")
 }

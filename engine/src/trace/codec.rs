@@ -155,6 +155,17 @@
 //! error: it can only come from a faulty or hostile writer, and the chunks
 //! before it are still worth showing. Only damage to the magic number, the
 //! version or the first (header) chunk makes the whole file unreadable.
+//!
+//! # Limits
+//!
+//! Readers hold one chunk at a time, so what one chunk may cost is bounded
+//! (see [`super::decode`]): its declared size ([`MAX_CHUNK_BYTES`]; more is
+//! damage, found before anything is allocated), the memory its events and
+//! values decode to, thread numbers, and the frames open at once. An intact
+//! chunk over the last three is [`OverLimit`](super::TraceError::OverLimit),
+//! an error for the whole file: the writer never produces one, and what it
+//! asks for is not held. Ids (of strings, codes, threads) are looked up,
+//! never used as indexes.
 
 use std::fmt;
 
@@ -167,12 +178,13 @@ pub const PREAMBLE_BYTES: usize = 12;
 /// Bytes of a chunk's header (lengths and CRC).
 pub const CHUNK_HEADER_BYTES: usize = 12;
 
-/// The largest decompressed chunk a reader accepts (64 MiB).
-pub const MAX_CHUNK_BYTES: usize = 64 << 20;
+/// The largest decompressed chunk a reader accepts (16 MiB): the writer
+/// seals chunks at 64 KiB, or at one record of at most [`MAX_RECORD_BYTES`].
+pub const MAX_CHUNK_BYTES: usize = 16 << 20;
 
-/// The largest single record the writer accepts (32 MiB, including the
+/// The largest single record the writer accepts (8 MiB, including the
 /// string definitions it brings along).
-pub const MAX_RECORD_BYTES: usize = 32 << 20;
+pub const MAX_RECORD_BYTES: usize = 8 << 20;
 
 /// The decompressed size at which the writer seals a chunk by default.
 pub const DEFAULT_CHUNK_BYTES: usize = 64 << 10;

@@ -3,11 +3,14 @@
 //! exports.
 
 pub mod codec;
+pub mod decode;
 pub mod export;
 pub mod model;
 pub mod policy;
 pub mod reader;
 pub mod refilter;
+pub mod sniff;
+pub mod stream;
 pub mod summary;
 pub mod writer;
 

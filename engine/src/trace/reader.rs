@@ -7,17 +7,10 @@
 //! declared chunk lengths, which are checked against
 //! [`MAX_CHUNK_BYTES`] first.
 
-use super::codec::{
-    self, corrupt, tag, Corrupt, Cursor, CHUNK_HEADER_BYTES, MAGIC, MAX_CHUNK_BYTES,
-    MAX_VALUE_DEPTH,
-};
-use super::model::{
-    Attr, CodeInfo, Event, FormatVersion, InputsAt, Name, SequenceKind, Slot, SourceFile, Trace,
-    TraceHeader, Trailer, Value, Var, FORMAT_VERSION,
-};
-use crate::explain::ValueKind;
-use crate::identity::ModuleFile;
-use rustc_hash::FxHashSet;
+use super::codec::{self, Corrupt, CHUNK_HEADER_BYTES, MAGIC, MAX_CHUNK_BYTES};
+use super::decode::{Decoder, Keep};
+use super::model::{Event, FormatVersion, Name, Trace, TraceHeader, FORMAT_VERSION};
+use super::sniff::{describe, SNIFF_BYTES};
 use serde::{Deserialize, Serialize};
 
 /// Why a file cannot be read at all.
@@ -45,6 +38,17 @@ pub enum TraceError {
     #[error("the trace has no readable header: {reason}")]
     BadHeader {
         /// What is wrong.
+        reason: String,
+    },
+    /// An intact chunk goes over one of the reader's limits (the memory its
+    /// events decode to, thread numbers, open frames): tracesieve
+    /// never writes such a file, so it is hostile or damaged, and reading
+    /// stops rather than holding what it asks for.
+    #[error(
+        "{reason}; tracesieve never writes such a file: it is damaged or not a real recording"
+    )]
+    OverLimit {
+        /// Which chunk, where, and which limit.
         reason: String,
     },
 }
@@ -95,9 +99,6 @@ pub fn read_trace(bytes: &[u8]) -> Result<ReadOutcome, TraceError> {
     reader.finish()
 }
 
-/// How many bytes of a non-trace file are looked at to say what it is.
-const SNIFF_BYTES: usize = 256;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     /// Waiting for the 8-byte magic number.
@@ -134,7 +135,7 @@ pub struct TraceReader {
     valid_bytes: u64,
     chunks: u64,
     after_trailer: u64,
-    state: State,
+    decoder: Decoder,
     /// Decompression buffer.
     scratch: Vec<u8>,
     truncation: Option<Truncation>,
@@ -148,8 +149,15 @@ impl Default for TraceReader {
 }
 
 impl TraceReader {
-    /// A reader waiting for the first byte.
+    /// A reader waiting for the first byte, keeping every event in memory.
     pub fn new() -> TraceReader {
+        TraceReader::keeping(Keep::All)
+    }
+
+    /// A reader waiting for the first byte, doing with decoded events what
+    /// `keep` says: hold them all, hand them out chunk by chunk
+    /// ([`TraceReader::take_events`]), or let them go (tables only).
+    pub fn keeping(keep: Keep) -> TraceReader {
         TraceReader {
             stage: Stage::Magic,
             pending: Vec::new(),
@@ -160,7 +168,7 @@ impl TraceReader {
             valid_bytes: 0,
             chunks: 0,
             after_trailer: 0,
-            state: State::default(),
+            decoder: Decoder::new(keep),
             scratch: Vec::new(),
             truncation: None,
             failed: None,
@@ -172,16 +180,34 @@ impl TraceReader {
     /// trace, an unsupported version, no readable header); damage further
     /// on stops decoding and is reported by [`TraceReader::finish`].
     pub fn push(&mut self, mut input: &[u8]) -> Result<(), TraceError> {
+        while !input.is_empty() {
+            let used = self.push_some(input)?;
+            input = input.get(used..).unwrap_or_default();
+        }
+        Ok(())
+    }
+
+    /// Like [`TraceReader::push`], but stops right after a chunk is
+    /// decoded, so that a caller taking events chunk by chunk holds one
+    /// chunk's events at a time. Returns how many bytes of `input` it used
+    /// (all of them, unless a chunk ended before the end of `input`).
+    pub fn push_some(&mut self, input: &[u8]) -> Result<usize, TraceError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        self.bytes = self.bytes.saturating_add(input.len() as u64);
-        while !input.is_empty() {
+        let total = input.len();
+        let mut input = input;
+        let chunks = self.chunks;
+        while !input.is_empty() && self.chunks == chunks {
             let need = match self.stage {
-                Stage::Stopped => return Ok(()),
+                Stage::Stopped => {
+                    input = &[];
+                    break;
+                }
                 Stage::Done => {
                     self.after_trailer = self.after_trailer.saturating_add(input.len() as u64);
-                    return Ok(());
+                    input = &[];
+                    break;
                 }
                 Stage::Sniff => {
                     let take = SNIFF_BYTES
@@ -224,7 +250,14 @@ impl TraceReader {
                 }
             }
         }
-        Ok(())
+        let used = total - input.len();
+        self.bytes = self.bytes.saturating_add(used as u64);
+        Ok(used)
+    }
+
+    /// Whether decoding stopped at a damaged chunk: nothing more is read.
+    pub fn stopped(&self) -> bool {
+        self.stage == Stage::Stopped
     }
 
     /// How far reading has come.
@@ -232,22 +265,35 @@ impl TraceReader {
         ReadProgress {
             bytes: self.bytes,
             chunks: self.chunks,
-            events: self
-                .state
-                .trace
-                .as_ref()
-                .map_or(0, |t| t.events.len() as u64),
+            events: self.decoder.events(),
         }
     }
 
     /// The header, once the first chunk is decoded.
     pub fn header(&self) -> Option<&TraceHeader> {
-        self.state.trace.as_ref().map(|t| &t.header)
+        self.decoder.trace().map(|t| &t.header)
     }
 
-    /// What has been decoded so far (complete chunks only).
+    /// What has been decoded so far (complete chunks only): the header and
+    /// tables, and the events when they are all kept.
     pub fn trace(&self) -> Option<&Trace> {
-        self.state.trace.as_ref()
+        self.decoder.trace()
+    }
+
+    /// Each thread's name, from its first `thread_start` so far, in that order.
+    pub fn thread_names(&self) -> &[(u32, Name)] {
+        self.decoder.thread_names()
+    }
+
+    /// How many distinct threads the events read so far are on.
+    pub fn thread_count(&self) -> usize {
+        self.decoder.thread_count()
+    }
+
+    /// The events decoded since the last call, when they are handed out
+    /// chunk by chunk ([`Keep::Stream`]); empty otherwise.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        self.decoder.take_events()
     }
 
     /// The damage met so far, if decoding stopped at a bad chunk.
@@ -293,7 +339,7 @@ impl TraceReader {
                     ),
                 })
             }
-            Stage::ChunkHead | Stage::ChunkBody { .. } if self.state.trace.is_none() => {
+            Stage::ChunkHead | Stage::ChunkBody { .. } if self.decoder.trace().is_none() => {
                 return Err(TraceError::BadHeader {
                     reason: format!(
                         "the file ends after {} bytes, inside its first chunk, which holds the header",
@@ -335,7 +381,7 @@ impl TraceReader {
             }),
             Stage::Done => None,
         };
-        match self.state.trace {
+        match self.decoder.into_trace() {
             Some(trace) => Ok(ReadOutcome { trace, truncation }),
             None => Err(TraceError::BadHeader {
                 reason: "the file has no header".to_owned(),
@@ -382,6 +428,8 @@ impl TraceReader {
                 let clen = le32(unit, 0);
                 let ulen = le32(unit, 4);
                 let crc = le32(unit, 8);
+                // Damage like a flipped bit, so a truncation; nothing is
+                // allocated for it.
                 if ulen as usize > MAX_CHUNK_BYTES {
                     return self.bad_chunk(format!(
                         "it declares {ulen} decompressed bytes, more than the {MAX_CHUNK_BYTES} allowed"
@@ -407,8 +455,8 @@ impl TraceReader {
                 scratch.resize(ulen as usize, 0);
                 let decompressed = lz4_flex::block::decompress_into(unit, &mut scratch);
                 let result = match decompressed {
-                    Ok(n) if n == ulen as usize => match self.state.decode_chunk(&scratch) {
-                        Ok(_) if self.state.trace.is_none() => {
+                    Ok(n) if n == ulen as usize => match self.decoder.decode_chunk(&scratch) {
+                        Ok(_) if self.decoder.trace().is_none() => {
                             Err(Corrupt("it does not hold the header".to_owned()))
                         }
                         other => other,
@@ -430,6 +478,9 @@ impl TraceReader {
                         self.stage = if ended { Stage::Done } else { Stage::ChunkHead };
                         Ok(())
                     }
+                    Err(Corrupt(reason)) if self.decoder.over_limit() => {
+                        Err(self.over_limit(reason))
+                    }
                     Err(Corrupt(reason)) => self.bad_chunk(reason),
                 }
             }
@@ -437,10 +488,21 @@ impl TraceReader {
         }
     }
 
+    /// Fails reading at a chunk over a limit.
+    fn over_limit(&mut self, reason: String) -> TraceError {
+        self.fail(TraceError::OverLimit {
+            reason: format!(
+                "chunk #{} at byte {} goes over a reader limit: {reason}",
+                self.chunks + 1,
+                self.chunk_start
+            ),
+        })
+    }
+
     /// Stops at a damaged chunk: an error for the header chunk, a
     /// truncation for any other.
     fn bad_chunk(&mut self, reason: String) -> Result<(), TraceError> {
-        if self.state.trace.is_none() {
+        if self.decoder.trace().is_none() {
             return Err(self.fail(TraceError::BadHeader {
                 reason: format!(
                     "the first chunk (at byte {}) is damaged: {reason}",
@@ -472,580 +534,4 @@ fn le32(bytes: &[u8], at: usize) -> u32 {
         byte(bytes, at + 2),
         byte(bytes, at + 3),
     ])
-}
-
-/// Says what a file that is not a trace seems to be.
-fn describe(bytes: &[u8]) -> String {
-    if bytes.is_empty() {
-        return "the file is empty".to_owned();
-    }
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let trimmed = match body.iter().position(|b| !b.is_ascii_whitespace()) {
-        Some(i) => body.get(i..).unwrap_or(&[]),
-        None => &[],
-    };
-    let contains = |needle: &[u8]| trimmed.windows(needle.len()).any(|w| w == needle);
-    if bytes.starts_with(&[0xC0, 0xDE, 0x72, 0xAC, 0xE2]) {
-        return "it is a CodeTracer binary trace (trace.bin or .ct); tracesieve reads only its own trace files"
-            .to_owned();
-    }
-    if let Some(first @ (b'[' | b'{')) = trimmed.first() {
-        if *first == b'['
-            && (contains(b"\"Path\"")
-                || contains(b"\"Step\"")
-                || contains(b"\"Function\"")
-                || contains(b"\"Call\""))
-        {
-            return "it looks like a CodeTracer trace.json (JSON events); tracesieve can export that format but reads only its own trace files"
-                .to_owned();
-        }
-        if contains(b"\"traceEvents\"") {
-            return "it looks like Chrome Trace Event JSON; tracesieve can export that format but reads only its own trace files"
-                .to_owned();
-        }
-        if contains(b"\"workdir\"") {
-            return "it looks like CodeTracer's trace_metadata.json, not a trace".to_owned();
-        }
-        return "it looks like JSON (perhaps a trace exported as JSON); tracesieve reads only its own binary trace files"
-            .to_owned();
-    }
-    if bytes.starts_with(&[0x1F, 0x8B]) {
-        return "it is gzip-compressed: decompress it first".to_owned();
-    }
-    if bytes.starts_with(b"PK\x03\x04") {
-        return "it is a ZIP archive: extract the trace from it first".to_owned();
-    }
-    if bytes.starts_with(b"\x28\xB5\x2F\xFD") {
-        return "it is zstd-compressed: decompress it first".to_owned();
-    }
-    if bytes
-        .get(..MAGIC.len() + 4)
-        .unwrap_or(bytes)
-        .windows(4)
-        .any(|w| w == b"TSV\r" || w == b"TSV\n")
-    {
-        return "it starts like a tracesieve trace but its magic number is damaged, \
-                probably by a text-mode transfer that changed line endings or the 8th bit; \
-                copy the file as binary"
-            .to_owned();
-    }
-    let shown = bytes.get(..16).unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(text) if text.chars().all(|c| !c.is_control() || c.is_whitespace()) => {
-            let start: String = text.chars().take(40).collect();
-            format!("it is text, starting with {start:?}")
-        }
-        _ => {
-            let hex: Vec<String> = shown.iter().map(|b| format!("{b:02x}")).collect();
-            format!("its first bytes are {}", hex.join(" "))
-        }
-    }
-}
-
-/// The decoding state, which carries over from chunk to chunk.
-#[derive(Debug, Default)]
-struct State {
-    trace: Option<Trace>,
-    strings: Vec<Name>,
-    code_ids: FxHashSet<u32>,
-    prev_t: u64,
-    prev_thread: u32,
-}
-
-/// Lengths to roll back to when a chunk turns out to be damaged.
-struct Snapshot {
-    header: bool,
-    strings: usize,
-    codes: usize,
-    sys_paths: usize,
-    modules: usize,
-    markers: usize,
-    sources: usize,
-    events: usize,
-    trailer: bool,
-    prev_t: u64,
-    prev_thread: u32,
-}
-
-impl State {
-    fn snapshot(&self) -> Snapshot {
-        let t = self.trace.as_ref();
-        Snapshot {
-            header: t.is_some(),
-            strings: self.strings.len(),
-            codes: t.map_or(0, |t| t.codes.len()),
-            sys_paths: t.map_or(0, |t| t.sys_paths.len()),
-            modules: t.map_or(0, |t| t.modules.len()),
-            markers: t.map_or(0, |t| t.markers.len()),
-            sources: t.map_or(0, |t| t.sources.len()),
-            events: t.map_or(0, |t| t.events.len()),
-            trailer: t.is_some_and(|t| t.trailer.is_some()),
-            prev_t: self.prev_t,
-            prev_thread: self.prev_thread,
-        }
-    }
-
-    fn rollback(&mut self, s: Snapshot) {
-        self.strings.truncate(s.strings);
-        self.prev_t = s.prev_t;
-        self.prev_thread = s.prev_thread;
-        if !s.header {
-            self.trace = None;
-            self.code_ids.clear();
-            return;
-        }
-        if let Some(t) = &mut self.trace {
-            for code in t.codes.get(s.codes..).unwrap_or(&[]) {
-                self.code_ids.remove(&code.id);
-            }
-            t.codes.truncate(s.codes);
-            t.sys_paths.truncate(s.sys_paths);
-            t.modules.truncate(s.modules);
-            t.markers.truncate(s.markers);
-            t.sources.truncate(s.sources);
-            t.events.truncate(s.events);
-            if !s.trailer {
-                t.trailer = None;
-            }
-        }
-    }
-
-    /// Decodes one chunk's records, all or nothing. Returns whether the
-    /// trailer was read.
-    fn decode_chunk(&mut self, data: &[u8]) -> Result<bool, Corrupt> {
-        let snapshot = self.snapshot();
-        match self.records(data) {
-            Ok(ended) => Ok(ended),
-            Err(e) => {
-                self.rollback(snapshot);
-                Err(e)
-            }
-        }
-    }
-
-    fn records(&mut self, data: &[u8]) -> Result<bool, Corrupt> {
-        let mut cur = Cursor::new(data);
-        while !cur.is_empty() {
-            let at = cur.pos();
-            let tg = cur.u8()?;
-            if let Err(Corrupt(why)) = self.record(tg, &mut cur) {
-                return corrupt(format!(
-                    "the record at offset {at} (tag 0x{tg:02x}) is invalid: {why}"
-                ));
-            }
-            if tg == tag::TRAILER {
-                if !cur.is_empty() {
-                    return corrupt(format!(
-                        "{} bytes of records follow the trailer",
-                        cur.remaining()
-                    ));
-                }
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    fn string(&self, cur: &mut Cursor<'_>) -> Result<String, Corrupt> {
-        self.name(cur).map(|name| name.to_string())
-    }
-
-    /// A string of the table, shared rather than copied.
-    fn name(&self, cur: &mut Cursor<'_>) -> Result<Name, Corrupt> {
-        self.name_at(cur.uv()?)
-    }
-
-    /// String `id` of the table.
-    fn name_at(&self, id: u64) -> Result<Name, Corrupt> {
-        match usize::try_from(id).ok().and_then(|i| self.strings.get(i)) {
-            Some(s) => Ok(Name::clone(s)),
-            None => corrupt(format!(
-                "string id {id} is not defined ({} strings so far)",
-                self.strings.len()
-            )),
-        }
-    }
-
-    fn ostring(&self, cur: &mut Cursor<'_>) -> Result<Option<String>, Corrupt> {
-        match cur.uv()? {
-            0 => Ok(None),
-            id => self.name_at(id - 1).map(|name| Some(name.to_string())),
-        }
-    }
-
-    fn record(&mut self, tg: u8, cur: &mut Cursor<'_>) -> Result<(), Corrupt> {
-        if tg == tag::HEADER {
-            let json = cur.str()?;
-            if self.trace.is_some() {
-                return corrupt("a second header");
-            }
-            let header: TraceHeader = serde_json::from_str(json)
-                .map_err(|e| Corrupt(format!("the header does not decode: {e}")))?;
-            self.trace = Some(Trace {
-                header,
-                codes: Vec::new(),
-                sys_paths: Vec::new(),
-                modules: Vec::new(),
-                markers: Vec::new(),
-                sources: Vec::new(),
-                events: Vec::new(),
-                trailer: None,
-            });
-            return Ok(());
-        }
-        if self.trace.is_none() {
-            return corrupt("the first record of the file is not the header");
-        }
-        match tg {
-            tag::STRING => {
-                let s = cur.str()?;
-                if self.strings.len() >= u32::MAX as usize {
-                    return corrupt("more than 2^32 strings");
-                }
-                self.strings.push(Name::from(s));
-            }
-            tag::SYS_PATH => {
-                let n = cur.count()?;
-                let mut entries = Vec::with_capacity(n.min(1024));
-                for _ in 0..n {
-                    entries.push(self.string(cur)?);
-                }
-                self.trace_mut()?.sys_paths.push(entries);
-            }
-            tag::MODULE => {
-                let name = self.string(cur)?;
-                let path = self.string(cur)?;
-                self.trace_mut()?.modules.push(ModuleFile { name, path });
-            }
-            tag::MARKER => {
-                let dir = self.string(cur)?;
-                self.trace_mut()?.markers.push(dir);
-            }
-            tag::SOURCE => {
-                let path = self.string(cur)?;
-                let text = cur.ostr()?.map(str::to_owned);
-                let omitted = cur.ostr()?.map(str::to_owned);
-                self.trace_mut()?.sources.push(SourceFile {
-                    path,
-                    text,
-                    omitted,
-                });
-            }
-            tag::CODE => self.code(cur)?,
-            tag::TRAILER => {
-                let json = cur.str()?;
-                let trailer: Trailer = serde_json::from_str(json)
-                    .map_err(|e| Corrupt(format!("the trailer does not decode: {e}")))?;
-                self.trace_mut()?.trailer = Some(trailer);
-            }
-            tag::EXTENSION_FIRST..=tag::EXTENSION_LAST => {
-                cur.bytes()?;
-            }
-            tag::EVENT..=u8::MAX => self.event(tg, cur)?,
-            _ => return corrupt("unknown record tag"),
-        }
-        Ok(())
-    }
-
-    fn trace_mut(&mut self) -> Result<&mut Trace, Corrupt> {
-        match &mut self.trace {
-            Some(t) => Ok(t),
-            None => corrupt("a record before the header"),
-        }
-    }
-
-    fn code(&mut self, cur: &mut Cursor<'_>) -> Result<(), Corrupt> {
-        let id = cur.u32v("code id")?;
-        let filename = self.string(cur)?;
-        let qualname = self.string(cur)?;
-        let first_line = cur.u32v("first line")?;
-        let dunder_name = self.ostring(cur)?;
-        let inputs = InputsAt {
-            sys_path: cur.u32v("sys.path version")?,
-            modules: cur.u32v("module count")?,
-            markers: cur.u32v("marker count")?,
-        };
-        if self.code_ids.contains(&id) {
-            return corrupt(format!("code object {id} is defined twice"));
-        }
-        let t = self.trace_mut()?;
-        let sys_path_ok = (inputs.sys_path as usize) < t.sys_paths.len()
-            || (inputs.sys_path == 0 && t.sys_paths.is_empty());
-        if !sys_path_ok
-            || inputs.modules as usize > t.modules.len()
-            || inputs.markers as usize > t.markers.len()
-        {
-            return corrupt(format!(
-                "code object {id} refers to resolver inputs not read yet \
-                 (sys_path {}, modules {}, markers {})",
-                inputs.sys_path, inputs.modules, inputs.markers
-            ));
-        }
-        t.codes.push(CodeInfo {
-            id,
-            filename,
-            qualname,
-            first_line,
-            dunder_name,
-            inputs,
-        });
-        self.code_ids.insert(id);
-        Ok(())
-    }
-
-    fn known_code(&self, cur: &mut Cursor<'_>) -> Result<u32, Corrupt> {
-        let code = cur.u32v("code id")?;
-        if !self.code_ids.contains(&code) {
-            return corrupt(format!("code object {code} is not defined"));
-        }
-        Ok(code)
-    }
-
-    fn event(&mut self, tg: u8, cur: &mut Cursor<'_>) -> Result<(), Corrupt> {
-        let kind = tg & tag::EV_KIND_MASK;
-        let thread = if tg & tag::EV_THREAD != 0 {
-            cur.u32v("thread")?
-        } else {
-            self.prev_thread
-        };
-        let dt = cur.uv()?;
-        let t = if tg & tag::EV_BACK != 0 {
-            self.prev_t.checked_sub(dt)
-        } else {
-            self.prev_t.checked_add(dt)
-        };
-        let Some(t) = t else {
-            return corrupt("the event time is out of range");
-        };
-        let list = tg & tag::EV_LIST != 0;
-        if list && kind != tag::EV_CALL && kind != tag::EV_LINE {
-            return corrupt("only calls and lines carry a list");
-        }
-        let event = match kind {
-            tag::EV_THREAD_START => Event::ThreadStart {
-                thread,
-                name: self.string(cur)?,
-                t,
-            },
-            tag::EV_CALL => {
-                let code = self.known_code(cur)?;
-                let args = if list { self.vars(cur)? } else { Vec::new() };
-                Event::Call {
-                    thread,
-                    t,
-                    code,
-                    args,
-                }
-            }
-            tag::EV_RESUME => Event::Resume {
-                thread,
-                t,
-                code: self.known_code(cur)?,
-            },
-            tag::EV_THROW => {
-                let code = self.known_code(cur)?;
-                Event::Throw {
-                    thread,
-                    t,
-                    code,
-                    exception: Box::new(self.slot(cur, 1)?),
-                }
-            }
-            tag::EV_LINE => {
-                let line = cur.u32v("line")?;
-                let vars = if list { self.vars(cur)? } else { Vec::new() };
-                Event::Line {
-                    thread,
-                    t,
-                    line,
-                    vars,
-                }
-            }
-            tag::EV_RETURN => Event::Return {
-                thread,
-                t,
-                value: self.slot(cur, 1)?,
-            },
-            tag::EV_YIELD => Event::Yield {
-                thread,
-                t,
-                value: self.slot(cur, 1)?,
-            },
-            tag::EV_UNWIND => Event::Unwind {
-                thread,
-                t,
-                value: self.slot(cur, 1)?,
-            },
-            tag::EV_RAISE => {
-                let line = cur.u32v("line")?;
-                Event::Raise {
-                    thread,
-                    t,
-                    line,
-                    exception: Box::new(self.slot(cur, 1)?),
-                }
-            }
-            _ => return corrupt(format!("unknown event kind {kind}")),
-        };
-        self.trace_mut()?.events.push(event);
-        self.prev_t = t;
-        self.prev_thread = thread;
-        Ok(())
-    }
-
-    fn vars(&self, cur: &mut Cursor<'_>) -> Result<Vec<Var>, Corrupt> {
-        let n = cur.count()?;
-        let mut vars = Vec::with_capacity(n.min(256));
-        for _ in 0..n {
-            let packed = cur.uv()?;
-            let kind = match packed & 7 {
-                0 => ValueKind::Arg,
-                1 => ValueKind::Local,
-                2 => ValueKind::Global,
-                3 => ValueKind::Ret,
-                4 => ValueKind::Attr,
-                k => return corrupt(format!("unknown variable kind {k}")),
-            };
-            let name = self.name_at(packed >> 3)?;
-            let value = self.slot(cur, 1)?;
-            vars.push(Var { kind, name, value });
-        }
-        Ok(vars)
-    }
-
-    fn slot(&self, cur: &mut Cursor<'_>, depth: usize) -> Result<Slot, Corrupt> {
-        let b = cur.u8()?;
-        Ok(match b {
-            tag::SLOT_REDACTED => Slot::Redacted,
-            tag::SLOT_DROPPED => Slot::Dropped,
-            tag::SLOT_ABSENT => Slot::Absent,
-            _ => Slot::Value {
-                value: self.value_with(b, cur, depth)?,
-            },
-        })
-    }
-
-    fn value(&self, cur: &mut Cursor<'_>, depth: usize) -> Result<Value, Corrupt> {
-        let b = cur.u8()?;
-        self.value_with(b, cur, depth)
-    }
-
-    /// The full length of a cut-able value with `n` items.
-    fn length(cut: bool, n: usize, cur: &mut Cursor<'_>) -> Result<u64, Corrupt> {
-        if cut {
-            cur.uv()
-        } else {
-            Ok(n as u64)
-        }
-    }
-
-    fn value_with(&self, b: u8, cur: &mut Cursor<'_>, depth: usize) -> Result<Value, Corrupt> {
-        if depth > MAX_VALUE_DEPTH {
-            return corrupt(format!(
-                "a value nests deeper than {MAX_VALUE_DEPTH} levels"
-            ));
-        }
-        if b & !(tag::VAL_KIND_MASK | tag::VAL_CUT) != 0 {
-            return corrupt(format!("0x{b:02x} is not a value"));
-        }
-        let kind = b & tag::VAL_KIND_MASK;
-        let cut = b & tag::VAL_CUT != 0;
-        let cuttable = matches!(kind, tag::VAL_STR..=tag::VAL_REPR);
-        if cut && !cuttable {
-            return corrupt(format!("value kind {kind} cannot be cut"));
-        }
-        Ok(match kind {
-            tag::VAL_NONE => Value::None,
-            tag::VAL_FALSE => Value::Bool { value: false },
-            tag::VAL_TRUE => Value::Bool { value: true },
-            tag::VAL_INT => Value::Int { value: cur.sv()? },
-            tag::VAL_BIGINT => Value::BigInt {
-                digits: cur.str()?.to_owned(),
-            },
-            tag::VAL_FLOAT => Value::Float { value: cur.f64()? },
-            tag::VAL_STR => {
-                let n = cur.count()?;
-                let length = Self::length(cut, n, cur)?;
-                Value::Str {
-                    value: cur.str_of_len(n)?.to_owned(),
-                    length,
-                }
-            }
-            tag::VAL_BYTES => {
-                let n = cur.count()?;
-                let length = Self::length(cut, n, cur)?;
-                Value::Bytes {
-                    value: cur.take(n)?.to_vec(),
-                    length,
-                }
-            }
-            tag::VAL_LIST | tag::VAL_TUPLE | tag::VAL_SET | tag::VAL_FROZENSET => {
-                let seq = match kind {
-                    tag::VAL_LIST => SequenceKind::List,
-                    tag::VAL_TUPLE => SequenceKind::Tuple,
-                    tag::VAL_SET => SequenceKind::Set,
-                    _ => SequenceKind::FrozenSet,
-                };
-                let n = cur.count()?;
-                let length = Self::length(cut, n, cur)?;
-                let mut items = Vec::with_capacity(n.min(256));
-                for _ in 0..n {
-                    items.push(self.value(cur, depth + 1)?);
-                }
-                Value::Sequence {
-                    kind: seq,
-                    items,
-                    length,
-                }
-            }
-            tag::VAL_DICT => {
-                let n = cur.count()?;
-                let length = Self::length(cut, n, cur)?;
-                let mut entries = Vec::with_capacity(n.min(256));
-                for _ in 0..n {
-                    let k = self.value(cur, depth + 1)?;
-                    let v = self.value(cur, depth + 1)?;
-                    entries.push((k, v));
-                }
-                Value::Dict { entries, length }
-            }
-            tag::VAL_OBJECT => {
-                let type_name = self.name(cur)?;
-                let n = cur.count()?;
-                let length = Self::length(cut, n, cur)?;
-                let mut attrs = Vec::with_capacity(n.min(256));
-                for _ in 0..n {
-                    let name = self.name(cur)?;
-                    let value = self.slot(cur, depth + 1)?;
-                    attrs.push(Attr { name, value });
-                }
-                Value::Object {
-                    type_name,
-                    attrs,
-                    length,
-                }
-            }
-            tag::VAL_REPR => {
-                let type_name = self.name(cur)?;
-                let n = cur.count()?;
-                let length = Self::length(cut, n, cur)?;
-                Value::Repr {
-                    type_name,
-                    text: cur.str_of_len(n)?.to_owned(),
-                    length,
-                }
-            }
-            tag::VAL_REPR_ERROR => Value::ReprError {
-                type_name: self.name(cur)?,
-                message: cur.str()?.to_owned(),
-            },
-            tag::VAL_DEEP => Value::Deep {
-                type_name: self.name(cur)?,
-            },
-            tag::VAL_CYCLE => Value::Cycle {
-                type_name: self.name(cur)?,
-            },
-            _ => return corrupt(format!("unknown value kind {kind}")),
-        })
-    }
 }

@@ -131,61 +131,91 @@ pub fn event_kind(event: &Event) -> &'static str {
 
 /// Summarises `trace`, read with `truncation`.
 pub fn summarize(trace: &Trace, truncation: Option<&Truncation>) -> TraceSummary {
-    let mut events = BTreeMap::new();
-    let mut threads = Vec::new();
-    for event in &trace.events {
-        *events.entry(event_kind(event).to_string()).or_insert(0) += 1;
-        if let Event::ThreadStart { thread, name, .. } = event {
-            let index = *thread as usize;
-            if threads.len() <= index {
-                threads.resize(index + 1, String::new());
+    let mut counts = EventCounts::default();
+    trace.events.iter().for_each(|event| counts.add(event));
+    counts.summary(trace, truncation)
+}
+
+/// The per-event part of a summary, counted one event at a time, so that a
+/// trace read as a stream is summarised without holding its events.
+#[derive(Debug, Clone, Default)]
+pub struct EventCounts {
+    events: BTreeMap<String, u64>,
+    total: u64,
+    threads: BTreeMap<u32, String>,
+    last_t: u64,
+}
+
+impl EventCounts {
+    /// Counts one event.
+    pub fn add(&mut self, event: &Event) {
+        match self.events.get_mut(event_kind(event)) {
+            Some(n) => *n += 1,
+            None => {
+                self.events.insert(event_kind(event).to_string(), 1);
             }
-            threads[index] = name.clone();
+        }
+        self.total += 1;
+        self.last_t = event.time();
+        if let Event::ThreadStart { thread, name, .. } = event {
+            self.threads.insert(*thread, name.clone());
         }
     }
-    let names: Vec<Option<String>> = match trace.header.chain() {
-        Ok(chain) => chain
-            .sources()
+
+    /// The summary of `trace` (whose events, if any, are not looked at:
+    /// the tables of a streamed file) with the events counted so far.
+    pub fn summary(self, trace: &Trace, truncation: Option<&Truncation>) -> TraceSummary {
+        // Thread numbers are bounded by the reader (decode::MAX_THREAD_NUMBER);
+        // a number with no thread_start gets an empty name.
+        let mut threads = Vec::new();
+        for (number, name) in self.threads {
+            threads.resize(number as usize, String::new());
+            threads.push(name);
+        }
+        let names: Vec<Option<String>> = match trace.header.chain() {
+            Ok(chain) => chain
+                .sources()
+                .iter()
+                .map(|s| Some(s.meta.name.clone()))
+                .collect(),
+            Err(_) => vec![None; trace.header.filters.len()],
+        };
+        let filters = trace
+            .header
+            .filters
             .iter()
-            .map(|s| Some(s.meta.name.clone()))
-            .collect(),
-        Err(_) => vec![None; trace.header.filters.len()],
-    };
-    let filters = trace
-        .header
-        .filters
-        .iter()
-        .zip(names)
-        .map(|(f, name)| FilterSummary {
-            path: f.path.clone(),
-            name,
-            sha256: f.sha256.clone(),
-        })
-        .collect();
-    let stats = trace
-        .trailer
-        .as_ref()
-        .map(|t| t.stats.clone())
-        .unwrap_or_default();
-    let token = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
-    TraceSummary {
-        recorder: trace.header.recorder.clone(),
-        python: trace.header.python.clone(),
-        argv: trace.header.argv.clone(),
-        cwd: trace.header.cwd.clone(),
-        start_unix_ms: trace.header.start_unix_ms,
-        duration_ns: trace.events.last().map_or(0, Event::time),
-        naming: token(serde_json::to_value(trace.header.naming).unwrap_or_default()),
-        values: token(serde_json::to_value(trace.header.values).unwrap_or_default()),
-        total_events: trace.events.len() as u64,
-        events,
-        codes: trace.codes.len(),
-        sources: trace.sources.len(),
-        threads,
-        filters,
-        stats: StatsSummary::of(&stats),
-        exit_status: trace.trailer.as_ref().and_then(|t| t.exit_status),
-        detached: trace.trailer.as_ref().and_then(|t| t.detached.clone()),
-        truncation: truncation.cloned(),
+            .zip(names)
+            .map(|(f, name)| FilterSummary {
+                path: f.path.clone(),
+                name,
+                sha256: f.sha256.clone(),
+            })
+            .collect();
+        let stats = trace
+            .trailer
+            .as_ref()
+            .map(|t| t.stats.clone())
+            .unwrap_or_default();
+        let token = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
+        TraceSummary {
+            recorder: trace.header.recorder.clone(),
+            python: trace.header.python.clone(),
+            argv: trace.header.argv.clone(),
+            cwd: trace.header.cwd.clone(),
+            start_unix_ms: trace.header.start_unix_ms,
+            duration_ns: self.last_t,
+            naming: token(serde_json::to_value(trace.header.naming).unwrap_or_default()),
+            values: token(serde_json::to_value(trace.header.values).unwrap_or_default()),
+            total_events: self.total,
+            events: self.events,
+            codes: trace.codes.len(),
+            sources: trace.sources.len(),
+            threads,
+            filters,
+            stats: StatsSummary::of(&stats),
+            exit_status: trace.trailer.as_ref().and_then(|t| t.exit_status),
+            detached: trace.trailer.as_ref().and_then(|t| t.detached.clone()),
+            truncation: truncation.cloned(),
+        }
     }
 }

@@ -55,7 +55,7 @@ impl<W: Write> TraceWriter<W> {
     }
 
     /// Like [`TraceWriter::new`], sealing chunks once they hold `chunk_bytes`
-    /// of records (clamped to 1 byte .. 32 MiB; the default is 64 KiB).
+    /// of records (clamped to 1 byte .. 8 MiB; the default is 64 KiB).
     pub fn with_chunk_bytes(
         mut sink: W,
         header: &TraceHeader,
@@ -281,6 +281,28 @@ impl<W: Write> TraceWriter<W> {
     pub fn flush(&mut self) -> io::Result<()> {
         self.seal()?;
         self.sink.flush().inspect_err(|_| self.broken = true)
+    }
+
+    /// Writes the tables of `trace` (its `sys.path` versions, modules,
+    /// markers, sources and code objects, in that order), not its events:
+    /// what a whole trace holds before its first event.
+    pub fn tables(&mut self, trace: &Trace) -> io::Result<()> {
+        for entries in &trace.sys_paths {
+            self.sys_path(entries)?;
+        }
+        for m in &trace.modules {
+            self.module(m)?;
+        }
+        for dir in &trace.markers {
+            self.marker(dir)?;
+        }
+        for source in &trace.sources {
+            self.source(source)?;
+        }
+        for code in &trace.codes {
+            self.code(code)?;
+        }
+        Ok(())
     }
 
     /// Ends the trace with its trailer, writes everything, flushes and
@@ -645,21 +667,7 @@ pub fn try_write_trace(trace: &Trace) -> io::Result<Vec<u8>> {
 }
 
 fn write_body(writer: &mut TraceWriter<Vec<u8>>, trace: &Trace) -> io::Result<()> {
-    for entries in &trace.sys_paths {
-        writer.sys_path(entries)?;
-    }
-    for m in &trace.modules {
-        writer.module(m)?;
-    }
-    for dir in &trace.markers {
-        writer.marker(dir)?;
-    }
-    for source in &trace.sources {
-        writer.source(source)?;
-    }
-    for code in &trace.codes {
-        writer.code(code)?;
-    }
+    writer.tables(trace)?;
     for event in &trace.events {
         writer.event(event)?;
     }

@@ -1,7 +1,8 @@
 //! Chrome Trace Event JSON, which Perfetto (ui.perfetto.dev), speedscope and
 //! `chrome://tracing` open.
 //!
-//! The output is the JSON object form:
+//! The output is the JSON object form (shown spread out; the export writes
+//! it on one line, keys in sorted order):
 //!
 //! ```json
 //! {
@@ -27,177 +28,126 @@
 //!   one slice per resumption, as in the trace.
 //! * `name` is the code's label (`<pkg.mod>` for module bodies, else the
 //!   qualname) under the recording's naming mode; `args` hold the module
-//!   name, qualname, file and first line.
+//!   name, qualname, file and first line. Events name codes by id, looked
+//!   up in the code table (ids need not be dense nor in table order); a code
+//!   missing from the table is named `<code ID>`.
 //! * Raised exceptions are thread-scoped instant events (`ph` `i`); lines
 //!   and values are not exported.
 //! * `ts` is in microseconds since the recording started (fractional: the
 //!   trace has nanoseconds). Per thread, `ts` never decreases (a damaged
 //!   trace's timestamps are clamped).
 //! * A trace cut short leaves activations open: each is closed with an `E`
-//!   at the trace's last timestamp, innermost first, so the JSON stays valid
-//!   and balanced. An exit with no open activation is left out.
+//!   at the trace's last timestamp, innermost first (threads in the order of
+//!   their first activation), so the JSON stays valid and balanced. An exit
+//!   with no open activation is left out.
 //! * `thread_name` metadata events name each thread that has a
 //!   `thread_start`; `process_name` is the program's `argv`.
+//!
+//! # Streaming
+//!
+//! [`write_chrome`] writes the export of a trace file while reading its
+//! events one by one ([`EventStream`]), each Chrome event as soon as it is
+//! known: its memory holds the code table and, per thread, the open
+//! activations, never anything that grows with the number of events.
+//! [`to_chrome`] and [`to_chrome_json`] run the same per-event code over an
+//! in-memory [`Trace`]. The one thing a stream cannot know in time is the
+//! `thread_name` events, which come before every other event: [`to_chrome`]
+//! writes one per `thread_start`, in trace order, while [`write_chrome`]
+//! writes one per thread (its first name, [`Tables::thread_names`]) in the
+//! order of those first `thread_start`s. The two agree for every trace the
+//! recorder or `refilter` writes (each thread has one `thread_start`); a
+//! hand-made trace that repeats a thread's `thread_start` gets one
+//! `thread_name` for it, and nothing else differs.
 
 use super::{recorded_labels, render_slot};
-use crate::trace::model::{Event, Slot, Trace, Value};
+use crate::trace::model::{CodeInfo, Event, Slot, Trace, TraceHeader, Value};
+use crate::trace::refilter::Relabel;
+use crate::trace::stream::{EventStream, ReadError, Tables};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use serde_json::{json, Value as Json};
+use serde_json::{json, Map, Value as Json};
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::io::{self, Read, Write};
 
 /// The Chrome Trace Event JSON of `trace` (see the module docs).
 pub fn to_chrome(trace: &Trace) -> String {
-    serde_json::to_string(&to_chrome_json(trace)).unwrap_or_default()
+    let mut out = Vec::new();
+    match write_trace_chrome(trace, &mut out) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
 }
 
 /// [`to_chrome`] as a JSON value.
 pub fn to_chrome_json(trace: &Trace) -> Json {
-    let labels = recorded_labels(trace);
-    let mut out: Vec<ChromeEvent> = Vec::with_capacity(trace.events.len() + 4);
-    out.push(ChromeEvent {
-        name: "process_name".into(),
-        ph: "M",
-        tid: 0,
-        args: Some(json!({"name": trace.header.argv.join(" ")})),
-        ..ChromeEvent::default()
-    });
+    let Ok(mut export) = Export::start(trace, thread_starts(trace), Values::default());
     for event in &trace.events {
-        if let Event::ThreadStart { thread, name, .. } = event {
-            out.push(ChromeEvent {
-                name: "thread_name".into(),
-                ph: "M",
-                tid: *thread,
-                args: Some(json!({"name": name})),
-                ..ChromeEvent::default()
-            });
-        }
+        let Ok(()) = export.event(event);
     }
-
-    // Per thread: the open activations (name) and the last timestamp written.
-    let mut stacks: FxHashMap<u32, Vec<String>> = FxHashMap::default();
-    let mut last_ts: FxHashMap<u32, u64> = FxHashMap::default();
-    let mut threads: Vec<u32> = Vec::new();
-    let mut end = 0u64;
-    let mut clamp = |thread: u32, t: u64| -> u64 {
-        let last = last_ts.entry(thread).or_insert(0);
-        *last = (*last).max(t);
-        end = end.max(*last);
-        *last
-    };
-    for event in &trace.events {
-        let thread = event.thread();
-        match event {
-            Event::ThreadStart { .. } | Event::Line { .. } => {}
-            Event::Call { t, code, .. }
-            | Event::Resume { t, code, .. }
-            | Event::Throw { t, code, .. } => {
-                let cat = match event {
-                    Event::Call { .. } => "call",
-                    Event::Resume { .. } => "resume",
-                    _ => "throw",
-                };
-                let (name, args) = match trace.codes.get(*code as usize) {
-                    Some(info) => {
-                        let label = labels.get(*code as usize);
-                        (
-                            label.map_or_else(|| info.qualname.clone(), |l| l.label.clone()),
-                            json!({
-                                "module": label.and_then(|l| l.module_name.clone()),
-                                "qualname": info.qualname,
-                                "file": info.filename,
-                                "line": info.first_line,
-                            }),
-                        )
-                    }
-                    None => (format!("<code {code}>"), json!({})),
-                };
-                let ts = clamp(thread, *t);
-                let stack = stacks.entry(thread).or_insert_with(|| {
-                    threads.push(thread);
-                    Vec::new()
-                });
-                stack.push(name.clone());
-                out.push(ChromeEvent {
-                    name,
-                    cat: Some(cat),
-                    ph: "B",
-                    tid: thread,
-                    ts: Some(micros(ts)),
-                    args: Some(args),
-                    ..ChromeEvent::default()
-                });
-            }
-            Event::Return { t, .. } | Event::Yield { t, .. } | Event::Unwind { t, .. } => {
-                let Some(name) = stacks.get_mut(&thread).and_then(Vec::pop) else {
-                    continue;
-                };
-                let exit = match event {
-                    Event::Return { .. } => "return",
-                    Event::Yield { .. } => "yield",
-                    _ => "unwind",
-                };
-                let ts = clamp(thread, *t);
-                out.push(ChromeEvent {
-                    name,
-                    cat: Some("call"),
-                    ph: "E",
-                    tid: thread,
-                    ts: Some(micros(ts)),
-                    args: Some(json!({ "exit": exit })),
-                    ..ChromeEvent::default()
-                });
-            }
-            Event::Raise {
-                t, line, exception, ..
-            } => {
-                let ts = clamp(thread, *t);
-                let name = match &**exception {
-                    Slot::Value {
-                        value:
-                            Value::Object { type_name, .. }
-                            | Value::Repr { type_name, .. }
-                            | Value::ReprError { type_name, .. }
-                            | Value::Deep { type_name }
-                            | Value::Cycle { type_name },
-                    } => format!("raise {type_name}"),
-                    _ => "raise".to_string(),
-                };
-                out.push(ChromeEvent {
-                    name,
-                    cat: Some("raise"),
-                    ph: "i",
-                    s: Some("t"),
-                    tid: thread,
-                    ts: Some(micros(ts)),
-                    args: Some(json!({"line": line, "exception": render_slot(exception)})),
-                    ..ChromeEvent::default()
-                });
-            }
-        }
-    }
-    // Close what a cut-short trace left open, innermost first, at the last timestamp.
-    for thread in threads {
-        let stack = stacks.remove(&thread).unwrap_or_default();
-        for name in stack.into_iter().rev() {
-            out.push(ChromeEvent {
-                name,
-                cat: Some("call"),
-                ph: "E",
-                tid: thread,
-                ts: Some(micros(end)),
-                args: Some(json!({"exit": "unfinished"})),
-                ..ChromeEvent::default()
-            });
-        }
-    }
+    let Ok(values) = export.finish();
     json!({
-        "traceEvents": out,
+        "traceEvents": values.0,
         "displayTimeUnit": "ns",
-        "otherData": {
-            "recorder": trace.header.recorder,
-            "python": trace.header.python,
-            "argv": trace.header.argv,
-        },
+        "otherData": other_data(&trace.header),
+    })
+}
+
+/// Writes the Chrome Trace Event JSON of a trace file to `out` while
+/// streaming its events: `tables` from [`crate::trace::stream::read_tables`]
+/// (the first pass over the file), `events` from [`EventStream::open`] (the
+/// second). The bytes are those of [`to_chrome`] of the same trace (see the
+/// module docs for the one exception, in hand-made traces). A file cut
+/// short or damaged is exported up to the damage, its open activations
+/// closed. Fails when reading fails, or with [`ReadError::Io`] when writing
+/// does; `out` is flushed at the end.
+pub fn write_chrome<R: Read, W: Write>(
+    tables: &Tables,
+    mut events: EventStream<R>,
+    out: W,
+) -> Result<(), ReadError> {
+    let trace = &tables.trace;
+    let names: Vec<(u32, &str)> = tables
+        .thread_names
+        .iter()
+        .map(|(thread, name)| (*thread, &**name))
+        .collect();
+    let mut export = Export::start(trace, names, JsonWriter::start(out, &trace.header)?)?;
+    while let Some(event) = events.next_event()? {
+        export.event(&event)?;
+    }
+    events.finish()?;
+    export.finish()?.end()?;
+    Ok(())
+}
+
+/// [`write_chrome`] of an in-memory trace: the bytes of [`to_chrome`].
+fn write_trace_chrome<W: Write>(trace: &Trace, out: W) -> io::Result<()> {
+    let mut export = Export::start(
+        trace,
+        thread_starts(trace),
+        JsonWriter::start(out, &trace.header)?,
+    )?;
+    for event in &trace.events {
+        export.event(event)?;
+    }
+    export.finish()?.end()
+}
+
+/// Every `thread_start` of an in-memory trace, in order: (thread, name).
+fn thread_starts(trace: &Trace) -> impl Iterator<Item = (u32, &str)> {
+    trace.events.iter().filter_map(|event| match event {
+        Event::ThreadStart { thread, name, .. } => Some((*thread, name.as_str())),
+        _ => None,
+    })
+}
+
+/// The `otherData` object.
+fn other_data(header: &TraceHeader) -> Json {
+    json!({
+        "recorder": header.recorder,
+        "python": header.python,
+        "argv": header.argv,
     })
 }
 
@@ -206,42 +156,425 @@ fn micros(t: u64) -> f64 {
     t as f64 / 1000.0
 }
 
-#[derive(Serialize)]
-struct ChromeEvent {
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+/// The `pid` of every event.
+const PID: u32 = 1;
+
+/// One Chrome event, borrowing what it names.
+struct ChromeEvent<'a> {
+    name: &'a str,
     cat: Option<&'static str>,
     ph: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     s: Option<&'static str>,
-    pid: u32,
     tid: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ts: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    args: Option<Json>,
+    /// Nanoseconds (written in microseconds); none for metadata.
+    ts: Option<u64>,
+    args: Args<'a>,
 }
 
-impl Default for ChromeEvent {
-    fn default() -> ChromeEvent {
-        ChromeEvent {
-            name: String::new(),
+/// The `args` object of a [`ChromeEvent`].
+enum Args<'a> {
+    /// `{"name"}`: metadata.
+    Name(&'a str),
+    /// `{"module", "qualname", "file", "line"}`: a begin with a known code.
+    Code {
+        module: Option<&'a str>,
+        qualname: &'a str,
+        file: &'a str,
+        line: u32,
+    },
+    /// `{}`: a begin with a code missing from the table.
+    NoCode,
+    /// `{"exit"}`: an end.
+    Exit(&'static str),
+    /// `{"line", "exception"}`: a raise.
+    Raise { line: u32, exception: &'a str },
+}
+
+impl Args<'_> {
+    fn to_json(&self) -> Json {
+        match self {
+            Args::Name(name) => json!({ "name": name }),
+            Args::Code {
+                module,
+                qualname,
+                file,
+                line,
+            } => json!({"module": module, "qualname": qualname, "file": file, "line": line}),
+            Args::NoCode => json!({}),
+            Args::Exit(exit) => json!({ "exit": exit }),
+            Args::Raise { line, exception } => json!({"line": line, "exception": exception}),
+        }
+    }
+}
+
+/// Where the Chrome events go, one by one.
+trait Sink {
+    /// Why an event could not be taken.
+    type Error;
+    /// Takes the next event.
+    fn event(&mut self, event: &ChromeEvent<'_>) -> Result<(), Self::Error>;
+}
+
+/// Collects the events as JSON values ([`to_chrome_json`]).
+#[derive(Default)]
+struct Values(Vec<Json>);
+
+impl Sink for Values {
+    type Error = Infallible;
+
+    fn event(&mut self, event: &ChromeEvent<'_>) -> Result<(), Infallible> {
+        let mut map = Map::new();
+        map.insert("name".into(), event.name.into());
+        if let Some(cat) = event.cat {
+            map.insert("cat".into(), cat.into());
+        }
+        map.insert("ph".into(), event.ph.into());
+        if let Some(s) = event.s {
+            map.insert("s".into(), s.into());
+        }
+        map.insert("pid".into(), PID.into());
+        map.insert("tid".into(), event.tid.into());
+        if let Some(ts) = event.ts {
+            map.insert("ts".into(), micros(ts).into());
+        }
+        map.insert("args".into(), event.args.to_json());
+        self.0.push(Json::Object(map));
+        Ok(())
+    }
+}
+
+/// Writes the export as compact JSON, an event at a time: the bytes
+/// `serde_json::to_string` makes of [`to_chrome_json`]'s value, whose
+/// objects (serde_json's default map) serialise their keys in sorted order.
+struct JsonWriter<W> {
+    out: W,
+    first: bool,
+}
+
+impl<W: Write> JsonWriter<W> {
+    /// Writes everything before the first event.
+    fn start(mut out: W, header: &TraceHeader) -> io::Result<JsonWriter<W>> {
+        out.write_all(b"{\"displayTimeUnit\":\"ns\",\"otherData\":")?;
+        serde_json::to_writer(&mut out, &other_data(header))?;
+        out.write_all(b",\"traceEvents\":[")?;
+        Ok(JsonWriter { out, first: true })
+    }
+
+    /// Writes everything after the last event, and flushes.
+    fn end(mut self) -> io::Result<()> {
+        self.out.write_all(b"]}")?;
+        self.out.flush()
+    }
+
+    fn raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)
+    }
+
+    /// A string, number or null, as serde_json writes it.
+    fn scalar<T: Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
+        Ok(serde_json::to_writer(&mut self.out, value)?)
+    }
+
+    fn args(&mut self, args: &Args<'_>) -> io::Result<()> {
+        match args {
+            Args::Name(name) => {
+                self.raw(b"{\"name\":")?;
+                self.scalar(*name)?;
+            }
+            Args::Code {
+                module,
+                qualname,
+                file,
+                line,
+            } => {
+                self.raw(b"{\"file\":")?;
+                self.scalar(*file)?;
+                self.raw(b",\"line\":")?;
+                self.scalar(line)?;
+                self.raw(b",\"module\":")?;
+                self.scalar(module)?;
+                self.raw(b",\"qualname\":")?;
+                self.scalar(*qualname)?;
+            }
+            Args::NoCode => self.raw(b"{")?,
+            Args::Exit(exit) => {
+                self.raw(b"{\"exit\":")?;
+                self.scalar(*exit)?;
+            }
+            Args::Raise { line, exception } => {
+                self.raw(b"{\"exception\":")?;
+                self.scalar(*exception)?;
+                self.raw(b",\"line\":")?;
+                self.scalar(line)?;
+            }
+        }
+        self.raw(b"}")
+    }
+}
+
+impl<W: Write> Sink for JsonWriter<W> {
+    type Error = io::Error;
+
+    fn event(&mut self, event: &ChromeEvent<'_>) -> io::Result<()> {
+        // Keys in sorted order: args, cat, name, ph, pid, s, tid, ts.
+        self.raw(if self.first {
+            b"{\"args\":"
+        } else {
+            b",{\"args\":"
+        })?;
+        self.first = false;
+        self.args(&event.args)?;
+        if let Some(cat) = event.cat {
+            self.raw(b",\"cat\":")?;
+            self.scalar(cat)?;
+        }
+        self.raw(b",\"name\":")?;
+        self.scalar(event.name)?;
+        self.raw(b",\"ph\":")?;
+        self.scalar(event.ph)?;
+        self.raw(b",\"pid\":")?;
+        self.scalar(&PID)?;
+        if let Some(s) = event.s {
+            self.raw(b",\"s\":")?;
+            self.scalar(s)?;
+        }
+        self.raw(b",\"tid\":")?;
+        self.scalar(&event.tid)?;
+        if let Some(ts) = event.ts {
+            self.raw(b",\"ts\":")?;
+            self.scalar(&micros(ts))?;
+        }
+        self.raw(b"}")
+    }
+}
+
+/// The code table, looked up by code id.
+struct Codes<'t> {
+    codes: &'t [CodeInfo],
+    /// By table position.
+    labels: Vec<Relabel>,
+    /// Code id to table position.
+    positions: FxHashMap<u32, usize>,
+}
+
+impl<'t> Codes<'t> {
+    fn new(trace: &'t Trace) -> Codes<'t> {
+        let mut positions = FxHashMap::default();
+        for (position, code) in trace.codes.iter().enumerate() {
+            positions.entry(code.id).or_insert(position);
+        }
+        Codes {
+            codes: &trace.codes,
+            labels: recorded_labels(trace),
+            positions,
+        }
+    }
+
+    /// The code with id `code` and its label, if the table has it.
+    fn get(&self, code: u32) -> Option<(&CodeInfo, Option<&Relabel>)> {
+        let position = *self.positions.get(&code)?;
+        Some((self.codes.get(position)?, self.labels.get(position)))
+    }
+
+    /// The event name of an activation of `code`.
+    fn name(&self, code: u32) -> Cow<'_, str> {
+        match self.get(code) {
+            Some((info, label)) => {
+                Cow::Borrowed(label.map_or(info.qualname.as_str(), |l| &l.label))
+            }
+            None => Cow::Owned(format!("<code {code}>")),
+        }
+    }
+
+    /// The `args` of a begin of `code`.
+    fn args(&self, code: u32) -> Args<'_> {
+        match self.get(code) {
+            Some((info, label)) => Args::Code {
+                module: label.and_then(|l| l.module_name.as_deref()),
+                qualname: &info.qualname,
+                file: &info.filename,
+                line: info.first_line,
+            },
+            None => Args::NoCode,
+        }
+    }
+}
+
+/// The export, fed the trace's events one by one: the one code path of
+/// [`to_chrome`], [`to_chrome_json`] and [`write_chrome`].
+struct Export<'t, S> {
+    codes: Codes<'t>,
+    /// Per thread, the codes of the open activations, innermost last.
+    stacks: FxHashMap<u32, Vec<u32>>,
+    /// Threads in the order of their first activation.
+    threads: Vec<u32>,
+    /// Per thread, the last timestamp written.
+    last_ts: FxHashMap<u32, u64>,
+    /// The last timestamp written on any thread.
+    end: u64,
+    sink: S,
+}
+
+impl<'t, S: Sink> Export<'t, S> {
+    /// Starts the export of `trace` (its header and code table) with the
+    /// metadata events: the process name, then `thread_names`.
+    fn start<'n>(
+        trace: &'t Trace,
+        thread_names: impl IntoIterator<Item = (u32, &'n str)>,
+        mut sink: S,
+    ) -> Result<Export<'t, S>, S::Error> {
+        let argv = trace.header.argv.join(" ");
+        sink.event(&ChromeEvent {
+            name: "process_name",
             cat: None,
-            ph: "i",
+            ph: "M",
             s: None,
-            pid: 1,
             tid: 0,
             ts: None,
-            args: None,
+            args: Args::Name(&argv),
+        })?;
+        for (thread, name) in thread_names {
+            sink.event(&ChromeEvent {
+                name: "thread_name",
+                cat: None,
+                ph: "M",
+                s: None,
+                tid: thread,
+                ts: None,
+                args: Args::Name(name),
+            })?;
         }
+        Ok(Export {
+            codes: Codes::new(trace),
+            stacks: FxHashMap::default(),
+            threads: Vec::new(),
+            last_ts: FxHashMap::default(),
+            end: 0,
+            sink,
+        })
+    }
+
+    /// `t` on `thread`, clamped so that it never goes back on the thread.
+    fn clamp(&mut self, thread: u32, t: u64) -> u64 {
+        let last = self.last_ts.entry(thread).or_insert(0);
+        *last = (*last).max(t);
+        self.end = self.end.max(*last);
+        *last
+    }
+
+    /// Exports the next event of the trace.
+    fn event(&mut self, event: &Event) -> Result<(), S::Error> {
+        let thread = event.thread();
+        match event {
+            Event::ThreadStart { .. } | Event::Line { .. } => Ok(()),
+            Event::Call { t, code, .. }
+            | Event::Resume { t, code, .. }
+            | Event::Throw { t, code, .. } => {
+                let cat = match event {
+                    Event::Call { .. } => "call",
+                    Event::Resume { .. } => "resume",
+                    _ => "throw",
+                };
+                let ts = self.clamp(thread, *t);
+                let threads = &mut self.threads;
+                self.stacks
+                    .entry(thread)
+                    .or_insert_with(|| {
+                        threads.push(thread);
+                        Vec::new()
+                    })
+                    .push(*code);
+                self.sink.event(&ChromeEvent {
+                    name: &self.codes.name(*code),
+                    cat: Some(cat),
+                    ph: "B",
+                    s: None,
+                    tid: thread,
+                    ts: Some(ts),
+                    args: self.codes.args(*code),
+                })
+            }
+            Event::Return { t, .. } | Event::Yield { t, .. } | Event::Unwind { t, .. } => {
+                let Some(code) = self.stacks.get_mut(&thread).and_then(Vec::pop) else {
+                    return Ok(());
+                };
+                let exit = match event {
+                    Event::Return { .. } => "return",
+                    Event::Yield { .. } => "yield",
+                    _ => "unwind",
+                };
+                let ts = self.clamp(thread, *t);
+                self.sink.event(&ChromeEvent {
+                    name: &self.codes.name(code),
+                    cat: Some("call"),
+                    ph: "E",
+                    s: None,
+                    tid: thread,
+                    ts: Some(ts),
+                    args: Args::Exit(exit),
+                })
+            }
+            Event::Raise {
+                t, line, exception, ..
+            } => {
+                let ts = self.clamp(thread, *t);
+                let name = match &**exception {
+                    Slot::Value {
+                        value:
+                            Value::Object { type_name, .. }
+                            | Value::Repr { type_name, .. }
+                            | Value::ReprError { type_name, .. }
+                            | Value::Deep { type_name }
+                            | Value::Cycle { type_name },
+                    } => Cow::Owned(format!("raise {type_name}")),
+                    _ => Cow::Borrowed("raise"),
+                };
+                self.sink.event(&ChromeEvent {
+                    name: &name,
+                    cat: Some("raise"),
+                    ph: "i",
+                    s: Some("t"),
+                    tid: thread,
+                    ts: Some(ts),
+                    args: Args::Raise {
+                        line: *line,
+                        exception: &render_slot(exception),
+                    },
+                })
+            }
+        }
+    }
+
+    /// Closes what a cut-short trace left open, innermost first, at the last
+    /// timestamp, and hands back the sink.
+    fn finish(mut self) -> Result<S, S::Error> {
+        for thread in std::mem::take(&mut self.threads) {
+            let stack = self.stacks.remove(&thread).unwrap_or_default();
+            for code in stack.into_iter().rev() {
+                self.sink.event(&ChromeEvent {
+                    name: &self.codes.name(code),
+                    cat: Some("call"),
+                    ph: "E",
+                    s: None,
+                    tid: thread,
+                    ts: Some(self.end),
+                    args: Args::Exit("unfinished"),
+                })?;
+            }
+        }
+        Ok(self.sink)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::model::Attr;
-    use crate::trace::refilter::testkit::{int, TraceBuilder};
+    use crate::trace::model::{Attr, SequenceKind};
+    use crate::trace::refilter::testkit::{int, string, TraceBuilder};
+    use crate::trace::stream::read_tables;
+    use crate::trace::{read_trace, write_trace, TraceReader, TraceWriter};
+    use crate::ValueKind;
+    use std::io::Cursor;
 
     /// Checks B/E balance and per-thread monotonic `ts`; returns (B count, E count).
     fn check(json: &Json) -> (usize, usize) {
@@ -367,5 +700,589 @@ mod tests {
         b.ret(0, int(1));
         let json = to_chrome_json(&b.finish());
         assert_eq!(check(&json), (0, 0));
+    }
+
+    // Streaming, and the bytes of the export as it was before.
+
+    /// The export as it was before it streamed (verbatim but for its name):
+    /// the oracle of the byte-for-byte tests. It looks codes up by index, so
+    /// it is right for traces whose code ids are their table positions.
+    mod legacy {
+        use crate::trace::export::{recorded_labels, render_slot};
+        use crate::trace::model::{Event, Slot, Trace, Value};
+        use rustc_hash::FxHashMap;
+        use serde::Serialize;
+        use serde_json::{json, Value as Json};
+
+        pub fn to_chrome(trace: &Trace) -> String {
+            serde_json::to_string(&to_chrome_json(trace)).unwrap_or_default()
+        }
+
+        fn to_chrome_json(trace: &Trace) -> Json {
+            let labels = recorded_labels(trace);
+            let mut out: Vec<ChromeEvent> = Vec::with_capacity(trace.events.len() + 4);
+            out.push(ChromeEvent {
+                name: "process_name".into(),
+                ph: "M",
+                tid: 0,
+                args: Some(json!({"name": trace.header.argv.join(" ")})),
+                ..ChromeEvent::default()
+            });
+            for event in &trace.events {
+                if let Event::ThreadStart { thread, name, .. } = event {
+                    out.push(ChromeEvent {
+                        name: "thread_name".into(),
+                        ph: "M",
+                        tid: *thread,
+                        args: Some(json!({"name": name})),
+                        ..ChromeEvent::default()
+                    });
+                }
+            }
+            let mut stacks: FxHashMap<u32, Vec<String>> = FxHashMap::default();
+            let mut last_ts: FxHashMap<u32, u64> = FxHashMap::default();
+            let mut threads: Vec<u32> = Vec::new();
+            let mut end = 0u64;
+            let mut clamp = |thread: u32, t: u64| -> u64 {
+                let last = last_ts.entry(thread).or_insert(0);
+                *last = (*last).max(t);
+                end = end.max(*last);
+                *last
+            };
+            for event in &trace.events {
+                let thread = event.thread();
+                match event {
+                    Event::ThreadStart { .. } | Event::Line { .. } => {}
+                    Event::Call { t, code, .. }
+                    | Event::Resume { t, code, .. }
+                    | Event::Throw { t, code, .. } => {
+                        let cat = match event {
+                            Event::Call { .. } => "call",
+                            Event::Resume { .. } => "resume",
+                            _ => "throw",
+                        };
+                        let (name, args) = match trace.codes.get(*code as usize) {
+                            Some(info) => {
+                                let label = labels.get(*code as usize);
+                                (
+                                    label
+                                        .map_or_else(|| info.qualname.clone(), |l| l.label.clone()),
+                                    json!({
+                                        "module": label.and_then(|l| l.module_name.clone()),
+                                        "qualname": info.qualname,
+                                        "file": info.filename,
+                                        "line": info.first_line,
+                                    }),
+                                )
+                            }
+                            None => (format!("<code {code}>"), json!({})),
+                        };
+                        let ts = clamp(thread, *t);
+                        let stack = stacks.entry(thread).or_insert_with(|| {
+                            threads.push(thread);
+                            Vec::new()
+                        });
+                        stack.push(name.clone());
+                        out.push(ChromeEvent {
+                            name,
+                            cat: Some(cat),
+                            ph: "B",
+                            tid: thread,
+                            ts: Some(super::micros(ts)),
+                            args: Some(args),
+                            ..ChromeEvent::default()
+                        });
+                    }
+                    Event::Return { t, .. } | Event::Yield { t, .. } | Event::Unwind { t, .. } => {
+                        let Some(name) = stacks.get_mut(&thread).and_then(Vec::pop) else {
+                            continue;
+                        };
+                        let exit = match event {
+                            Event::Return { .. } => "return",
+                            Event::Yield { .. } => "yield",
+                            _ => "unwind",
+                        };
+                        let ts = clamp(thread, *t);
+                        out.push(ChromeEvent {
+                            name,
+                            cat: Some("call"),
+                            ph: "E",
+                            tid: thread,
+                            ts: Some(super::micros(ts)),
+                            args: Some(json!({ "exit": exit })),
+                            ..ChromeEvent::default()
+                        });
+                    }
+                    Event::Raise {
+                        t, line, exception, ..
+                    } => {
+                        let ts = clamp(thread, *t);
+                        let name = match &**exception {
+                            Slot::Value {
+                                value:
+                                    Value::Object { type_name, .. }
+                                    | Value::Repr { type_name, .. }
+                                    | Value::ReprError { type_name, .. }
+                                    | Value::Deep { type_name }
+                                    | Value::Cycle { type_name },
+                            } => format!("raise {type_name}"),
+                            _ => "raise".to_string(),
+                        };
+                        out.push(ChromeEvent {
+                            name,
+                            cat: Some("raise"),
+                            ph: "i",
+                            s: Some("t"),
+                            tid: thread,
+                            ts: Some(super::micros(ts)),
+                            args: Some(json!({"line": line, "exception": render_slot(exception)})),
+                            ..ChromeEvent::default()
+                        });
+                    }
+                }
+            }
+            for thread in threads {
+                let stack = stacks.remove(&thread).unwrap_or_default();
+                for name in stack.into_iter().rev() {
+                    out.push(ChromeEvent {
+                        name,
+                        cat: Some("call"),
+                        ph: "E",
+                        tid: thread,
+                        ts: Some(super::micros(end)),
+                        args: Some(json!({"exit": "unfinished"})),
+                        ..ChromeEvent::default()
+                    });
+                }
+            }
+            json!({
+                "traceEvents": out,
+                "displayTimeUnit": "ns",
+                "otherData": {
+                    "recorder": trace.header.recorder,
+                    "python": trace.header.python,
+                    "argv": trace.header.argv,
+                },
+            })
+        }
+
+        #[derive(Serialize)]
+        struct ChromeEvent {
+            name: String,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            cat: Option<&'static str>,
+            ph: &'static str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            s: Option<&'static str>,
+            pid: u32,
+            tid: u32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            ts: Option<f64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            args: Option<Json>,
+        }
+
+        impl Default for ChromeEvent {
+            fn default() -> ChromeEvent {
+                ChromeEvent {
+                    name: String::new(),
+                    cat: None,
+                    ph: "i",
+                    s: None,
+                    pid: 1,
+                    tid: 0,
+                    ts: None,
+                    args: None,
+                }
+            }
+        }
+    }
+
+    /// `write_chrome` of the file of `trace` (tables, then events, each read
+    /// from the bytes), and `to_chrome` of the trace read back whole.
+    fn streamed_and_read(bytes: &[u8]) -> (String, String) {
+        let read = read_trace(bytes).expect("reads").trace;
+        let tables = read_tables(Cursor::new(bytes)).expect("reads the tables");
+        let events = EventStream::open(Cursor::new(bytes)).expect("opens");
+        let mut out = Vec::new();
+        write_chrome(&tables, events, &mut out).expect("writes");
+        let streamed = String::from_utf8(out).expect("UTF-8");
+        (streamed, to_chrome(&read))
+    }
+
+    /// The file of `trace` written in chunks of about `chunk_bytes`.
+    fn in_chunks(trace: &Trace, chunk_bytes: usize) -> Vec<u8> {
+        let mut writer =
+            TraceWriter::with_chunk_bytes(Vec::new(), &trace.header, chunk_bytes).expect("header");
+        writer.tables(trace).expect("tables");
+        for event in &trace.events {
+            writer.event(event).expect("event");
+        }
+        match &trace.trailer {
+            Some(trailer) => writer.finish(trailer).expect("trailer"),
+            None => writer.into_inner().expect("flushed"),
+        }
+    }
+
+    /// The streamed export equals the in-memory one byte for byte, which
+    /// equals serde_json's text of `to_chrome_json` and, when `legacy`, the
+    /// export as it was before.
+    fn assert_identical(trace: &Trace, legacy: bool) {
+        let bytes = write_trace(trace);
+        let (streamed, read) = streamed_and_read(&bytes);
+        assert_eq!(streamed, read, "streamed vs. read whole");
+        let read_back = read_trace(&bytes).expect("reads").trace;
+        let value = serde_json::to_string(&to_chrome_json(&read_back)).expect("serialises");
+        assert_eq!(read, value, "to_chrome vs. to_chrome_json");
+        if legacy {
+            assert_eq!(
+                read,
+                legacy::to_chrome(&read_back),
+                "vs. the export before streaming"
+            );
+            assert_eq!(
+                to_chrome(trace),
+                legacy::to_chrome(trace),
+                "the trace as built"
+            );
+        }
+        serde_json::from_str::<Json>(&streamed).expect("valid JSON");
+    }
+
+    fn exception(type_name: &str) -> Slot {
+        Slot::Value {
+            value: Value::Object {
+                type_name: type_name.into(),
+                attrs: vec![Attr {
+                    name: "args".into(),
+                    value: string("bad \"input\"\n"),
+                }],
+                length: 1,
+            },
+        }
+    }
+
+    /// Values of every kind, names that need escaping, a generator thrown into.
+    fn with_values() -> TraceBuilder {
+        let mut b = TraceBuilder::new();
+        b.trace.header.argv = vec![
+            "app \"quoted\".py".into(),
+            "naïve\\path".into(),
+            "\u{1}".into(),
+        ];
+        b.trace.header.python = "3.13.1 (main)\n[GCC]".into();
+        let main = b.code("/p/app/m.py", "<module>", 1, Some("app.m"));
+        let f = b.code("/p/app/ünï.py", "Outer.<locals>.f\"q\"", 3, None);
+        let g = b.code("/p/app/m.py", "gen", 9, Some("app.m"));
+        b.thread(0, "Main \"Thread\"\t✓");
+        b.call(0, main, &[]);
+        b.line(0, 1, &[(ValueKind::Global, "X", string("x"))]);
+        let list = Slot::Value {
+            value: Value::Sequence {
+                kind: SequenceKind::Tuple,
+                items: vec![Value::Float { value: 2.5 }, Value::None],
+                length: 3,
+            },
+        };
+        b.call(
+            0,
+            f,
+            &[("a", list), ("b", Slot::Redacted), ("c", string("ü"))],
+        );
+        b.line(0, 4, &[(ValueKind::Local, "y", int(2))]);
+        b.raise(0, 4, exception("KeyError"));
+        b.raise(
+            0,
+            5,
+            Slot::Value {
+                value: Value::Repr {
+                    type_name: "mod.Err".into(),
+                    text: "Err()".into(),
+                    length: 5,
+                },
+            },
+        );
+        b.raise(0, 6, Slot::Redacted);
+        b.unwind(0, exception("KeyError"));
+        b.call(0, g, &[]);
+        b.yield_(0, int(1));
+        b.throw(0, g, exception("GeneratorExit"));
+        b.raise(
+            0,
+            10,
+            Slot::Value {
+                value: Value::Cycle {
+                    type_name: "Node".into(),
+                },
+            },
+        );
+        b.unwind(0, Slot::Dropped);
+        b.ret(0, Slot::Absent);
+        b
+    }
+
+    #[test]
+    fn streamed_export_is_byte_for_byte_the_in_memory_one() {
+        let mut complete = sample();
+        complete.ret(0, int(0));
+        assert_identical(&complete.finish(), true);
+        // Cut short: frames open on two threads, closed at the end.
+        let mut open = sample();
+        open.call(1, 1, &[]);
+        open.call(1, 1, &[]);
+        assert_identical(&open.truncated(), true);
+        assert_identical(&with_values().finish(), true);
+        assert_identical(&with_values().truncated(), true);
+        // Empty: no events, then no codes either.
+        let mut no_events = TraceBuilder::new();
+        no_events.code("/p/app/m.py", "<module>", 1, Some("app.m"));
+        assert_identical(&no_events.finish(), true);
+        assert_identical(&TraceBuilder::new().finish(), true);
+        assert_identical(&TraceBuilder::new().truncated(), true);
+    }
+
+    #[test]
+    fn damaged_timestamps_and_stray_exits_stream_identically() {
+        let mut b = sample();
+        b.ret(1, int(0));
+        b.ret(1, int(0));
+        b.call(1, 1, &[]);
+        let mut trace = b.truncated();
+        if let Some(Event::Call { t, .. }) = trace.events.last_mut() {
+            *t = 1;
+        }
+        assert_identical(&trace, true);
+    }
+
+    #[test]
+    fn a_long_trace_over_many_chunks_streams_identically() {
+        let mut b = TraceBuilder::new();
+        let main = b.code("/p/app/m.py", "<module>", 1, Some("app.m"));
+        let f = b.code("/p/app/m.py", "f", 3, Some("app.m"));
+        let g = b.code("/p/app/m.py", "gen", 9, Some("app.m"));
+        for thread in 0..3 {
+            b.thread(thread, &format!("T{thread}"));
+            b.call(thread, main, &[]);
+        }
+        for i in 0..6_000 {
+            let thread = i % 3;
+            b.call(
+                thread,
+                f,
+                &[("i", int(i64::from(i))), ("s", string("some text"))],
+            );
+            b.line(thread, 4, &[(ValueKind::Local, "y", int(2))]);
+            if i % 7 == 0 {
+                b.raise(thread, 4, exception("ValueError"));
+                b.unwind(thread, exception("ValueError"));
+            } else {
+                b.call(thread, g, &[]);
+                b.yield_(thread, int(1));
+                b.ret(thread, int(i64::from(i)));
+            }
+        }
+        let trace = b.truncated();
+        assert_identical(&trace, true);
+        let bytes = in_chunks(&trace, 4 << 10);
+        let mut reader = TraceReader::new();
+        reader.push(&bytes).expect("reads");
+        let chunks = reader.progress().chunks;
+        assert!(chunks > 50, "{chunks} chunks");
+        let (streamed, read) = streamed_and_read(&bytes);
+        assert_eq!(streamed, read);
+    }
+
+    #[test]
+    fn a_file_cut_anywhere_streams_identically() {
+        let mut b = with_values();
+        for _ in 0..200 {
+            b.call(0, 1, &[("s", string("padding padding padding"))]);
+        }
+        let bytes = in_chunks(&b.finish(), 256);
+        let step = bytes.len() / 41 + 1;
+        let mut compared = 0;
+        for len in (0..=bytes.len()).step_by(step) {
+            let cut = bytes.get(..len).expect("in range");
+            if read_trace(cut).is_err() {
+                assert!(
+                    EventStream::open(Cursor::new(cut)).is_err()
+                        || read_tables(Cursor::new(cut)).is_err()
+                );
+                continue;
+            }
+            let (streamed, read) = streamed_and_read(cut);
+            assert_eq!(streamed, read, "cut at {len} of {}", bytes.len());
+            compared += 1;
+        }
+        assert!(compared > 20, "{compared} cuts compared");
+    }
+
+    /// The sample with its codes numbered 5, 2 and 7 (table order), so that
+    /// no id is its position.
+    fn renumbered() -> Trace {
+        let mut b = sample();
+        b.ret(0, int(0));
+        let mut trace = b.finish();
+        let ids = [5, 2, 7];
+        for (code, id) in trace.codes.iter_mut().zip(ids) {
+            code.id = id;
+        }
+        for event in &mut trace.events {
+            if let Event::Call { code, .. }
+            | Event::Resume { code, .. }
+            | Event::Throw { code, .. } = event
+            {
+                *code = ids[*code as usize];
+            }
+        }
+        trace
+    }
+
+    #[test]
+    fn codes_are_looked_up_by_id_not_by_position() {
+        let trace = renumbered();
+        let text = to_chrome(&trace);
+        let json: Json = serde_json::from_str(&text).expect("valid JSON");
+        let begins: Vec<(&str, &str, u64)> = json["traceEvents"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["ph"] == "B")
+            .map(|e| {
+                (
+                    e["name"].as_str().expect("name"),
+                    e["args"]["qualname"].as_str().expect("qualname"),
+                    e["args"]["line"].as_u64().expect("line"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            begins,
+            [
+                ("<app.m>", "<module>", 1),
+                ("f", "f", 3),
+                ("gen", "gen", 9),
+                ("gen", "gen", 9)
+            ]
+        );
+        assert_eq!(check(&json), (4, 4));
+        // Renumbering the codes changes nothing in the export.
+        let mut dense = sample();
+        dense.ret(0, int(0));
+        assert_eq!(text, to_chrome(&dense.finish()));
+        assert_identical(&trace, false);
+    }
+
+    #[test]
+    fn a_code_missing_from_the_table_is_named_by_its_id() {
+        let mut trace = renumbered();
+        // Id 0 is a position, not an id, of this table.
+        trace.events.push(Event::Call {
+            thread: 0,
+            t: 99_000,
+            code: 0,
+            args: Vec::new(),
+        });
+        let json = to_chrome_json(&trace);
+        let events = json["traceEvents"].as_array().expect("events");
+        let unknown: Vec<&Json> = events.iter().filter(|e| e["name"] == "<code 0>").collect();
+        assert_eq!(unknown.len(), 2, "its begin, and its end at the end");
+        assert_eq!(unknown[0]["args"], json!({}));
+        assert_eq!(unknown[1]["args"]["exit"], "unfinished");
+    }
+
+    #[test]
+    fn thread_names_stream_in_first_start_order() {
+        // Hand-made: thread 1 starts before thread 0, and thread 0 twice.
+        let mut b = TraceBuilder::new();
+        let f = b.code("/p/app/m.py", "f", 3, Some("app.m"));
+        b.thread(1, "second");
+        b.call(1, f, &[]);
+        b.thread(0, "first");
+        b.call(0, f, &[]);
+        b.thread(0, "renamed");
+        b.ret(0, int(0));
+        b.ret(1, int(0));
+        let trace = b.finish();
+        let bytes = write_trace(&trace);
+        let (streamed, read) = streamed_and_read(&bytes);
+        let names = |text: &str| -> Vec<(u64, String)> {
+            let json: Json = serde_json::from_str(text).expect("valid JSON");
+            json["traceEvents"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .filter(|e| e["name"] == "thread_name")
+                .map(|e| {
+                    (
+                        e["tid"].as_u64().expect("tid"),
+                        e["args"]["name"].to_string(),
+                    )
+                })
+                .collect()
+        };
+        let quoted = |s: &str| format!("\"{s}\"");
+        assert_eq!(
+            names(&read),
+            [
+                (1, quoted("second")),
+                (0, quoted("first")),
+                (0, quoted("renamed"))
+            ]
+        );
+        assert_eq!(
+            names(&streamed),
+            [(1, quoted("second")), (0, quoted("first"))]
+        );
+        // Nothing else differs.
+        let others = |text: &str| -> Vec<Json> {
+            let json: Json = serde_json::from_str(text).expect("valid JSON");
+            json["traceEvents"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .filter(|e| e["name"] != "thread_name")
+                .cloned()
+                .collect()
+        };
+        assert_eq!(others(&streamed), others(&read));
+        assert_eq!(to_chrome(&trace), legacy::to_chrome(&trace));
+    }
+
+    /// A sink that fails once it has taken `left` bytes.
+    struct FailingAfter {
+        left: usize,
+    }
+
+    impl Write for FailingAfter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if buf.len() > self.left {
+                return Err(io::Error::other("disk full"));
+            }
+            self.left -= buf.len();
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn write_errors_are_io_errors() {
+        let bytes = write_trace(&with_values().finish());
+        let full = streamed_and_read(&bytes).0.len();
+        for left in [0, 10, full / 2, full - 1] {
+            let tables = read_tables(Cursor::new(&bytes)).expect("tables");
+            let events = EventStream::open(Cursor::new(&bytes)).expect("opens");
+            let result = write_chrome(&tables, events, FailingAfter { left });
+            assert!(
+                matches!(result, Err(ReadError::Io(_))),
+                "{left}: {result:?}"
+            );
+        }
+        let tables = read_tables(Cursor::new(&bytes)).expect("tables");
+        let events = EventStream::open(Cursor::new(&bytes)).expect("opens");
+        write_chrome(&tables, events, FailingAfter { left: full }).expect("just fits");
     }
 }

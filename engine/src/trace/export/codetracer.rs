@@ -2,6 +2,12 @@
 //! `trace_paths.json`, as read by CodeTracer's `codetracer_trace_types`
 //! (0.16) and `runtime_tracing` (0.15) JSON readers.
 //!
+//! [`write_codetracer`] streams it: it writes `trace.json` event by event
+//! from an [`EventStream`], with everything written before the events taken
+//! from the trace's tables, and returns the two small files; memory does not
+//! grow with the number of events. [`to_codetracer`] builds the same bytes
+//! in memory from a whole [`Trace`], through the same code.
+//!
 //! # `trace.json`
 //!
 //! A JSON array of `TraceLowLevelEvent` records in serde's externally
@@ -11,7 +17,9 @@
 //! * Start: `Path` (the program), `Function {path_id, line: 1, name:
 //!   "<toplevel>"}`, `Call {function_id: 0, args: []}`, then one `Path` (per
 //!   new file) and one `Function` per code object, in code-table order, so
-//!   that **function id = code id + 1**. Each code gets its own function id
+//!   that **function id = the code's position in the table + 1** (code ids
+//!   are ids, not positions: events find their code by id). Each code gets
+//!   its own function id
 //!   (CodeTracer's own writers merge functions by name; this export does
 //!   not, so same-named functions of different modules stay apart).
 //!   `Function.name` is the code's label under the recording's naming mode:
@@ -33,7 +41,8 @@
 //!   `metadata` is a JSON string `{"event":"raise","thread","path_id","line"}`
 //!   and `content` the exception rendered as text (CodeTracer's Python
 //!   recorder does not record raises).
-//! * Threads: with more than one thread, each `thread_start` becomes
+//! * Threads: with more than one thread ([`write_codetracer`]: more than
+//!   one thread with a `thread_start`), each `thread_start` becomes
 //!   `ThreadStart(n)` and a change of thread `ThreadSwitch(n)` (n = the
 //!   trace's thread number); a single-threaded trace has neither, like
 //!   CodeTracer's Python recorder's output.
@@ -84,7 +93,8 @@
 //! and `trace_filter` (`filters` with name, path, sha256 and version;
 //! `stats` with `scopes_skipped`, `value_redactions` and `value_drops` per
 //! `argument`/`local`/`global`/`return`/`attribute`). A `tracesieve` key
-//! adds the naming mode, the threads and, per code, its function id, file,
+//! adds the naming mode, the threads (each once, with the name of its first
+//! `thread_start`, in order) and, per code, its function id, id, file,
 //! qualname, module name and label. Readers ignore unknown keys.
 //!
 //! # `trace_paths.json`
@@ -95,11 +105,13 @@ use super::{bytes_literal, float_text, recorded_labels, render_slot};
 use crate::path;
 use crate::trace::model::{Event, SequenceKind, Slot, Trace, Value, Var};
 use crate::trace::refilter::Relabel;
-use rustc_hash::FxHashMap;
+use crate::trace::stream::{EventStream, ReadError, Tables};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
+use std::io::{self, Read, Write};
 
 /// The three files of a CodeTracer JSON trace folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,99 +124,223 @@ pub struct CodeTracerFolder {
     pub paths_json: String,
 }
 
-/// `trace` as a CodeTracer JSON trace folder (see the module docs).
-pub fn to_codetracer(trace: &Trace) -> CodeTracerFolder {
-    let labels = recorded_labels(trace);
-    let mut w = Writer {
-        records: Vec::with_capacity(trace.events.len() * 2 + 8),
-        paths: Vec::new(),
-        path_ids: FxHashMap::default(),
-        types: FxHashMap::default(),
-        type_count: 0,
-        vars: FxHashMap::default(),
-    };
-    let program = program_path(trace);
-    let program_id = w.path(&program);
-    w.emit(&Record::Function(FunctionRecord {
-        path_id: program_id,
-        line: 1,
-        name: "<toplevel>".into(),
-    }));
-    w.emit(&Record::Call(CallRecord {
-        function_id: 0,
-        args: Vec::new(),
-    }));
-    // One function per code: function id = code id + 1.
-    let mut code_paths = Vec::with_capacity(trace.codes.len());
-    for (i, code) in trace.codes.iter().enumerate() {
-        let path_id = w.path(&code.filename);
-        code_paths.push(path_id);
-        w.emit(&Record::Function(FunctionRecord {
-            path_id,
-            line: i64::from(code.first_line),
-            name: labels
-                .get(i)
-                .map_or_else(|| code.qualname.clone(), |l| l.label.clone()),
-        }));
-    }
+/// The two small files of a CodeTracer JSON trace folder, which
+/// [`write_codetracer`] returns once it has written `trace.json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodeTracerSideFiles {
+    /// `trace_metadata.json`.
+    pub metadata_json: String,
+    /// `trace_paths.json`.
+    pub paths_json: String,
+}
 
+/// `trace` as a CodeTracer JSON trace folder (see the module docs), in
+/// memory. [`write_codetracer`] writes the same bytes from a stream.
+pub fn to_codetracer(trace: &Trace) -> CodeTracerFolder {
     let multi = {
         let mut threads = trace.events.iter().map(Event::thread);
         let first = threads.next();
         threads.any(|t| Some(t) != first)
     };
-    let mut current: Option<u32> = None;
-    let mut stacks: FxHashMap<u32, Vec<Frame>> = FxHashMap::default();
-    let mut thread_order: Vec<u32> = Vec::new();
+    let mut export = Export::start(trace, multi, Vec::new());
     for event in &trace.events {
+        export.event(event);
+    }
+    // Writing into a `Vec` cannot fail, and serde_json writes UTF-8.
+    let (bytes, side) = export.finish().unwrap_or_default();
+    let trace_json = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    CodeTracerFolder {
+        trace_json,
+        metadata_json: side.metadata_json,
+        paths_json: side.paths_json,
+    }
+}
+
+/// Streams a trace as a CodeTracer JSON trace folder: writes `trace.json`
+/// to `trace_json` event by event, and returns the two small files. The
+/// bytes are those of [`to_codetracer`] on the same trace read whole.
+///
+/// `tables` comes from [`crate::trace::stream::read_tables`] over the same
+/// file (everything written before the events needs only them), `events`
+/// from [`EventStream::open`]. Memory stays bounded by the tables, the open
+/// frames and the types and variable names met, whatever the number of
+/// events. Write errors come back as [`ReadError::Io`]; `trace_json` is
+/// flushed at the end.
+///
+pub fn write_codetracer<R: Read, W: Write>(
+    tables: &Tables,
+    mut events: EventStream<R>,
+    trace_json: W,
+) -> Result<CodeTracerSideFiles, ReadError> {
+    let multi = tables.threads > 1;
+    let mut export = Export::start(&tables.trace, multi, trace_json);
+    export.check()?;
+    while let Some(event) = events.next_event()? {
+        export.event(&event);
+        export.check()?;
+    }
+    events.finish()?;
+    let (_, side) = export.finish()?;
+    Ok(side)
+}
+
+/// The export of one trace, fed its events one at a time: what
+/// [`to_codetracer`] and [`write_codetracer`] share. `trace` gives the
+/// tables only; its `events` are never looked at.
+struct Export<'t, W> {
+    trace: &'t Trace,
+    labels: Vec<Relabel>,
+    program: String,
+    program_id: usize,
+    /// Code id to position in `trace.codes` (ids need not be dense).
+    code_at: FxHashMap<u32, usize>,
+    /// Each code's path id, by position in `trace.codes`.
+    code_paths: Vec<usize>,
+    /// More than one thread: write `ThreadStart` and `ThreadSwitch`.
+    multi: bool,
+    current: Option<u32>,
+    stacks: FxHashMap<u32, Vec<Frame>>,
+    /// Threads in order of their first event other than `thread_start`.
+    thread_order: Vec<u32>,
+    /// Each thread's number and name, from its first `thread_start`, in
+    /// order (for the metadata).
+    threads: Vec<(u32, String)>,
+    /// The threads in `threads`.
+    named: FxHashSet<u32>,
+    w: Writer<W>,
+}
+
+impl<'t, W: Write> Export<'t, W> {
+    /// Writes the start: `[`, the program's path, `<toplevel>` and its
+    /// call, then each code's path and function.
+    fn start(trace: &'t Trace, multi: bool, out: W) -> Export<'t, W> {
+        let labels = recorded_labels(trace);
+        let mut w = Writer::new(out);
+        let program = program_path(trace);
+        let program_id = w.path(&program);
+        w.emit(&Record::Function(FunctionRecord {
+            path_id: program_id,
+            line: 1,
+            name: "<toplevel>".into(),
+        }));
+        w.emit(&Record::Call(CallRecord {
+            function_id: 0,
+            args: Vec::new(),
+        }));
+        // One function per code: function id = code position + 1.
+        let mut code_at = FxHashMap::default();
+        let mut code_paths = Vec::with_capacity(trace.codes.len());
+        for (i, code) in trace.codes.iter().enumerate() {
+            code_at.entry(code.id).or_insert(i);
+            let path_id = w.path(&code.filename);
+            code_paths.push(path_id);
+            w.emit(&Record::Function(FunctionRecord {
+                path_id,
+                line: i64::from(code.first_line),
+                name: labels
+                    .get(i)
+                    .map_or_else(|| code.qualname.clone(), |l| l.label.clone()),
+            }));
+        }
+        Export {
+            trace,
+            labels,
+            program,
+            program_id,
+            code_at,
+            code_paths,
+            multi,
+            current: None,
+            stacks: FxHashMap::default(),
+            thread_order: Vec::new(),
+            threads: Vec::new(),
+            named: FxHashSet::default(),
+            w,
+        }
+    }
+
+    /// The first write error, if any (and forgets it).
+    fn check(&mut self) -> io::Result<()> {
+        match self.w.failed.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// The position in `trace.codes` of the code with id `code`.
+    fn code_index(&self, code: u32) -> Option<usize> {
+        self.code_at.get(&code).copied()
+    }
+
+    /// The path id of the code at `index`, else `fallback`.
+    fn code_path(&self, index: Option<usize>, fallback: usize) -> usize {
+        index
+            .and_then(|i| self.code_paths.get(i).copied())
+            .unwrap_or(fallback)
+    }
+
+    /// A new frame of code `code`, with its arguments: the argument
+    /// `Value`s, a `Step` to the function's first line, then `Call`.
+    fn enter(&mut self, thread: u32, code: u32, args: &[Var]) {
+        let index = self.code_index(code);
+        let mut frame = Frame::new(index);
+        let args = self.w.args(&mut frame, args);
+        let line = index
+            .and_then(|i| self.trace.codes.get(i))
+            .map_or(1, |c| i64::from(c.first_line));
+        let path_id = self.code_path(index, 0);
+        self.w.emit(&Record::Step(StepRecord { path_id, line }));
+        let function_id = index.map_or(0, |i| i + 1);
+        self.w.emit(&Record::Call(CallRecord { function_id, args }));
+        self.stacks.entry(thread).or_default().push(frame);
+    }
+
+    /// Writes the records of one event.
+    fn event(&mut self, event: &Event) {
         let thread = event.thread();
-        if let Event::ThreadStart { .. } = event {
-            if multi {
-                w.emit(&Record::ThreadStart(u64::from(thread)));
+        if let Event::ThreadStart { name, .. } = event {
+            if self.multi {
+                self.w.emit(&Record::ThreadStart(u64::from(thread)));
             }
-            continue;
-        }
-        if multi && current != Some(thread) {
-            if current.is_some() {
-                w.emit(&Record::ThreadSwitch(u64::from(thread)));
+            if self.named.insert(thread) {
+                self.threads.push((thread, name.clone()));
             }
-            current = Some(thread);
+            return;
         }
-        let stack = stacks.entry(thread).or_insert_with(|| {
-            thread_order.push(thread);
-            Vec::new()
-        });
+        if self.multi && self.current != Some(thread) {
+            if self.current.is_some() {
+                self.w.emit(&Record::ThreadSwitch(u64::from(thread)));
+            }
+            self.current = Some(thread);
+        }
+        if !self.stacks.contains_key(&thread) {
+            self.thread_order.push(thread);
+            self.stacks.insert(thread, Vec::new());
+        }
         match event {
             Event::ThreadStart { .. } => {}
-            Event::Call { code, args, .. } => {
-                let mut frame = Frame::new(*code);
-                let args = w.args(&mut frame, args);
-                w.enter(&mut frame, &code_paths, trace, args);
-                stack.push(frame);
-            }
-            Event::Resume { code, .. } => {
-                let mut frame = Frame::new(*code);
-                w.enter(&mut frame, &code_paths, trace, Vec::new());
-                stack.push(frame);
-            }
+            Event::Call { code, args, .. } => self.enter(thread, *code, args),
+            Event::Resume { code, .. } => self.enter(thread, *code, &[]),
             Event::Throw {
                 code, exception, ..
             } => {
-                let mut frame = Frame::new(*code);
                 let var = Var {
                     kind: crate::ValueKind::Arg,
                     name: "exception".into(),
                     value: (**exception).clone(),
                 };
-                let args = w.args(&mut frame, std::slice::from_ref(&var));
-                w.enter(&mut frame, &code_paths, trace, args);
-                stack.push(frame);
+                self.enter(thread, *code, std::slice::from_ref(&var));
             }
             Event::Line { line, vars, .. } => {
-                let Some(frame) = stack.last_mut() else {
-                    continue;
+                let Some(frame) = self.stacks.get_mut(&thread).and_then(|s| s.last_mut()) else {
+                    return;
                 };
-                let path_id = w.code_path(frame.code, &code_paths, program_id);
+                let path_id = frame
+                    .code
+                    .and_then(|i| self.code_paths.get(i).copied())
+                    .unwrap_or(self.program_id);
+                let w = &mut self.w;
                 w.emit(&Record::Step(StepRecord {
                     path_id,
                     line: i64::from(*line),
@@ -216,34 +352,41 @@ pub fn to_codetracer(trace: &Trace) -> CodeTracerFolder {
                     }
                 }
                 for (variable_id, value) in &frame.bindings {
-                    w.emit(&Record::Value(FullValueRecord {
+                    w.emit(&Record::Value(ValueRef {
                         variable_id: *variable_id,
-                        value: value.clone(),
+                        value,
                     }));
                 }
             }
             Event::Return { value, .. }
             | Event::Yield { value, .. }
             | Event::Unwind { value, .. } => {
-                if stack.pop().is_none() {
-                    continue;
+                let popped = self.stacks.get_mut(&thread).and_then(Vec::pop);
+                if popped.is_none() {
+                    return;
                 }
-                let return_value = w.required(value);
-                w.emit(&Record::Return(ReturnRecord { return_value }));
+                let return_value = self.w.required(value);
+                self.w.emit(&Record::Return(ReturnRecord { return_value }));
             }
             Event::Raise {
                 line, exception, ..
             } => {
-                let path_id = stack
-                    .last()
-                    .map_or(program_id, |f| w.code_path(f.code, &code_paths, program_id));
+                let top = self
+                    .stacks
+                    .get(&thread)
+                    .and_then(|s| s.last())
+                    .map(|f| f.code);
+                let path_id = match top {
+                    Some(code) => self.code_path(code, self.program_id),
+                    None => self.program_id,
+                };
                 let metadata = json!({
                     "event": "raise",
                     "thread": thread,
                     "path_id": path_id,
                     "line": line,
                 });
-                w.emit(&Record::Event(EventRecord {
+                self.w.emit(&Record::Event(EventRecord {
                     kind: EVENT_ERROR,
                     metadata: metadata.to_string(),
                     content: render_slot(exception),
@@ -251,46 +394,48 @@ pub fn to_codetracer(trace: &Trace) -> CodeTracerFolder {
             }
         }
     }
-    // Close what a cut-short trace left open, then `<toplevel>`.
-    for thread in &thread_order {
-        let open = stacks.get(thread).map_or(0, Vec::len);
-        if open == 0 {
-            continue;
-        }
-        if multi && current != Some(*thread) {
-            w.emit(&Record::ThreadSwitch(u64::from(*thread)));
-            current = Some(*thread);
-        }
-        for _ in 0..open {
-            let return_value = w.error("<unfinished>", "Unfinished");
-            w.emit(&Record::Return(ReturnRecord { return_value }));
-        }
-    }
-    if let (true, Some(first)) = (multi, thread_order.first()) {
-        if current != Some(*first) {
-            w.emit(&Record::ThreadSwitch(u64::from(*first)));
-        }
-    }
-    let exit = trace.trailer.as_ref().and_then(|t| t.exit_status);
-    let return_value = match exit {
-        Some(code) => ValueRecord::Int {
-            i: i64::from(code),
-            type_id: w.ty(KIND_INT, "Int", SpecificInfo::None),
-        },
-        None => ValueRecord::None {
-            type_id: w.ty(KIND_NONE, "None", SpecificInfo::None),
-        },
-    };
-    w.emit(&Record::Return(ReturnRecord { return_value }));
 
-    let mut trace_json = String::with_capacity(w.records.iter().map(|r| r.len() + 2).sum());
-    trace_json.push_str("[\n");
-    trace_json.push_str(&w.records.join(",\n"));
-    trace_json.push_str("\n]\n");
-    CodeTracerFolder {
-        trace_json,
-        metadata_json: metadata(trace, &program, &labels),
-        paths_json: serde_json::to_string(&w.paths).unwrap_or_default(),
+    /// Closes what a cut-short trace left open, then `<toplevel>`, writes
+    /// the closing `]` and flushes; returns the output and the small files.
+    fn finish(mut self) -> io::Result<(W, CodeTracerSideFiles)> {
+        for &thread in &self.thread_order {
+            let open = self.stacks.get(&thread).map_or(0, Vec::len);
+            if open == 0 {
+                continue;
+            }
+            if self.multi && self.current != Some(thread) {
+                self.w.emit(&Record::ThreadSwitch(u64::from(thread)));
+                self.current = Some(thread);
+            }
+            for _ in 0..open {
+                let return_value = self.w.error("<unfinished>", "Unfinished");
+                self.w.emit(&Record::Return(ReturnRecord { return_value }));
+            }
+        }
+        if let (true, Some(&first)) = (self.multi, self.thread_order.first()) {
+            if self.current != Some(first) {
+                self.w.emit(&Record::ThreadSwitch(u64::from(first)));
+            }
+        }
+        let exit = self.trace.trailer.as_ref().and_then(|t| t.exit_status);
+        let return_value = match exit {
+            Some(code) => ValueRecord::Int {
+                i: i64::from(code),
+                type_id: self.w.ty(KIND_INT, "Int", SpecificInfo::None),
+            },
+            None => ValueRecord::None {
+                type_id: self.w.ty(KIND_NONE, "None", SpecificInfo::None),
+            },
+        };
+        self.w.emit(&Record::Return(ReturnRecord { return_value }));
+        self.check()?;
+        self.w.out.write_all(b"\n]\n")?;
+        self.w.out.flush()?;
+        let side = CodeTracerSideFiles {
+            metadata_json: metadata(self.trace, &self.program, &self.labels, &self.threads),
+            paths_json: serde_json::to_string(&self.w.paths).unwrap_or_default(),
+        };
+        Ok((self.w.out, side))
     }
 }
 
@@ -334,15 +479,16 @@ fn program_path(trace: &Trace) -> String {
     }
 }
 
-/// One traced activation: its code and the variables known so far.
+/// One traced activation: its code (by position in the code table) and the
+/// variables known so far.
 struct Frame {
-    code: u32,
+    code: Option<usize>,
     bindings: Vec<(usize, ValueRecord)>,
     index: FxHashMap<usize, usize>,
 }
 
 impl Frame {
-    fn new(code: u32) -> Frame {
+    fn new(code: Option<usize>) -> Frame {
         Frame {
             code,
             bindings: Vec::new(),
@@ -361,8 +507,14 @@ impl Frame {
     }
 }
 
-struct Writer {
-    records: Vec<String>,
+/// Writes the records of `trace.json` as they come, interning paths, types
+/// and variable names on first use. A write error stops all writing and is
+/// kept in `failed` until [`Export::check`] takes it.
+struct Writer<W> {
+    out: W,
+    failed: Option<io::Error>,
+    /// No record written yet.
+    first: bool,
     paths: Vec<String>,
     path_ids: FxHashMap<String, usize>,
     types: FxHashMap<(u8, String, SpecificInfo), usize>,
@@ -370,11 +522,41 @@ struct Writer {
     vars: FxHashMap<String, usize>,
 }
 
-impl Writer {
-    fn emit(&mut self, record: &Record) {
-        // Serialising these records cannot fail: no maps with non-string keys.
-        self.records
-            .push(serde_json::to_string(record).unwrap_or_default());
+impl<W: Write> Writer<W> {
+    /// A writer that has written the opening `[`.
+    fn new(out: W) -> Writer<W> {
+        let mut w = Writer {
+            out,
+            failed: None,
+            first: true,
+            paths: Vec::new(),
+            path_ids: FxHashMap::default(),
+            types: FxHashMap::default(),
+            type_count: 0,
+            vars: FxHashMap::default(),
+        };
+        if let Err(e) = w.out.write_all(b"[\n") {
+            w.failed = Some(e);
+        }
+        w
+    }
+
+    /// Writes one record, on its own line.
+    fn emit(&mut self, record: &Record<'_>) {
+        if self.failed.is_some() {
+            return;
+        }
+        let written = if self.first {
+            Ok(())
+        } else {
+            self.out.write_all(b",\n")
+        };
+        self.first = false;
+        let written = written
+            .and_then(|()| serde_json::to_writer(&mut self.out, record).map_err(io::Error::from));
+        if let Err(e) = written {
+            self.failed = Some(e);
+        }
     }
 
     fn path(&mut self, path: &str) -> usize {
@@ -386,10 +568,6 @@ impl Writer {
         self.path_ids.insert(path.to_string(), id);
         self.emit(&Record::Path(path.to_string()));
         id
-    }
-
-    fn code_path(&self, code: u32, code_paths: &[usize], fallback: usize) -> usize {
-        code_paths.get(code as usize).copied().unwrap_or(fallback)
     }
 
     fn var(&mut self, name: &str) -> usize {
@@ -451,36 +629,15 @@ impl Writer {
                 continue;
             };
             let variable_id = self.var(&arg.name);
-            let record = FullValueRecord { variable_id, value };
-            self.emit(&Record::Value(record.clone()));
-            frame.bind(variable_id, record.value.clone());
-            out.push(record);
+            self.emit(&Record::Value(ValueRef {
+                variable_id,
+                value: &value,
+            }));
+            frame.bind(variable_id, value.clone());
+            out.push(FullValueRecord { variable_id, value });
         }
         out
     }
-
-    /// `Step` to the function's first line, then `Call`.
-    fn enter(
-        &mut self,
-        frame: &mut Frame,
-        code_paths: &[usize],
-        trace: &Trace,
-        args: Vec<FullValueRecord>,
-    ) {
-        let line = trace
-            .codes
-            .get(frame.code as usize)
-            .map_or(1, |c| i64::from(c.first_line));
-        let path_id = self.code_path(frame.code, code_paths, 0);
-        self.emit(&Record::Step(StepRecord { path_id, line }));
-        let function_id = if (frame.code as usize) < trace.codes.len() {
-            frame.code as usize + 1
-        } else {
-            0
-        };
-        self.emit(&Record::Call(CallRecord { function_id, args }));
-    }
-
     fn value(&mut self, value: &Value) -> ValueRecord {
         match value {
             Value::None => ValueRecord::None {
@@ -606,8 +763,8 @@ impl Writer {
     }
 }
 
-/// `trace_metadata.json`.
-fn metadata(trace: &Trace, program: &str, labels: &[Relabel]) -> String {
+/// `trace_metadata.json`, from the tables of `trace` and the threads met.
+fn metadata(trace: &Trace, program: &str, labels: &[Relabel], threads: &[(u32, String)]) -> String {
     let h = &trace.header;
     let chain = h.chain().ok();
     let filters: Vec<serde_json::Value> = h
@@ -647,13 +804,9 @@ fn metadata(trace: &Trace, program: &str, labels: &[Relabel]) -> String {
         }
         None => json!({"code": null, "label": "the recording ended early (no trailer)"}),
     };
-    let threads: Vec<serde_json::Value> = trace
-        .events
+    let threads: Vec<serde_json::Value> = threads
         .iter()
-        .filter_map(|e| match e {
-            Event::ThreadStart { thread, name, .. } => Some(json!({"id": thread, "name": name})),
-            _ => None,
-        })
+        .map(|(thread, name)| json!({"id": thread, "name": name}))
         .collect();
     let codes: Vec<serde_json::Value> = trace
         .codes
@@ -736,12 +889,12 @@ fn recording_id(trace: &Trace) -> String {
 
 /// A `TraceLowLevelEvent`, externally tagged as serde writes it.
 #[derive(Serialize)]
-enum Record {
+enum Record<'a> {
     Step(StepRecord),
     Path(String),
     VariableName(String),
     Type(TypeRecord),
-    Value(FullValueRecord),
+    Value(ValueRef<'a>),
     Function(FunctionRecord),
     Call(CallRecord),
     Return(ReturnRecord),
@@ -776,10 +929,19 @@ struct FieldType {
     type_id: usize,
 }
 
-#[derive(Serialize, Clone)]
+/// A `FullValueRecord` (in `Call.args`).
+#[derive(Serialize)]
 struct FullValueRecord {
     variable_id: usize,
     value: ValueRecord,
+}
+
+/// A `Value` record: a `FullValueRecord` with a borrowed value, so that a
+/// frame's bindings are written without copying them.
+#[derive(Serialize)]
+struct ValueRef<'a> {
+    variable_id: usize,
+    value: &'a ValueRecord,
 }
 
 #[derive(Serialize)]
@@ -1211,5 +1373,775 @@ mod tests {
         let meta: Json = serde_json::from_str(&folder.metadata_json).unwrap();
         assert_eq!(meta["process_exit_status"]["code"], Json::Null);
         assert_eq!(meta["tracesieve"]["threads"][1]["name"], "worker");
+    }
+
+    // --- Streaming: `write_codetracer` writes what `to_codetracer` builds.
+
+    use crate::trace::refilter::testkit::PERMISSIVE;
+    use crate::trace::stream::{read_tables, EventStream, ReadError, Tables};
+    use crate::trace::{read_trace, write_trace, TraceWriter};
+    use std::io::Cursor;
+
+    /// `trace` as a file of small chunks (about `chunk_bytes` each).
+    fn small_chunks(trace: &Trace, chunk_bytes: usize) -> Vec<u8> {
+        let mut w = TraceWriter::with_chunk_bytes(Vec::new(), &trace.header, chunk_bytes)
+            .expect("header written");
+        w.tables(trace).expect("tables written");
+        for event in &trace.events {
+            w.event(event).expect("event written");
+        }
+        match &trace.trailer {
+            Some(trailer) => w.finish(trailer),
+            None => w.into_inner(),
+        }
+        .expect("trace written")
+    }
+
+    /// A source that hands out at most 7 bytes per read.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.0.len()).min(7);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// Writes `trace` to a file (with the default chunks, and with tiny
+    /// ones read a few bytes at a time), streams it back through
+    /// [`write_codetracer`] and checks the three files against
+    /// [`to_codetracer`] of the file read whole, byte for byte; returns them.
+    fn streamed(trace: &Trace) -> CodeTracerFolder {
+        let bytes = write_trace(trace);
+        let whole = read_trace(&bytes).expect("the trace reads back").trace;
+        // (Compared as text: NaN is not equal to itself.)
+        assert!(
+            format!("{:?}", whole.events) == format!("{:?}", trace.events),
+            "every event was written and read back"
+        );
+        let expected = to_codetracer(&whole);
+        let check = |tables: Tables, events: EventStream<&mut dyn std::io::Read>| {
+            let mut trace_json = Vec::new();
+            let side = write_codetracer(&tables, events, &mut trace_json).expect("streamed");
+            let trace_json = String::from_utf8(trace_json).expect("UTF-8");
+            assert!(trace_json == expected.trace_json, "trace.json differs");
+            assert_eq!(
+                side.metadata_json, expected.metadata_json,
+                "trace_metadata.json"
+            );
+            assert_eq!(side.paths_json, expected.paths_json, "trace_paths.json");
+        };
+        let tables = read_tables(Cursor::new(&bytes)).expect("tables");
+        let mut source = Cursor::new(&bytes);
+        let events = EventStream::open(&mut source as &mut dyn std::io::Read).expect("stream");
+        check(tables, events);
+        let bytes = small_chunks(trace, 100);
+        let tables = read_tables(Trickle(&bytes)).expect("tables");
+        let mut source = Trickle(&bytes);
+        let events = EventStream::open(&mut source as &mut dyn std::io::Read).expect("stream");
+        check(tables, events);
+        expected
+    }
+
+    fn sample_stats() -> FilterStats {
+        FilterStats {
+            scopes_skipped: 2,
+            redacted: [1, 0, 0, 0, 1],
+            dropped: [0, 0, 0, 1, 0],
+        }
+    }
+
+    /// Two threads, interleaved, each with nested calls.
+    fn threads() -> TraceBuilder {
+        let mut b = TraceBuilder::new();
+        let main = b.code("/p/app/m.py", "<module>", 1, Some("app.m"));
+        let work = b.code("/p/app/m.py", "work", 10, Some("app.m"));
+        let helper = b.code("/p/app/util.py", "helper", 2, Some("app.util"));
+        b.thread(0, "MainThread");
+        b.call(0, main, &[]);
+        b.line(0, 1, &[(ValueKind::Global, "N", int(3))]);
+        b.thread(1, "worker-1");
+        b.call(1, work, &[("n", int(1))]);
+        b.line(1, 11, &[(ValueKind::Local, "acc", int(0))]);
+        b.line(0, 2, &[]);
+        b.thread(2, "worker-2");
+        b.call(2, work, &[("n", int(2))]);
+        b.call(1, helper, &[("x", string("a"))]);
+        b.line(1, 3, &[]);
+        b.line(2, 11, &[(ValueKind::Local, "acc", int(5))]);
+        b.ret(1, int(1));
+        b.line(1, 12, &[(ValueKind::Local, "acc", int(1))]);
+        b.ret(2, int(5));
+        b.ret(1, Slot::Absent);
+        b.line(0, 3, &[]);
+        b.ret(0, v(Value::None));
+        b
+    }
+
+    /// Raises, unwinds, a re-raise caught by the caller.
+    fn exceptions() -> TraceBuilder {
+        let mut b = TraceBuilder::new();
+        let main = b.code("/p/app/m.py", "<module>", 1, Some("app.m"));
+        let f = b.code("/p/app/m.py", "f", 3, Some("app.m"));
+        let g = b.code("/p/app/m.py", "g", 7, Some("app.m"));
+        let error = |msg: &str| {
+            v(Value::Object {
+                type_name: "ValueError".into(),
+                attrs: vec![Attr {
+                    name: "args".into(),
+                    value: v(Value::Sequence {
+                        kind: SequenceKind::Tuple,
+                        items: vec![Value::Str {
+                            value: msg.into(),
+                            length: msg.len() as u64,
+                        }],
+                        length: 1,
+                    }),
+                }],
+                length: 1,
+            })
+        };
+        b.thread(0, "MainThread");
+        b.call(0, main, &[]);
+        b.line(0, 1, &[]);
+        b.call(0, f, &[("x", int(0))]);
+        b.line(0, 4, &[]);
+        b.call(0, g, &[]);
+        b.line(0, 8, &[]);
+        b.raise(0, 8, error("bad"));
+        b.unwind(0, error("bad"));
+        b.raise(0, 5, error("bad"));
+        b.unwind(0, Slot::Redacted);
+        b.raise(0, 2, Slot::Redacted);
+        b.line(
+            0,
+            9,
+            &[(ValueKind::Global, "caught", v(Value::Bool { value: true }))],
+        );
+        b.ret(0, v(Value::None));
+        b
+    }
+
+    /// A generator: started, suspended, resumed, thrown into, closed.
+    fn generators() -> TraceBuilder {
+        let mut b = TraceBuilder::new();
+        let main = b.code("/p/app/gen.py", "<module>", 1, Some("__main__"));
+        let gen = b.code("/p/app/gen.py", "count", 2, Some("__main__"));
+        b.thread(0, "MainThread");
+        b.call(0, main, &[]);
+        b.line(0, 6, &[]);
+        b.call(0, gen, &[("n", int(2))]);
+        b.line(0, 3, &[(ValueKind::Local, "i", int(0))]);
+        b.yield_(0, int(0));
+        b.line(0, 7, &[(ValueKind::Global, "first", int(0))]);
+        b.resume(0, gen);
+        b.line(0, 3, &[(ValueKind::Local, "i", int(1))]);
+        b.yield_(0, int(1));
+        b.throw(0, gen, string("stop"));
+        b.line(0, 4, &[]);
+        b.raise(0, 4, string("stop"));
+        b.unwind(0, string("stop"));
+        b.resume(0, gen);
+        b.ret(0, Slot::Dropped);
+        b.line(0, 8, &[]);
+        b.ret(0, v(Value::None));
+        b
+    }
+
+    /// Every kind of value and marker, as arguments, locals and returns.
+    fn values() -> TraceBuilder {
+        let mut b = TraceBuilder::new();
+        b.trace.header.repr = true;
+        let main = b.code("/p/app/v.py", "<module>", 1, Some("app.v"));
+        let f = b.code("/p/app/v.py", "f", 2, Some("app.v"));
+        let text = |s: &str, length: u64| Value::Str {
+            value: s.into(),
+            length,
+        };
+        let seq = |kind, items: Vec<Value>, length| Value::Sequence {
+            kind,
+            items,
+            length,
+        };
+        let all = vec![
+            Value::None,
+            Value::Bool { value: false },
+            Value::Int { value: i64::MIN },
+            Value::BigInt {
+                digits: "-123456789012345678901234567890".into(),
+            },
+            Value::Float { value: 2.5 },
+            Value::Float { value: 1e20 },
+            Value::Float { value: f64::NAN },
+            Value::Float {
+                value: f64::NEG_INFINITY,
+            },
+            text("caf\u{e9} \"q\" \\ \n\u{1}", 9),
+            text("cut", 100),
+            Value::Bytes {
+                value: b"a\x00'\xff".to_vec(),
+                length: 4,
+            },
+            Value::Bytes {
+                value: b"ab".to_vec(),
+                length: 10,
+            },
+            seq(SequenceKind::List, vec![], 0),
+            seq(SequenceKind::List, vec![Value::Int { value: 1 }], 3),
+            seq(SequenceKind::Tuple, vec![Value::Int { value: 1 }], 1),
+            seq(SequenceKind::Tuple, vec![], 0),
+            seq(SequenceKind::Set, vec![], 0),
+            seq(SequenceKind::Set, vec![text("s", 1)], 1),
+            seq(SequenceKind::FrozenSet, vec![Value::None], 2),
+            Value::Dict {
+                entries: vec![],
+                length: 0,
+            },
+            Value::Dict {
+                entries: vec![(text("k", 1), seq(SequenceKind::List, vec![], 0))],
+                length: 4,
+            },
+            Value::Object {
+                type_name: "app.v.Point".into(),
+                attrs: vec![
+                    Attr {
+                        name: "x".into(),
+                        value: int(1),
+                    },
+                    Attr {
+                        name: "secret".into(),
+                        value: Slot::Redacted,
+                    },
+                    Attr {
+                        name: "gone".into(),
+                        value: Slot::Absent,
+                    },
+                ],
+                length: 4,
+            },
+            // The same type name with other fields is another type.
+            Value::Object {
+                type_name: "app.v.Point".into(),
+                attrs: vec![Attr {
+                    name: "x".into(),
+                    value: string("one"),
+                }],
+                length: 1,
+            },
+            Value::Object {
+                type_name: "app.v.Empty".into(),
+                attrs: vec![],
+                length: 0,
+            },
+            Value::Repr {
+                type_name: "decimal.Decimal".into(),
+                text: "Decimal('1.5')".into(),
+                length: 14,
+            },
+            Value::Repr {
+                type_name: "app.v.Long".into(),
+                text: "<Long".into(),
+                length: 500,
+            },
+            Value::ReprError {
+                type_name: "app.v.Bad".into(),
+                message: "RuntimeError: no".into(),
+            },
+            Value::Deep {
+                type_name: "list".into(),
+            },
+            Value::Cycle {
+                type_name: "dict".into(),
+            },
+        ];
+        b.thread(0, "MainThread");
+        b.call(0, main, &[]);
+        let args: Vec<(String, Slot)> = all
+            .iter()
+            .enumerate()
+            .map(|(i, value)| (format!("a{i}"), v(value.clone())))
+            .chain([
+                ("red".to_string(), Slot::Redacted),
+                ("absent".to_string(), Slot::Absent),
+            ])
+            .collect();
+        let args: Vec<(&str, Slot)> = args.iter().map(|(n, s)| (n.as_str(), s.clone())).collect();
+        b.call(0, f, &args);
+        for (i, value) in all.iter().enumerate() {
+            b.line(
+                0,
+                3 + i as u32,
+                &[
+                    (ValueKind::Local, "x", v(value.clone())),
+                    (ValueKind::Global, "G", Slot::Redacted),
+                    (ValueKind::Local, "skipped", Slot::Absent),
+                ],
+            );
+        }
+        for value in &all {
+            b.call(0, f, &[]);
+            b.ret(0, v(value.clone()));
+        }
+        b.ret(0, Slot::Absent);
+        b.ret(0, Slot::Redacted);
+        b
+    }
+
+    #[test]
+    fn streaming_matches_to_codetracer_on_the_sample() {
+        streamed(&sample().finish_with(sample_stats()));
+        streamed(&sample().finish());
+    }
+
+    #[test]
+    fn streaming_matches_to_codetracer_with_threads() {
+        let folder = streamed(&threads().finish());
+        let records = records(&folder);
+        check_ids(&records);
+        let count = |t: &str| records.iter().filter(|r| tag(r) == t).count();
+        assert_eq!(count("ThreadStart"), 3);
+        assert!(count("ThreadSwitch") >= 4);
+        assert_eq!(count("Call"), count("Return"));
+        let meta: Json = serde_json::from_str(&folder.metadata_json).unwrap();
+        assert_eq!(
+            meta["tracesieve"]["threads"],
+            json!([
+                {"id": 0, "name": "MainThread"},
+                {"id": 1, "name": "worker-1"},
+                {"id": 2, "name": "worker-2"},
+            ])
+        );
+        // The sample's own threads, cut short with frames open on two threads.
+        let mut b = sample();
+        b.thread(1, "worker");
+        b.call(1, 1, &[]);
+        b.line(1, 4, &[]);
+        b.line(0, 2, &[]);
+        streamed(&b.truncated());
+    }
+
+    #[test]
+    fn streaming_matches_to_codetracer_with_exceptions() {
+        let folder = streamed(&exceptions().finish_with(sample_stats()));
+        let records = records(&folder);
+        check_ids(&records);
+        assert_eq!(records.iter().filter(|r| tag(r) == "Event").count(), 3);
+    }
+
+    #[test]
+    fn streaming_matches_to_codetracer_with_generators() {
+        let folder = streamed(&generators().finish());
+        let records = records(&folder);
+        check_ids(&records);
+        // Start, resume, throw and resume: four calls of the generator.
+        let calls = records
+            .iter()
+            .filter(|r| tag(r) == "Call" && r["Call"]["function_id"] == 2)
+            .count();
+        assert_eq!(calls, 4);
+        let thrown = records
+            .iter()
+            .filter(|r| tag(r) == "Call" && r["Call"]["function_id"] == 2)
+            .nth(2)
+            .unwrap();
+        assert_eq!(thrown["Call"]["args"][0]["value"]["text"], "stop");
+    }
+
+    #[test]
+    fn streaming_matches_to_codetracer_with_values_of_every_kind() {
+        let folder = streamed(&values().finish());
+        let records = records(&folder);
+        let types = check_ids(&records);
+        assert!(types > 15);
+        // Cut-short: the recording had no trailer.
+        streamed(&values().truncated());
+    }
+
+    #[test]
+    fn streaming_matches_to_codetracer_when_cut_short() {
+        let mut b = generators();
+        b.call(0, 0, &[("late", int(9))]);
+        b.line(0, 2, &[(ValueKind::Local, "y", string("open"))]);
+        let folder = streamed(&b.truncated());
+        let records = records(&folder);
+        let count = |t: &str| records.iter().filter(|r| tag(r) == t).count();
+        assert_eq!(count("Call"), count("Return"), "open frames are closed");
+        let meta: Json = serde_json::from_str(&folder.metadata_json).unwrap();
+        assert_eq!(meta["process_exit_status"]["code"], Json::Null);
+    }
+
+    #[test]
+    fn streaming_matches_to_codetracer_on_empty_traces() {
+        // No code, no event: the start and `<toplevel>`'s return.
+        let b = TraceBuilder::new();
+        let folder = streamed(&b.finish());
+        assert_eq!(
+            records(&folder),
+            [
+                json!({"Path": "/p/app/m.py"}),
+                json!({"Function": {"path_id": 0, "line": 1, "name": "<toplevel>"}}),
+                json!({"Call": {"function_id": 0, "args": []}}),
+                json!({"Type": {"kind": 7, "lang_type": "Int", "specific_info": {"kind": "None"}}}),
+                json!({"Return": {"return_value": {"kind": "Int", "i": 0, "type_id": 0}}}),
+            ]
+        );
+        streamed(&b.truncated());
+        // Codes but no events, and no program argument.
+        let mut b = TraceBuilder::new();
+        b.trace.header.argv.clear();
+        b.filters(&chain(&user("")));
+        b.code("/p/app/m.py", "<module>", 1, Some("app.m"));
+        b.code("/p/lib/x.py", "x", 4, Some("lib.x"));
+        let folder = streamed(&b.finish());
+        assert_eq!(folder.paths_json, r#"["/p/app/m.py","/p/lib/x.py"]"#);
+        streamed(&b.truncated());
+        // A single thread that only started.
+        let mut b = TraceBuilder::new();
+        b.thread(0, "MainThread");
+        streamed(&b.truncated());
+    }
+
+    #[test]
+    fn streaming_matches_to_codetracer_under_other_filters_and_naming() {
+        let mut b = threads();
+        b.trace.header.naming = crate::identity::NamingMode::Paths;
+        b.filters(&chain(&user(
+            "[[scope.rules]]\nselector='pkg:app.*'\nexec='trace'\n",
+        )));
+        streamed(&b.finish_with(sample_stats()));
+        let mut b = values();
+        b.filters(
+            &crate::filter::FilterChain::load(
+                &[crate::FilterSource::inline("permissive", PERMISSIVE)],
+                crate::Platform::Posix,
+            )
+            .unwrap(),
+        );
+        streamed(&b.finish());
+    }
+
+    /// Codes numbered 7 and 3, in that table order: function ids follow the
+    /// table (7 is function 1, 3 is function 2), whatever the numbers.
+    fn swapped_ids() -> Trace {
+        let mut b = TraceBuilder::new();
+        let main = b.code("/p/app/m.py", "<module>", 1, Some("app.m"));
+        let f = b.code("/p/app/lib.py", "f", 5, Some("app.lib"));
+        b.trace.codes[main as usize].id = 7;
+        b.trace.codes[f as usize].id = 3;
+        b.thread(0, "MainThread");
+        b.call(0, 7, &[]);
+        b.line(0, 2, &[]);
+        b.call(0, 3, &[("a", int(1))]);
+        b.line(0, 6, &[]);
+        b.raise(0, 6, string("boom"));
+        b.ret(0, int(2));
+        b.ret(0, v(Value::None));
+        b.finish()
+    }
+
+    #[test]
+    fn code_ids_are_ids_not_table_positions() {
+        let trace = swapped_ids();
+        let folder = to_codetracer(&trace);
+        let records = records(&folder);
+        check_ids(&records);
+        let functions: Vec<&Json> = records
+            .iter()
+            .filter(|r| tag(r) == "Function")
+            .map(|r| &r["Function"])
+            .collect();
+        let calls: Vec<(String, u64, i64)> = records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| tag(r) == "Call")
+            .map(|(i, r)| {
+                let function = functions[r["Call"]["function_id"].as_u64().unwrap() as usize];
+                let step = &records[i - 1]["Step"];
+                (
+                    function["name"].as_str().unwrap().to_string(),
+                    step["path_id"].as_u64().unwrap_or(u64::MAX),
+                    step["line"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect();
+        // `<toplevel>` (no step before it), then code 7 and code 3.
+        assert_eq!(calls[0].0, "<toplevel>");
+        assert_eq!(
+            calls[1..],
+            [("<app.m>".to_string(), 0, 1), ("f".to_string(), 1, 5)]
+        );
+        // Lines and raises of code 3 are in its file.
+        let steps: Vec<(u64, i64)> = records
+            .iter()
+            .filter(|r| tag(r) == "Step")
+            .map(|r| {
+                (
+                    r["Step"]["path_id"].as_u64().unwrap(),
+                    r["Step"]["line"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(steps, [(0, 1), (0, 2), (1, 5), (1, 6)]);
+        let raise = records.iter().find(|r| tag(r) == "Event").unwrap();
+        let meta: Json =
+            serde_json::from_str(raise["Event"]["metadata"].as_str().unwrap()).unwrap();
+        assert_eq!(meta["path_id"], 1);
+        let meta: Json = serde_json::from_str(&folder.metadata_json).unwrap();
+        assert_eq!(meta["tracesieve"]["codes"][0]["id"], 7);
+        assert_eq!(meta["tracesieve"]["codes"][0]["function_id"], 1);
+        assert_eq!(meta["tracesieve"]["codes"][1]["id"], 3);
+        assert_eq!(meta["tracesieve"]["codes"][1]["function_id"], 2);
+        // And the same through the file and the stream.
+        assert_eq!(streamed(&trace), folder);
+    }
+
+    #[test]
+    fn write_errors_come_back_as_io_errors() {
+        struct Full(usize);
+        impl std::io::Write for Full {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                if self.0 < buf.len() {
+                    return Err(std::io::Error::other("disk full"));
+                }
+                self.0 -= buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let bytes = write_trace(&values().finish());
+        let size = to_codetracer(&read_trace(&bytes).unwrap().trace)
+            .trace_json
+            .len();
+        for room in [0, 1, 100, size / 2, size - 1] {
+            let tables = read_tables(Cursor::new(&bytes)).unwrap();
+            let events = EventStream::open(Cursor::new(&bytes)).unwrap();
+            let result = write_codetracer(&tables, events, Full(room));
+            assert!(
+                matches!(&result, Err(ReadError::Io(e)) if e.to_string() == "disk full"),
+                "room {room}: {result:?}"
+            );
+        }
+        let tables = read_tables(Cursor::new(&bytes)).unwrap();
+        let events = EventStream::open(Cursor::new(&bytes)).unwrap();
+        assert!(write_codetracer(&tables, events, Full(size)).is_ok());
+    }
+
+    #[test]
+    fn damaged_files_stream_what_reads() {
+        // A file cut in the middle of the events: the stream stops where
+        // reading whole stops, and both close the frames left open.
+        let bytes = write_trace(&values().finish());
+        for cut in [bytes.len() - 1, bytes.len() * 2 / 3, bytes.len() / 2] {
+            let bytes = &bytes[..cut];
+            let whole = read_trace(bytes).unwrap().trace;
+            let expected = to_codetracer(&whole);
+            let tables = read_tables(Cursor::new(bytes)).unwrap();
+            let events = EventStream::open(Cursor::new(bytes)).unwrap();
+            let mut out = Vec::new();
+            let side = write_codetracer(&tables, events, &mut out).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), expected.trace_json);
+            assert_eq!(side.metadata_json, expected.metadata_json);
+            assert_eq!(side.paths_json, expected.paths_json);
+        }
+    }
+
+    /// A small deterministic generator (xorshift64*).
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+
+        fn value(&mut self, depth: u32) -> Value {
+            let pick = self.below(if depth == 0 { 8 } else { 12 });
+            match pick {
+                0 => Value::None,
+                1 => Value::Bool {
+                    value: self.below(2) == 1,
+                },
+                2 => Value::Int {
+                    value: self.next() as i64 >> self.below(64),
+                },
+                3 => Value::Float {
+                    value: f64::from_bits(self.next()),
+                },
+                4 => {
+                    let text = ["", "a", "name", "é\n", "x\"y"][self.below(5) as usize];
+                    Value::Str {
+                        value: text.into(),
+                        length: text.len() as u64 + self.below(2) * 7,
+                    }
+                }
+                5 => Value::BigInt {
+                    digits: format!("{}{}", self.next(), self.next()),
+                },
+                6 => Value::Repr {
+                    type_name: ["a.B", "c.D"][self.below(2) as usize].into(),
+                    text: "<obj>".into(),
+                    length: 5 + self.below(2),
+                },
+                7 => Value::Cycle {
+                    type_name: "list".into(),
+                },
+                8 => {
+                    let n = self.below(3) as usize;
+                    let items = (0..n).map(|_| self.value(depth - 1)).collect();
+                    Value::Sequence {
+                        kind: [
+                            SequenceKind::List,
+                            SequenceKind::Tuple,
+                            SequenceKind::Set,
+                            SequenceKind::FrozenSet,
+                        ][self.below(4) as usize],
+                        items,
+                        length: n as u64 + self.below(2),
+                    }
+                }
+                9 => {
+                    let n = self.below(3) as usize;
+                    let entries = (0..n)
+                        .map(|_| (self.value(0), self.value(depth - 1)))
+                        .collect();
+                    Value::Dict {
+                        entries,
+                        length: n as u64 + self.below(2),
+                    }
+                }
+                10 => {
+                    let n = self.below(3) as usize;
+                    let attrs = (0..n)
+                        .map(|i| Attr {
+                            name: ["a", "b", "c"][i].into(),
+                            value: self.slot(depth - 1),
+                        })
+                        .collect();
+                    Value::Object {
+                        type_name: ["m.P", "m.Q"][self.below(2) as usize].into(),
+                        attrs,
+                        length: n as u64 + self.below(2),
+                    }
+                }
+                _ => Value::Deep {
+                    type_name: "dict".into(),
+                },
+            }
+        }
+
+        fn slot(&mut self, depth: u32) -> Slot {
+            match self.below(10) {
+                0 => Slot::Redacted,
+                1 => Slot::Dropped,
+                2 => Slot::Absent,
+                _ => v(self.value(depth)),
+            }
+        }
+
+        fn vars(&mut self) -> Vec<(ValueKind, String, Slot)> {
+            (0..self.below(4))
+                .map(|_| {
+                    let kind = [ValueKind::Local, ValueKind::Global][self.below(2) as usize];
+                    (kind, format!("v{}", self.below(6)), self.slot(2))
+                })
+                .collect()
+        }
+    }
+
+    /// A random trace: `events` events over up to 3 threads and 5 codes
+    /// (every thread started before its first event).
+    fn random_trace(seed: u64, events: usize) -> Trace {
+        let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let mut b = TraceBuilder::new();
+        let files = ["/p/app/m.py", "/p/app/n.py", "/p/lib/x.py"];
+        let codes = 1 + r.below(5) as u32;
+        for i in 0..codes {
+            let file = files[r.below(3) as usize];
+            let qualname = if i == 0 {
+                "<module>"
+            } else {
+                ["f", "g", "C.h"][r.below(3) as usize]
+            };
+            b.code(file, qualname, 1 + r.below(50) as u32, Some("app.m"));
+        }
+        let threads = 1 + r.below(3) as u32;
+        let mut started = vec![false; threads as usize];
+        for _ in 0..events {
+            let thread = r.below(u64::from(threads)) as u32;
+            if !started[thread as usize] {
+                started[thread as usize] = true;
+                b.thread(thread, &format!("t{thread}"));
+            }
+            let code = r.below(u64::from(codes)) as u32;
+            match r.below(12) {
+                0..=2 => {
+                    let args: Vec<(String, Slot)> = (0..r.below(3))
+                        .map(|i| (format!("p{i}"), r.slot(2)))
+                        .collect();
+                    let args: Vec<(&str, Slot)> =
+                        args.iter().map(|(n, s)| (n.as_str(), s.clone())).collect();
+                    b.call(thread, code, &args);
+                }
+                3 => b.resume(thread, code),
+                4 => {
+                    let slot = r.slot(1);
+                    b.throw(thread, code, slot);
+                }
+                5..=7 => {
+                    let vars = r.vars();
+                    let vars: Vec<(ValueKind, &str, Slot)> = vars
+                        .iter()
+                        .map(|(k, n, s)| (*k, n.as_str(), s.clone()))
+                        .collect();
+                    b.line(thread, 1 + r.below(60) as u32, &vars);
+                }
+                8 | 9 => {
+                    let slot = r.slot(2);
+                    b.ret(thread, slot);
+                }
+                10 => {
+                    let slot = r.slot(1);
+                    if r.below(2) == 0 {
+                        b.yield_(thread, slot);
+                    } else {
+                        b.unwind(thread, slot);
+                    }
+                }
+                _ => {
+                    let slot = r.slot(1);
+                    b.raise(thread, 1 + r.below(60) as u32, slot);
+                }
+            }
+        }
+        if r.below(3) == 0 {
+            b.truncated()
+        } else {
+            b.finish_with(sample_stats())
+        }
+    }
+
+    #[test]
+    fn streaming_matches_to_codetracer_on_random_traces() {
+        for seed in 0..120 {
+            streamed(&random_trace(seed, 1 + seed as usize * 3));
+        }
+        // Large enough to span many chunks of the default size.
+        let big = random_trace(7, 20_000);
+        let bytes = write_trace(&big);
+        let mut events = EventStream::open(Cursor::new(&bytes)).unwrap();
+        while events.next_event().unwrap().is_some() {}
+        let chunks = events.progress().chunks;
+        assert!(chunks > 4, "{chunks} chunks");
+        streamed(&big);
     }
 }

@@ -1,5 +1,9 @@
-//! Exports of an in-memory [`Trace`] to other formats, all pure functions
-//! returning strings or JSON values (the caller writes the files):
+//! Exports of a trace to other formats. Each has a streaming writer
+//! (`write_json`, `write_chrome`, `write_codetracer`) that writes its output
+//! while reading a file's events one by one ([`super::stream`]), with memory
+//! that does not grow with the events, and in-memory functions over a whole
+//! [`Trace`] (`to_json`, `to_chrome`, `to_codetracer`, …) that run the same
+//! per-event code and give the same bytes:
 //!
 //! * [`json`]: tracesieve's own documented JSON form, with a canonical
 //!   variant for comparing two recordings;

@@ -1,0 +1,357 @@
+//! Re-filtering event by event: the frames, values and threads rules of the
+//! parity contract (see the [module docs](super)), applied to one event at a
+//! time, so that a whole trace in memory and a trace streamed from a file go
+//! through the same code.
+
+use super::naming::{decide_codes, Naming};
+use crate::explain::{Decision, ValueKind};
+use crate::filter::{Exec, FilterChain};
+use crate::trace::model::{
+    CodeInfo, Event, FilterStats, Name, RecordedFilter, Slot, SourceFile, Trace, TraceHeader,
+    Trailer, Var,
+};
+use crate::trace::policy::{self, Site};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+/// A recorded code object of the input: its decision and its new id.
+#[derive(Debug)]
+struct Kept {
+    /// Position in the input's code table (and in `decisions`).
+    position: usize,
+    /// Its id in the output.
+    id: u32,
+    /// Whether it is a module body (`<module>`), for the D7 rule.
+    module_level: bool,
+}
+
+/// The re-filtering of one trace, fed its events in order.
+#[derive(Debug)]
+pub struct EventFilter {
+    decisions: Vec<Decision>,
+    /// Input code id → what it becomes, for recorded codes only. Ids are
+    /// looked up, never used as indexes: a file may number codes sparsely.
+    kept: FxHashMap<u32, Kept>,
+    /// The header and tables of the output, without events or trailer.
+    tables: Trace,
+    /// Each input thread's call stack of input code ids.
+    stacks: FxHashMap<u32, Vec<u32>>,
+    /// Input thread → output thread number, in the order of first kept event.
+    threads: FxHashMap<u32, u32>,
+    /// Input thread → its name (from its first `thread_start`).
+    names: FxHashMap<u32, Name>,
+    /// What this pass skipped, redacted and dropped.
+    added: FilterStats,
+}
+
+impl EventFilter {
+    /// Prepares re-filtering the trace whose header and tables are `input`
+    /// (its events are not looked at) with `chain` and `naming`;
+    /// `thread_names` holds each input thread's first name.
+    pub fn new(
+        input: &Trace,
+        thread_names: FxHashMap<u32, Name>,
+        chain: &FilterChain,
+        naming: &Naming,
+    ) -> EventFilter {
+        let decisions = decide_codes(input, chain, naming);
+        let added = FilterStats {
+            scopes_skipped: decisions.iter().filter(|d| d.exec() == Exec::Skip).count() as u64,
+            ..FilterStats::default()
+        };
+        // Recorded codes, renumbered in table order.
+        let mut kept = FxHashMap::default();
+        let mut codes = Vec::new();
+        for (position, (code, decision)) in input.codes.iter().zip(&decisions).enumerate() {
+            if decision.is_recorded() {
+                let id = codes.len() as u32;
+                kept.insert(
+                    code.id,
+                    Kept {
+                        position,
+                        id,
+                        module_level: code.qualname == "<module>",
+                    },
+                );
+                codes.push(CodeInfo { id, ..code.clone() });
+            }
+        }
+        let sources = kept_sources(&input.sources, &codes);
+        let tables = Trace {
+            header: TraceHeader {
+                filters: RecordedFilter::from_chain(chain),
+                naming: naming.mode,
+                ..input.header.clone()
+            },
+            codes,
+            sys_paths: input.sys_paths.clone(),
+            modules: input.modules.clone(),
+            markers: input.markers.clone(),
+            sources,
+            events: Vec::new(),
+            trailer: None,
+        };
+        EventFilter {
+            decisions,
+            kept,
+            tables,
+            stacks: FxHashMap::default(),
+            threads: FxHashMap::default(),
+            names: thread_names,
+            added,
+        }
+    }
+
+    /// The output's header and tables (no events, no trailer).
+    pub fn tables(&self) -> &Trace {
+        &self.tables
+    }
+
+    /// The output's header and tables, given up.
+    pub fn into_tables(self) -> Trace {
+        self.tables
+    }
+
+    /// What this pass skipped, redacted and dropped so far.
+    pub fn added(&self) -> &FilterStats {
+        &self.added
+    }
+
+    /// The output trailer for the input's `trailer` and the statistics in
+    /// it: the input's counts plus this pass's.
+    pub fn trailer(&self, trailer: Option<&Trailer>) -> (Option<Trailer>, FilterStats) {
+        let before = trailer.map(|t| t.stats.clone()).unwrap_or_default();
+        let stats = sum(&before, &self.added);
+        let trailer = trailer.map(|t| Trailer {
+            stats: stats.clone(),
+            ..t.clone()
+        });
+        (trailer, stats)
+    }
+
+    /// Re-filters one input event, appending what it becomes (nothing, or
+    /// the event preceded by its thread's regenerated `thread_start`) to `out`.
+    pub fn event(&mut self, event: &Event, out: &mut Vec<Event>) {
+        let thread = event.thread();
+        let t = event.time();
+        let added = &mut self.added;
+        let new = match event {
+            Event::ThreadStart { .. } => None,
+            Event::Call { code, args, .. } => {
+                self.stacks.entry(thread).or_default().push(*code);
+                let Some((decision, kept)) = kept_of(&self.kept, &self.decisions, *code) else {
+                    return;
+                };
+                let args = kept_vars(args, |var| {
+                    let value =
+                        policy::slot(decision, Site::Arg(&var.name), var.value.clone(), added)?;
+                    Some(Var {
+                        kind: var.kind,
+                        name: var.name.clone(),
+                        value,
+                    })
+                });
+                Some(Event::Call {
+                    thread: 0,
+                    t,
+                    code: kept.id,
+                    args,
+                })
+            }
+            Event::Resume { code, .. } => {
+                self.stacks.entry(thread).or_default().push(*code);
+                let Some((_, kept)) = kept_of(&self.kept, &self.decisions, *code) else {
+                    return;
+                };
+                Some(Event::Resume {
+                    thread: 0,
+                    t,
+                    code: kept.id,
+                })
+            }
+            Event::Throw {
+                code, exception, ..
+            } => {
+                self.stacks.entry(thread).or_default().push(*code);
+                let Some((decision, kept)) = kept_of(&self.kept, &self.decisions, *code) else {
+                    return;
+                };
+                let exception = policy::slot(
+                    decision,
+                    Site::Arg("exception"),
+                    (**exception).clone(),
+                    added,
+                )
+                .unwrap_or(Slot::Dropped);
+                Some(Event::Throw {
+                    thread: 0,
+                    t,
+                    code: kept.id,
+                    exception: Box::new(exception),
+                })
+            }
+            Event::Line { line, vars, .. } => {
+                let top = self.stacks.get(&thread).and_then(|s| s.last().copied());
+                let Some((decision, kept)) =
+                    top.and_then(|code| kept_of(&self.kept, &self.decisions, code))
+                else {
+                    return;
+                };
+                let module_level = kept.module_level;
+                let vars = kept_vars(vars, |var| {
+                    let site = match var.kind {
+                        ValueKind::Global => Site::Global(&var.name),
+                        // `local`, and kinds a line never holds, are decided as locals.
+                        _ => Site::Local {
+                            name: &var.name,
+                            module_level,
+                        },
+                    };
+                    let value = policy::slot(decision, site, var.value.clone(), added)?;
+                    Some(Var {
+                        kind: var.kind,
+                        name: var.name.clone(),
+                        value,
+                    })
+                });
+                Some(Event::Line {
+                    thread: 0,
+                    t,
+                    line: *line,
+                    vars,
+                })
+            }
+            Event::Return { value, .. }
+            | Event::Yield { value, .. }
+            | Event::Unwind { value, .. } => {
+                let top = self.stacks.get_mut(&thread).and_then(Vec::pop);
+                let Some((decision, _)) =
+                    top.and_then(|code| kept_of(&self.kept, &self.decisions, code))
+                else {
+                    return;
+                };
+                let site = match event {
+                    Event::Return { .. } => Site::Return,
+                    Event::Yield { .. } => Site::Yield,
+                    _ => Site::Unwind,
+                };
+                let value =
+                    policy::slot(decision, site, value.clone(), added).unwrap_or(Slot::Dropped);
+                Some(match event {
+                    Event::Return { .. } => Event::Return {
+                        thread: 0,
+                        t,
+                        value,
+                    },
+                    Event::Yield { .. } => Event::Yield {
+                        thread: 0,
+                        t,
+                        value,
+                    },
+                    _ => Event::Unwind {
+                        thread: 0,
+                        t,
+                        value,
+                    },
+                })
+            }
+            Event::Raise {
+                line, exception, ..
+            } => {
+                let top = self.stacks.get(&thread).and_then(|s| s.last().copied());
+                let Some((decision, _)) =
+                    top.and_then(|code| kept_of(&self.kept, &self.decisions, code))
+                else {
+                    return;
+                };
+                let exception = policy::slot(decision, Site::Raise, (**exception).clone(), added)
+                    .unwrap_or(Slot::Dropped);
+                Some(Event::Raise {
+                    thread: 0,
+                    t,
+                    line: *line,
+                    exception: Box::new(exception),
+                })
+            }
+        };
+        if let Some(new) = new {
+            self.push(thread, t, new, out);
+        }
+    }
+
+    /// Appends `event` (whose `thread` is overwritten) for input thread
+    /// `thread`, announced by a regenerated `thread_start` the first time.
+    fn push(&mut self, thread: u32, t: u64, mut event: Event, out: &mut Vec<Event>) {
+        let next = self.threads.len() as u32;
+        let number = *self.threads.entry(thread).or_insert_with(|| {
+            out.push(Event::ThreadStart {
+                thread: next,
+                name: self
+                    .names
+                    .get(&thread)
+                    .map(|name| name.to_string())
+                    .unwrap_or_default(),
+                t,
+            });
+            next
+        });
+        *event.thread_mut() = number;
+        out.push(event);
+    }
+}
+
+/// The decision and new id of a code, when it is recorded (a function over
+/// borrowed parts, so that the statistics can be borrowed mutably beside it).
+fn kept_of<'a>(
+    kept: &'a FxHashMap<u32, Kept>,
+    decisions: &'a [Decision],
+    code: u32,
+) -> Option<(&'a Decision, &'a Kept)> {
+    let k = kept.get(&code)?;
+    Some((decisions.get(k.position)?, k))
+}
+
+/// Each thread's name from its first `thread_start` among `events`.
+pub fn thread_names(events: &[Event]) -> FxHashMap<u32, Name> {
+    let mut names = FxHashMap::default();
+    for event in events {
+        if let Event::ThreadStart { thread, name, .. } = event {
+            names
+                .entry(*thread)
+                .or_insert_with(|| Name::from(name.as_str()));
+        }
+    }
+    names
+}
+
+/// The variables `decide` keeps, in order, in a vector of exactly their
+/// number (a collected `filter_map` would reserve room for four).
+fn kept_vars(vars: &[Var], decide: impl FnMut(&Var) -> Option<Var>) -> Vec<Var> {
+    let mut kept = Vec::with_capacity(vars.len());
+    kept.extend(vars.iter().filter_map(decide));
+    kept.shrink_to_fit();
+    kept
+}
+
+/// One source per file of a kept code, in the order of the first kept code of each file.
+fn kept_sources(sources: &[SourceFile], codes: &[CodeInfo]) -> Vec<SourceFile> {
+    let mut by_path: FxHashMap<&str, &SourceFile> = FxHashMap::default();
+    for source in sources {
+        by_path.entry(source.path.as_str()).or_insert(source);
+    }
+    let mut seen: FxHashSet<&str> = FxHashSet::default();
+    codes
+        .iter()
+        .filter(|code| seen.insert(code.filename.as_str()))
+        .filter_map(|code| by_path.get(code.filename.as_str()).map(|s| (*s).clone()))
+        .collect()
+}
+
+fn sum(a: &FilterStats, b: &FilterStats) -> FilterStats {
+    let mut out = a.clone();
+    out.scopes_skipped = out.scopes_skipped.saturating_add(b.scopes_skipped);
+    for i in 0..out.redacted.len() {
+        out.redacted[i] = out.redacted[i].saturating_add(b.redacted[i]);
+        out.dropped[i] = out.dropped[i].saturating_add(b.dropped[i]);
+    }
+    out
+}
