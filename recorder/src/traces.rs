@@ -1,14 +1,17 @@
 //! Trace files for Python callers: summaries, re-filtering and exports, all
-//! done by the engine.
+//! done by the engine, streaming: a file is never held whole, and memory
+//! does not grow with its events.
 
 use crate::filters::{naming_mode, raise_filter_error, read_source};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use tracesieve_engine::trace::export::{chrome, codetracer, json};
-use tracesieve_engine::trace::refilter::{chain_for, refilter, ChainOptions, Naming};
-use tracesieve_engine::trace::summary::{summarize, RefilterReport};
-use tracesieve_engine::trace::{read_trace, try_write_trace, ReadOutcome, Trace};
+use tracesieve_engine::trace::refilter::{chain_for, refilter_stream, ChainOptions, Naming};
+use tracesieve_engine::trace::stream::{read_tables, EventStream, ReadError, Tables};
+use tracesieve_engine::trace::summary::{EventCounts, RefilterReport, StatsSummary};
 
 create_exception!(
     tracesieve,
@@ -17,9 +20,65 @@ create_exception!(
     "A trace file that cannot be read."
 );
 
-fn read(path: &str) -> PyResult<ReadOutcome> {
-    let bytes = std::fs::read(path).map_err(|e| TraceFileError::new_err(format!("{path}: {e}")))?;
-    read_trace(&bytes).map_err(|e| TraceFileError::new_err(format!("{path}: {e}")))
+/// A trace file's error, naming the file.
+fn file_error(path: &str, e: impl std::fmt::Display) -> PyErr {
+    TraceFileError::new_err(format!("{path}: {e}"))
+}
+
+fn open(path: &str) -> PyResult<File> {
+    File::open(path).map_err(|e| file_error(path, e))
+}
+
+/// The events of the file at `path`, streamed.
+fn events(path: &str) -> PyResult<EventStream<File>> {
+    EventStream::open(open(path)?).map_err(|e| file_error(path, e))
+}
+
+/// The tables of the file at `path` (a first pass over it).
+fn tables(path: &str) -> PyResult<Tables> {
+    read_tables(open(path)?).map_err(|e| file_error(path, e))
+}
+
+/// Writes `out` through `write`, into a temporary file beside it that
+/// replaces `out` only when everything is written: `out` may be the input
+/// `path` itself, which is still being read, and a failed run leaves no
+/// half-written file.
+fn write_atomically<T>(
+    path: &str,
+    out: &str,
+    write: impl FnOnce(&mut BufWriter<File>) -> Result<T, ReadError>,
+) -> PyResult<T> {
+    let cannot_write =
+        |e: &dyn std::fmt::Display| TraceFileError::new_err(format!("cannot write {out}: {e}"));
+    // A device or a pipe (`-o /dev/null`, `-o /dev/stdout`) is written directly.
+    let special = std::fs::metadata(out).is_ok_and(|m| !m.is_file());
+    let partial = if special {
+        out.to_owned()
+    } else {
+        format!("{out}.partial-{}", std::process::id())
+    };
+    let file = File::create(&partial).map_err(|e| cannot_write(&e))?;
+    let mut sink = BufWriter::new(file);
+    let result = write(&mut sink).and_then(|value| {
+        sink.flush()?;
+        Ok(value)
+    });
+    drop(sink);
+    let result = result.map_err(|e| match e {
+        ReadError::Trace(e) => file_error(path, e),
+        ReadError::Io(e) => cannot_write(&e),
+    });
+    if special {
+        return result;
+    }
+    let result = result.and_then(|value| {
+        std::fs::rename(&partial, out).map_err(|e| cannot_write(&e))?;
+        Ok(value)
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
 }
 
 fn write_text(path: &str, text: &str) -> PyResult<()> {
@@ -30,8 +89,13 @@ fn write_text(path: &str, text: &str) -> PyResult<()> {
 /// A JSON summary of the trace at `path` (see the engine's `TraceSummary`).
 #[pyfunction]
 pub fn trace_info(path: &str) -> PyResult<String> {
-    let outcome = read(path)?;
-    let summary = summarize(&outcome.trace, outcome.truncation.as_ref());
+    let mut stream = events(path)?;
+    let mut counts = EventCounts::default();
+    while let Some(event) = stream.next_event().map_err(|e| file_error(path, e))? {
+        counts.add(&event);
+    }
+    let outcome = stream.finish().map_err(|e| file_error(path, e))?;
+    let summary = counts.summary(&outcome.trace, outcome.truncation.as_ref());
     serde_json::to_string(&summary).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
@@ -54,8 +118,9 @@ pub fn refilter_trace(
     module_names: Option<&str>,
     roots: Vec<String>,
 ) -> PyResult<String> {
-    let trace = read(path)?.trace;
-    let mut options = ChainOptions::recorded(&trace);
+    let tables = tables(path)?;
+    let trace = &tables.trace;
+    let mut options = ChainOptions::recorded(trace);
     options.builtin = builtin_filter;
     options.append = append;
     if let Some(name) = framework {
@@ -66,7 +131,7 @@ pub fn refilter_trace(
         .map(|path| read_source(path))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| raise_filter_error(py, &e))?;
-    let chain = chain_for(&trace, &options, user).map_err(|e| raise_filter_error(py, &e))?;
+    let chain = chain_for(trace, &options, user).map_err(|e| raise_filter_error(py, &e))?;
     let naming = Naming {
         mode: match module_names {
             Some(mode) => naming_mode(mode)?,
@@ -74,13 +139,17 @@ pub fn refilter_trace(
         },
         extra_roots: roots,
     };
-    let result = refilter(&trace, &chain, &naming);
-    let bytes = try_write_trace(&result.trace)
-        .map_err(|e| TraceFileError::new_err(format!("cannot encode the trace: {e}")))?;
-    std::fs::write(out, bytes)
-        .map_err(|e| TraceFileError::new_err(format!("cannot write {out}: {e}")))?;
-    serde_json::to_string(&RefilterReport::of(&result))
-        .map_err(|e| PyValueError::new_err(e.to_string()))
+    let events = events(path)?;
+    let written = write_atomically(path, out, |sink| {
+        refilter_stream(&tables, events, &chain, &naming, sink).map(|(_, written)| written)
+    })?;
+    let report = RefilterReport {
+        events: written.events as usize,
+        codes: written.codes,
+        total: StatsSummary::of(&written.stats),
+        added: StatsSummary::of(&written.added),
+    };
+    serde_json::to_string(&report).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 /// Exports the trace at `path` as `json`, `codetracer` (a folder at `out`)
@@ -88,26 +157,37 @@ pub fn refilter_trace(
 #[pyfunction]
 #[pyo3(signature = (path, format, out, canonical = false))]
 pub fn export_trace(path: &str, format: &str, out: &str, canonical: bool) -> PyResult<()> {
-    let trace: Trace = read(path)?.trace;
+    if !matches!(format, "json" | "chrome" | "codetracer") {
+        return Err(PyValueError::new_err(format!(
+            "unknown export format '{format}' (expected json, codetracer or chrome)"
+        )));
+    }
+    // Everything before the events (codes, labels) comes from a first pass;
+    // the events stream from a second, written as they come.
+    let tables = tables(path)?;
+    let events = events(path)?;
     match format {
-        "json" => write_text(out, &json::to_string_pretty(&trace, canonical)),
-        "chrome" => write_text(out, &chrome::to_chrome(&trace)),
-        "codetracer" => {
+        "json" => write_atomically(path, out, |sink| {
+            json::write_json(&tables, events, canonical, true, sink)
+        }),
+        "chrome" => write_atomically(path, out, |sink| {
+            chrome::write_chrome(&tables, events, sink)
+        }),
+        _ => {
             std::fs::create_dir_all(out)
                 .map_err(|e| TraceFileError::new_err(format!("cannot create {out}: {e}")))?;
-            let folder = codetracer::to_codetracer(&trace);
             let dir = std::path::Path::new(out);
+            let trace_json = dir.join("trace.json").to_string_lossy().into_owned();
+            let side = write_atomically(path, &trace_json, |sink| {
+                codetracer::write_codetracer(&tables, events, sink)
+            })?;
             for (name, text) in [
-                ("trace.json", &folder.trace_json),
-                ("trace_metadata.json", &folder.metadata_json),
-                ("trace_paths.json", &folder.paths_json),
+                ("trace_metadata.json", &side.metadata_json),
+                ("trace_paths.json", &side.paths_json),
             ] {
                 write_text(&dir.join(name).to_string_lossy(), text)?;
             }
             Ok(())
         }
-        other => Err(PyValueError::new_err(format!(
-            "unknown export format '{other}' (expected json, codetracer or chrome)"
-        ))),
     }
 }
