@@ -63,8 +63,13 @@ pub(crate) struct Decoder {
     keep: Keep,
     /// Decoded events of complete chunks, waiting to be taken ([`Keep::Stream`]).
     ready: Vec<Event>,
-    /// The events of the chunk being decoded.
+    /// The events of the chunk being decoded (not with [`Keep::Tables`]).
     chunk_events: Vec<Event>,
+    /// The thread and kind of each event of the chunk being decoded, for
+    /// the thread and frame budgets (in every mode).
+    steps: Vec<Step>,
+    /// The `thread_start`s of the chunk being decoded.
+    chunk_names: Vec<(u32, Name)>,
     strings: Vec<Name>,
     code_ids: FxHashSet<u32>,
     /// Each thread's name, from its first `thread_start`, in that order.
@@ -83,6 +88,17 @@ pub(crate) struct Decoder {
     /// Set when the chunk that failed went over a budget (rather than
     /// being malformed).
     over_limit: Cell<bool>,
+    /// Decoding a chunk again ([`Decoder::replaying`]): its table records
+    /// are skipped, the tables being complete already.
+    replay: bool,
+}
+
+/// What the budgets need of an event.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    thread: u32,
+    /// The event kind (`codec::tag::EV_*`).
+    kind: u8,
 }
 
 /// Lengths to roll back to when a chunk turns out to be damaged.
@@ -107,6 +123,8 @@ impl Decoder {
             keep,
             ready: Vec::new(),
             chunk_events: Vec::new(),
+            steps: Vec::new(),
+            chunk_names: Vec::new(),
             strings: Vec::new(),
             code_ids: FxHashSet::default(),
             thread_names: Vec::new(),
@@ -118,7 +136,57 @@ impl Decoder {
             events: 0,
             spent: Cell::new(0),
             over_limit: Cell::new(false),
+            replay: false,
         }
+    }
+
+    /// A copy of the tables and decoding state (not of any events).
+    pub fn tables_copy(&self) -> Decoder {
+        Decoder {
+            trace: self.trace.as_ref().map(|t| Trace {
+                events: Vec::new(),
+                ..t.clone()
+            }),
+            keep: self.keep,
+            ready: Vec::new(),
+            chunk_events: Vec::new(),
+            steps: Vec::new(),
+            chunk_names: Vec::new(),
+            strings: self.strings.clone(),
+            code_ids: self.code_ids.clone(),
+            thread_names: self.thread_names.clone(),
+            named: self.named.clone(),
+            depths: self.depths.clone(),
+            open_frames: self.open_frames,
+            prev_t: self.prev_t,
+            prev_thread: self.prev_thread,
+            events: self.events,
+            spent: Cell::new(0),
+            over_limit: Cell::new(false),
+            replay: self.replay,
+        }
+    }
+
+    /// This decoder (its tables complete) made ready to decode any chunk
+    /// of the same file again, on its own, from the time and thread that
+    /// preceded it: table records are skipped, events handed out.
+    pub fn replaying(mut self) -> Decoder {
+        self.replay = true;
+        self.keep = Keep::Stream;
+        self.ready = Vec::new();
+        self
+    }
+
+    /// The time and thread of the last event decoded: where the next chunk
+    /// starts from.
+    pub fn position(&self) -> (u64, u32) {
+        (self.prev_t, self.prev_thread)
+    }
+
+    /// Sets where the next chunk starts from (for a chunk decoded again).
+    pub fn set_position(&mut self, (t, thread): (u64, u32)) {
+        self.prev_t = t;
+        self.prev_thread = thread;
     }
 
     /// The header and tables so far (with the events too under [`Keep::All`]).
@@ -169,6 +237,8 @@ impl Decoder {
 
     fn rollback(&mut self, s: Snapshot) {
         self.chunk_events.clear();
+        self.steps.clear();
+        self.chunk_names.clear();
         self.strings.truncate(s.strings);
         self.prev_t = s.prev_t;
         self.prev_thread = s.prev_thread;
@@ -199,12 +269,17 @@ impl Decoder {
         self.spent.set(0);
         self.over_limit.set(false);
         let result = self.records(data).and_then(|ended| {
-            self.follow_frames()?;
+            if self.replay {
+                // Checked when the file was first read.
+                self.steps.clear();
+                self.chunk_names.clear();
+            } else {
+                self.follow_frames()?;
+            }
             Ok(ended)
         });
         match result {
             Ok(ended) => {
-                self.events += self.chunk_events.len() as u64;
                 match self.keep {
                     Keep::All => {
                         if let Some(t) = &mut self.trace {
@@ -234,10 +309,9 @@ impl Decoder {
     /// state (nothing changes otherwise).
     fn follow_frames(&mut self) -> Result<(), Corrupt> {
         let mut depths: FxHashMap<u32, u32> = FxHashMap::default();
-        let mut names: Vec<(u32, &str)> = Vec::new();
         let mut open = self.open_frames;
-        for (i, event) in self.chunk_events.iter().enumerate() {
-            let thread = event.thread();
+        for (i, step) in self.steps.iter().enumerate() {
+            let thread = step.thread;
             if thread > MAX_THREAD_NUMBER {
                 return self.over(format!(
                     "event #{i} of the chunk is on thread {thread}, over the limit of {MAX_THREAD_NUMBER}"
@@ -246,13 +320,8 @@ impl Decoder {
             let depth = depths
                 .entry(thread)
                 .or_insert_with(|| self.depths.get(&thread).copied().unwrap_or(0));
-            match event {
-                Event::ThreadStart { name, .. } => {
-                    if !self.named.contains(&thread) && !names.iter().any(|(t, _)| *t == thread) {
-                        names.push((thread, name));
-                    }
-                }
-                Event::Call { .. } | Event::Resume { .. } | Event::Throw { .. } => {
+            match step.kind {
+                tag::EV_CALL | tag::EV_RESUME | tag::EV_THROW => {
                     *depth += 1;
                     open += 1;
                     if open > MAX_OPEN_FRAMES {
@@ -261,18 +330,20 @@ impl Decoder {
                         ));
                     }
                 }
-                Event::Return { .. } | Event::Yield { .. } | Event::Unwind { .. } => {
-                    if *depth > 0 {
-                        *depth -= 1;
-                        open -= 1;
-                    }
+                tag::EV_RETURN | tag::EV_YIELD | tag::EV_UNWIND if *depth > 0 => {
+                    *depth -= 1;
+                    open -= 1;
                 }
-                Event::Line { .. } | Event::Raise { .. } => {}
+                _ => {}
             }
         }
-        let names: Vec<(u32, Name)> = names.into_iter().map(|(t, n)| (t, Name::from(n))).collect();
-        self.named.extend(names.iter().map(|(t, _)| *t));
-        self.thread_names.extend(names);
+        for (thread, name) in self.chunk_names.drain(..) {
+            if self.named.insert(thread) {
+                self.thread_names.push((thread, name));
+            }
+        }
+        self.events += self.steps.len() as u64;
+        self.steps.clear();
         self.depths.extend(depths);
         self.open_frames = open;
         Ok(())
@@ -354,6 +425,9 @@ impl Decoder {
     }
 
     fn record(&mut self, tg: u8, cur: &mut Cursor<'_>) -> Result<(), Corrupt> {
+        if self.replay && tg < tag::EVENT {
+            return skip_table_record(tg, cur);
+        }
         if tg == tag::HEADER {
             let json = cur.str()?;
             if self.trace.is_some() {
@@ -501,89 +575,105 @@ impl Decoder {
         if list && kind != tag::EV_CALL && kind != tag::EV_LINE {
             return corrupt("only calls and lines carry a list");
         }
-        let event = match kind {
-            tag::EV_THREAD_START => Event::ThreadStart {
-                thread,
-                name: self.string(cur)?,
-                t,
-            },
-            tag::EV_CALL => {
-                let code = self.known_code(cur)?;
-                let args = if list { self.vars(cur)? } else { Vec::new() };
-                Event::Call {
-                    thread,
-                    t,
-                    code,
-                    args,
-                }
-            }
-            tag::EV_RESUME => Event::Resume {
-                thread,
-                t,
-                code: self.known_code(cur)?,
-            },
-            tag::EV_THROW => {
-                let code = self.known_code(cur)?;
-                Event::Throw {
-                    thread,
-                    t,
-                    code,
-                    exception: Box::new(self.slot(cur, 1)?),
-                }
-            }
-            tag::EV_LINE => {
-                let line = cur.u32v("line")?;
-                let vars = if list { self.vars(cur)? } else { Vec::new() };
-                Event::Line {
-                    thread,
-                    t,
-                    line,
-                    vars,
-                }
-            }
-            tag::EV_RETURN => Event::Return {
-                thread,
-                t,
-                value: self.slot(cur, 1)?,
-            },
-            tag::EV_YIELD => Event::Yield {
-                thread,
-                t,
-                value: self.slot(cur, 1)?,
-            },
-            tag::EV_UNWIND => Event::Unwind {
-                thread,
-                t,
-                value: self.slot(cur, 1)?,
-            },
-            tag::EV_RAISE => {
-                let line = cur.u32v("line")?;
-                Event::Raise {
-                    thread,
-                    t,
-                    line,
-                    exception: Box::new(self.slot(cur, 1)?),
-                }
-            }
-            _ => return corrupt(format!("unknown event kind {kind}")),
-        };
         self.spend(2 * size_of::<Event>())?;
-        self.chunk_events.push(event);
+        if kind == tag::EV_THREAD_START {
+            let name = self.string(cur)?;
+            self.chunk_names.push((thread, Name::from(name.as_str())));
+            if self.keep != Keep::Tables {
+                self.chunk_events
+                    .push(Event::ThreadStart { thread, name, t });
+            }
+        } else if self.keep == Keep::Tables {
+            self.event_body::<false>(kind, list, thread, t, cur)?;
+        } else if let Some(event) = self.event_body::<true>(kind, list, thread, t, cur)? {
+            self.chunk_events.push(event);
+        }
+        self.steps.push(Step { thread, kind });
         self.prev_t = t;
         self.prev_thread = thread;
         Ok(())
     }
 
-    /// A string field, owned, counted against the budget.
-    fn owned_str(&self, cur: &mut Cursor<'_>) -> Result<String, Corrupt> {
-        let text = cur.str()?;
-        self.spend(text.len())?;
-        Ok(text.to_owned())
+    /// The fields of an event after its time, checked and counted; built
+    /// into an [`Event`] when `BUILD` (`None` otherwise).
+    fn event_body<const BUILD: bool>(
+        &self,
+        kind: u8,
+        list: bool,
+        thread: u32,
+        t: u64,
+        cur: &mut Cursor<'_>,
+    ) -> Result<Option<Event>, Corrupt> {
+        let event = match kind {
+            tag::EV_CALL => {
+                let code = self.known_code(cur)?;
+                let args = self.vars::<BUILD>(list, cur)?;
+                args.map(|args| Event::Call {
+                    thread,
+                    t,
+                    code,
+                    args,
+                })
+            }
+            tag::EV_RESUME => {
+                let code = self.known_code(cur)?;
+                BUILD.then_some(Event::Resume { thread, t, code })
+            }
+            tag::EV_THROW => {
+                let code = self.known_code(cur)?;
+                self.slot::<BUILD>(cur, 1)?.map(|exception| Event::Throw {
+                    thread,
+                    t,
+                    code,
+                    exception: Box::new(exception),
+                })
+            }
+            tag::EV_LINE => {
+                let line = cur.u32v("line")?;
+                self.vars::<BUILD>(list, cur)?.map(|vars| Event::Line {
+                    thread,
+                    t,
+                    line,
+                    vars,
+                })
+            }
+            tag::EV_RETURN => {
+                self.slot::<BUILD>(cur, 1)?
+                    .map(|value| Event::Return { thread, t, value })
+            }
+            tag::EV_YIELD => {
+                self.slot::<BUILD>(cur, 1)?
+                    .map(|value| Event::Yield { thread, t, value })
+            }
+            tag::EV_UNWIND => {
+                self.slot::<BUILD>(cur, 1)?
+                    .map(|value| Event::Unwind { thread, t, value })
+            }
+            tag::EV_RAISE => {
+                let line = cur.u32v("line")?;
+                self.slot::<BUILD>(cur, 1)?.map(|exception| Event::Raise {
+                    thread,
+                    t,
+                    line,
+                    exception: Box::new(exception),
+                })
+            }
+            _ => return corrupt(format!("unknown event kind {kind}")),
+        };
+        Ok(event)
     }
 
-    fn vars(&self, cur: &mut Cursor<'_>) -> Result<Vec<Var>, Corrupt> {
+    /// A call's arguments or a line's variables (none without `list`).
+    fn vars<const BUILD: bool>(
+        &self,
+        list: bool,
+        cur: &mut Cursor<'_>,
+    ) -> Result<Option<Vec<Var>>, Corrupt> {
+        if !list {
+            return Ok(BUILD.then(Vec::new));
+        }
         let n = cur.count()?;
-        let mut vars = Vec::with_capacity(n.min(256));
+        let mut vars = Vec::with_capacity(if BUILD { n.min(256) } else { 0 });
         for _ in 0..n {
             let packed = cur.uv()?;
             let kind = match packed & 7 {
@@ -594,29 +684,50 @@ impl Decoder {
                 4 => ValueKind::Attr,
                 k => return corrupt(format!("unknown variable kind {k}")),
             };
-            let name = self.name_at(packed >> 3)?;
+            let name = self.name_of::<BUILD>(packed >> 3)?;
             self.spend(size_of::<Var>())?;
-            let value = self.slot(cur, 1)?;
-            vars.push(Var { kind, name, value });
+            let value = self.slot::<BUILD>(cur, 1)?;
+            if let (Some(name), Some(value)) = (name, value) {
+                vars.push(Var { kind, name, value });
+            }
         }
-        Ok(vars)
+        Ok(BUILD.then_some(vars))
     }
 
-    fn slot(&self, cur: &mut Cursor<'_>, depth: usize) -> Result<Slot, Corrupt> {
+    /// String `id` of the table, checked; shared (not copied) when `BUILD`.
+    fn name_of<const BUILD: bool>(&self, id: u64) -> Result<Option<Name>, Corrupt> {
+        if BUILD {
+            return self.name_at(id).map(Some);
+        }
+        match usize::try_from(id).ok().and_then(|i| self.strings.get(i)) {
+            Some(_) => Ok(None),
+            None => self.name_at(id).map(Some),
+        }
+    }
+
+    fn slot<const BUILD: bool>(
+        &self,
+        cur: &mut Cursor<'_>,
+        depth: usize,
+    ) -> Result<Option<Slot>, Corrupt> {
         let b = cur.u8()?;
         Ok(match b {
-            tag::SLOT_REDACTED => Slot::Redacted,
-            tag::SLOT_DROPPED => Slot::Dropped,
-            tag::SLOT_ABSENT => Slot::Absent,
-            _ => Slot::Value {
-                value: self.value_with(b, cur, depth)?,
-            },
+            tag::SLOT_REDACTED => BUILD.then_some(Slot::Redacted),
+            tag::SLOT_DROPPED => BUILD.then_some(Slot::Dropped),
+            tag::SLOT_ABSENT => BUILD.then_some(Slot::Absent),
+            _ => self
+                .value_with::<BUILD>(b, cur, depth)?
+                .map(|value| Slot::Value { value }),
         })
     }
 
-    fn value(&self, cur: &mut Cursor<'_>, depth: usize) -> Result<Value, Corrupt> {
+    fn value<const BUILD: bool>(
+        &self,
+        cur: &mut Cursor<'_>,
+        depth: usize,
+    ) -> Result<Option<Value>, Corrupt> {
         let b = cur.u8()?;
-        self.value_with(b, cur, depth)
+        self.value_with::<BUILD>(b, cur, depth)
     }
 
     /// The full length of a cut-able value with `n` items.
@@ -628,7 +739,41 @@ impl Decoder {
         }
     }
 
-    fn value_with(&self, b: u8, cur: &mut Cursor<'_>, depth: usize) -> Result<Value, Corrupt> {
+    /// A type or attribute name (`sid`), checked; shared when `BUILD`.
+    fn type_name<const BUILD: bool>(&self, cur: &mut Cursor<'_>) -> Result<Option<Name>, Corrupt> {
+        let id = cur.uv()?;
+        self.name_of::<BUILD>(id)
+    }
+
+    /// A string field of `n` bytes, checked and counted; owned when `BUILD`.
+    fn text<const BUILD: bool>(
+        &self,
+        cur: &mut Cursor<'_>,
+        n: usize,
+    ) -> Result<Option<String>, Corrupt> {
+        self.spend(n)?;
+        let text = cur.str_of_len(n)?;
+        Ok(BUILD.then(|| text.to_owned()))
+    }
+
+    /// A length-prefixed string field, checked and counted; owned when `BUILD`.
+    fn owned_str<const BUILD: bool>(
+        &self,
+        cur: &mut Cursor<'_>,
+    ) -> Result<Option<String>, Corrupt> {
+        let text = cur.str()?;
+        self.spend(text.len())?;
+        Ok(BUILD.then(|| text.to_owned()))
+    }
+
+    /// A value whose first byte is `b`, checked and counted against the
+    /// budget; built when `BUILD` (`None` otherwise, having allocated nothing).
+    fn value_with<const BUILD: bool>(
+        &self,
+        b: u8,
+        cur: &mut Cursor<'_>,
+        depth: usize,
+    ) -> Result<Option<Value>, Corrupt> {
         if depth > MAX_VALUE_DEPTH {
             return corrupt(format!(
                 "a value nests deeper than {MAX_VALUE_DEPTH} levels"
@@ -645,31 +790,35 @@ impl Decoder {
             return corrupt(format!("value kind {kind} cannot be cut"));
         }
         Ok(match kind {
-            tag::VAL_NONE => Value::None,
-            tag::VAL_FALSE => Value::Bool { value: false },
-            tag::VAL_TRUE => Value::Bool { value: true },
-            tag::VAL_INT => Value::Int { value: cur.sv()? },
-            tag::VAL_BIGINT => Value::BigInt {
-                digits: self.owned_str(cur)?,
-            },
-            tag::VAL_FLOAT => Value::Float { value: cur.f64()? },
+            tag::VAL_NONE => BUILD.then_some(Value::None),
+            tag::VAL_FALSE => BUILD.then_some(Value::Bool { value: false }),
+            tag::VAL_TRUE => BUILD.then_some(Value::Bool { value: true }),
+            tag::VAL_INT => {
+                let value = cur.sv()?;
+                BUILD.then_some(Value::Int { value })
+            }
+            tag::VAL_BIGINT => self
+                .owned_str::<BUILD>(cur)?
+                .map(|digits| Value::BigInt { digits }),
+            tag::VAL_FLOAT => {
+                let value = cur.f64()?;
+                BUILD.then_some(Value::Float { value })
+            }
             tag::VAL_STR => {
                 let n = cur.count()?;
                 let length = Self::length(cut, n, cur)?;
-                self.spend(n)?;
-                Value::Str {
-                    value: cur.str_of_len(n)?.to_owned(),
-                    length,
-                }
+                self.text::<BUILD>(cur, n)?
+                    .map(|value| Value::Str { value, length })
             }
             tag::VAL_BYTES => {
                 let n = cur.count()?;
                 let length = Self::length(cut, n, cur)?;
                 self.spend(n)?;
-                Value::Bytes {
-                    value: cur.take(n)?.to_vec(),
+                let bytes = cur.take(n)?;
+                BUILD.then(|| Value::Bytes {
+                    value: bytes.to_vec(),
                     length,
-                }
+                })
             }
             tag::VAL_LIST | tag::VAL_TUPLE | tag::VAL_SET | tag::VAL_FROZENSET => {
                 let seq = match kind {
@@ -680,66 +829,112 @@ impl Decoder {
                 };
                 let n = cur.count()?;
                 let length = Self::length(cut, n, cur)?;
-                let mut items = Vec::with_capacity(n.min(256));
+                let mut items = Vec::with_capacity(if BUILD { n.min(256) } else { 0 });
                 for _ in 0..n {
-                    items.push(self.value(cur, depth + 1)?);
+                    if let Some(item) = self.value::<BUILD>(cur, depth + 1)? {
+                        items.push(item);
+                    }
                 }
-                Value::Sequence {
+                BUILD.then_some(Value::Sequence {
                     kind: seq,
                     items,
                     length,
-                }
+                })
             }
             tag::VAL_DICT => {
                 let n = cur.count()?;
                 let length = Self::length(cut, n, cur)?;
-                let mut entries = Vec::with_capacity(n.min(256));
+                let mut entries = Vec::with_capacity(if BUILD { n.min(256) } else { 0 });
                 for _ in 0..n {
-                    let k = self.value(cur, depth + 1)?;
-                    let v = self.value(cur, depth + 1)?;
-                    entries.push((k, v));
+                    let k = self.value::<BUILD>(cur, depth + 1)?;
+                    let v = self.value::<BUILD>(cur, depth + 1)?;
+                    if let (Some(k), Some(v)) = (k, v) {
+                        entries.push((k, v));
+                    }
                 }
-                Value::Dict { entries, length }
+                BUILD.then_some(Value::Dict { entries, length })
             }
             tag::VAL_OBJECT => {
-                let type_name = self.name(cur)?;
+                let type_name = self.type_name::<BUILD>(cur)?;
                 let n = cur.count()?;
                 let length = Self::length(cut, n, cur)?;
-                let mut attrs = Vec::with_capacity(n.min(256));
+                let mut attrs = Vec::with_capacity(if BUILD { n.min(256) } else { 0 });
                 for _ in 0..n {
                     self.spend(size_of::<Attr>())?;
-                    let name = self.name(cur)?;
-                    let value = self.slot(cur, depth + 1)?;
-                    attrs.push(Attr { name, value });
+                    let name = self.type_name::<BUILD>(cur)?;
+                    let value = self.slot::<BUILD>(cur, depth + 1)?;
+                    if let (Some(name), Some(value)) = (name, value) {
+                        attrs.push(Attr { name, value });
+                    }
                 }
-                Value::Object {
+                type_name.map(|type_name| Value::Object {
                     type_name,
                     attrs,
                     length,
-                }
+                })
             }
             tag::VAL_REPR => {
-                let type_name = self.name(cur)?;
+                let type_name = self.type_name::<BUILD>(cur)?;
                 let n = cur.count()?;
                 let length = Self::length(cut, n, cur)?;
-                self.spend(n)?;
-                Value::Repr {
+                let text = self.text::<BUILD>(cur, n)?;
+                type_name.zip(text).map(|(type_name, text)| Value::Repr {
                     type_name,
-                    text: cur.str_of_len(n)?.to_owned(),
+                    text,
                     length,
-                }
+                })
             }
-            tag::VAL_REPR_ERROR => Value::ReprError {
-                type_name: self.name(cur)?,
-                message: self.owned_str(cur)?,
-            },
-            tag::VAL_DEEP => Value::Deep {
-                type_name: self.name(cur)?,
-            },
-            tag::VAL_CYCLE => Value::Cycle {
-                type_name: self.name(cur)?,
-            },
+            tag::VAL_REPR_ERROR => {
+                let type_name = self.type_name::<BUILD>(cur)?;
+                let message = self.owned_str::<BUILD>(cur)?;
+                type_name
+                    .zip(message)
+                    .map(|(type_name, message)| Value::ReprError { type_name, message })
+            }
+            tag::VAL_DEEP => self
+                .type_name::<BUILD>(cur)?
+                .map(|type_name| Value::Deep { type_name }),
+            tag::VAL_CYCLE => self
+                .type_name::<BUILD>(cur)?
+                .map(|type_name| Value::Cycle { type_name }),
             _ => return corrupt(format!("unknown value kind {kind}")),
         })
     }
+}
+
+/// Reads past a table record (or the header, the trailer, an extension)
+/// without taking it in: for a chunk decoded again, whose tables are known.
+fn skip_table_record(tg: u8, cur: &mut Cursor<'_>) -> Result<(), Corrupt> {
+    match tg {
+        tag::HEADER | tag::STRING | tag::TRAILER => {
+            cur.str()?;
+        }
+        tag::SYS_PATH => {
+            for _ in 0..cur.count()? {
+                cur.uv()?;
+            }
+        }
+        tag::MODULE => {
+            cur.uv()?;
+            cur.uv()?;
+        }
+        tag::MARKER => {
+            cur.uv()?;
+        }
+        tag::SOURCE => {
+            cur.uv()?;
+            cur.ostr()?;
+            cur.ostr()?;
+        }
+        tag::CODE => {
+            for _ in 0..8 {
+                cur.uv()?;
+            }
+        }
+        tag::EXTENSION_FIRST..=tag::EXTENSION_LAST => {
+            cur.bytes()?;
+        }
+        _ => return corrupt("unknown record tag"),
+    }
+    Ok(())
 }

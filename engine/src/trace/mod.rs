@@ -5,6 +5,7 @@
 pub mod codec;
 pub mod decode;
 pub mod export;
+pub mod index;
 pub mod model;
 pub mod policy;
 pub mod reader;

@@ -9,6 +9,7 @@
 
 use super::codec::{self, Corrupt, CHUNK_HEADER_BYTES, MAGIC, MAX_CHUNK_BYTES};
 use super::decode::{Decoder, Keep};
+use super::index::ChunkEntry;
 use super::model::{Event, FormatVersion, Name, Trace, TraceHeader, FORMAT_VERSION};
 use super::sniff::{describe, SNIFF_BYTES};
 use serde::{Deserialize, Serialize};
@@ -140,6 +141,8 @@ pub struct TraceReader {
     scratch: Vec<u8>,
     truncation: Option<Truncation>,
     failed: Option<TraceError>,
+    /// Every chunk decoded, when an index is kept.
+    index: Option<Vec<ChunkEntry>>,
 }
 
 impl Default for TraceReader {
@@ -169,6 +172,7 @@ impl TraceReader {
             chunks: 0,
             after_trailer: 0,
             decoder: Decoder::new(keep),
+            index: None,
             scratch: Vec::new(),
             truncation: None,
             failed: None,
@@ -253,6 +257,25 @@ impl TraceReader {
         let used = total - input.len();
         self.bytes = self.bytes.saturating_add(used as u64);
         Ok(used)
+    }
+
+    /// A reader that also notes where every chunk is ([`TraceReader::index`]),
+    /// so that any chunk can be decoded again later ([`TraceReader::replayer`]).
+    pub fn indexing(keep: Keep) -> TraceReader {
+        TraceReader {
+            index: Some(Vec::new()),
+            ..TraceReader::keeping(keep)
+        }
+    }
+
+    /// The chunks decoded so far, when an index is kept (the header's first).
+    pub fn index(&self) -> Option<&[ChunkEntry]> {
+        self.index.as_deref()
+    }
+
+    /// A copy of the decoding state, for decoding chunks again.
+    pub(crate) fn decoder_snapshot(&self) -> Option<Decoder> {
+        self.index.as_ref().map(|_| self.decoder.tables_copy())
     }
 
     /// Whether decoding stopped at a damaged chunk: nothing more is read.
@@ -450,6 +473,8 @@ impl TraceReader {
                         "its checksum does not match (CRC-32 {actual:08x}, expected {crc:08x})"
                     ));
                 }
+                let start = self.decoder.position();
+                let first_event = self.decoder.events();
                 let mut scratch = std::mem::take(&mut self.scratch);
                 scratch.clear();
                 scratch.resize(ulen as usize, 0);
@@ -473,6 +498,15 @@ impl TraceReader {
                 self.scratch = scratch;
                 match result {
                     Ok(ended) => {
+                        if let Some(index) = &mut self.index {
+                            index.push(ChunkEntry {
+                                offset: self.chunk_start,
+                                bytes: (self.offset - self.chunk_start) as u32,
+                                first_event,
+                                events: (self.decoder.events() - first_event) as u32,
+                                start,
+                            });
+                        }
                         self.chunks += 1;
                         self.valid_bytes = self.offset;
                         self.stage = if ended { Stage::Done } else { Stage::ChunkHead };
