@@ -21,6 +21,7 @@ mod explain;
 pub mod filter;
 pub mod identity;
 pub mod path;
+pub mod size;
 pub mod trace;
 
 pub use cache::{CodeId, DecisionCache};

@@ -189,6 +189,7 @@ fn recording(rounds: u32, complete: bool, chunk_bytes: usize) -> Vec<u8> {
         end_unix_ms: 1_700_000_000_100,
         stats: FilterStats::default(),
         detached: None,
+        size_limit: None,
     })
     .expect("trailer")
 }

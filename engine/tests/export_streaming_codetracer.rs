@@ -161,6 +161,7 @@ fn trace(trailer: bool) -> Trace {
             end_unix_ms: 1_767_225_600_100,
             stats: FilterStats::default(),
             detached: None,
+            size_limit: None,
         }),
     }
 }

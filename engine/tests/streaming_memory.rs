@@ -140,6 +140,7 @@ fn trace_file(calls: u64) -> Vec<u8> {
         end_unix_ms: 2,
         stats: FilterStats::default(),
         detached: None,
+        size_limit: None,
     })
     .expect("finish")
 }
@@ -150,6 +151,8 @@ fn peaks(file: &[u8]) -> Vec<(&'static str, usize)> {
     let naming = Naming::new(NamingMode::Globals);
     let tables = read_tables(Cursor::new(file)).expect("tables");
     let stream = || EventStream::open(Cursor::new(file)).expect("opens");
+    // The thread that reads ahead needs its input for good.
+    let shared: &'static [u8] = Box::leak(file.to_vec().into_boxed_slice());
     let done = |result: Result<(), ReadError>| result.expect("streams");
     vec![
         (
@@ -160,6 +163,13 @@ fn peaks(file: &[u8]) -> Vec<(&'static str, usize)> {
             "events",
             peak_over(|| {
                 let mut events = stream();
+                while events.next_event().expect("event").is_some() {}
+            }),
+        ),
+        (
+            "events, read ahead",
+            peak_over(|| {
+                let mut events = EventStream::open_ahead(Cursor::new(shared)).expect("opens");
                 while events.next_event().expect("event").is_some() {}
             }),
         ),

@@ -3,6 +3,7 @@
 use proptest::prelude::*;
 use tracesieve_engine::identity::ModuleFile;
 use tracesieve_engine::trace::codec::{CHUNK_HEADER_BYTES, MAGIC, MAX_CHUNK_BYTES, PREAMBLE_BYTES};
+use tracesieve_engine::trace::stream::read_tables;
 use tracesieve_engine::trace::{
     read_trace, write_trace, Attr, CodeInfo, Event, FilterStats, InputsAt, ReadOutcome,
     RecordedFilter, SequenceKind, Slot, SourceFile, Trace, TraceError, TraceHeader, TraceReader,
@@ -403,6 +404,7 @@ fn rich_trace() -> Trace {
                 dropped: [5, 4, 3, 2, 1],
             },
             detached: Some("internal fault".into()),
+            size_limit: None,
         }),
     }
 }
@@ -1104,6 +1106,12 @@ proptest! {
         let mut file = bytes[..spans[0].1].to_vec();
         file.extend(raw_chunk(&records));
         let read = read_trace(&file).unwrap();
+        // The tables pass checks events without building them, and must
+        // come to the same verdict as building them.
+        let tables = read_tables(std::io::Cursor::new(&file)).unwrap();
+        prop_assert_eq!(&tables.truncation, &read.truncation);
+        prop_assert_eq!(&tables.trace.codes, &read.trace.codes);
+        prop_assert_eq!(tables.events, read.trace.events.len() as u64);
         // A damaged chunk is dropped whole.
         if read.truncation.is_some_and(|t| t.reason.contains("damaged")) {
             prop_assert!(read.trace.events.is_empty());
@@ -1165,7 +1173,7 @@ fn a_chunk_of_tiny_events_over_the_decode_budget_is_an_error() {
     file.extend(chunk);
     let message = over_limit(&file);
     assert!(
-        message.contains("decodes to more than 24 MiB of events and values"),
+        message.contains("decodes to more than 16 MiB of events and values"),
         "{message}"
     );
     // A chunk declaring more than the largest chunk is damage, found from
@@ -1191,10 +1199,10 @@ fn frames_open_over_the_limit_are_an_error() {
     let mut file = preamble_and_header();
     file.extend(raw_chunk(&code));
     let call = [0x80 | 1, 0, 0];
-    let per_chunk = 80_000;
+    let per_chunk = 50_000;
     let calls: Vec<u8> = call.iter().copied().cycle().take(per_chunk * 3).collect();
     let chunk = raw_chunk(&calls);
-    for _ in 0..53 {
+    for _ in 0..84 {
         file.extend_from_slice(&chunk);
     }
     let message = over_limit(&file);
@@ -1208,9 +1216,9 @@ fn frames_open_over_the_limit_are_an_error() {
     let pair = [0x80 | 1, 0, 0, 0x80 | 5, 0, 0x42];
     let pairs: Vec<u8> = pair.iter().copied().cycle().take(per_chunk * 6).collect();
     let chunk = raw_chunk(&pairs);
-    for _ in 0..53 {
+    for _ in 0..84 {
         balanced.extend_from_slice(&chunk);
     }
     let read = read_trace(&balanced).expect("balanced calls read");
-    assert_eq!(read.trace.events.len(), 53 * 2 * per_chunk);
+    assert_eq!(read.trace.events.len(), 84 * 2 * per_chunk);
 }

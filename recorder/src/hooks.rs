@@ -2,7 +2,8 @@
 //! `start`/`stop` functions Python calls. A fault inside a callback (an
 //! error or a panic) detaches the recorder: events stop, the trace is closed
 //! with the reason in its trailer, one warning is printed, and the traced
-//! program carries on.
+//! program carries on. Reaching the size limit (`record --max-size`) stops
+//! recording the same way, with the limit in the trailer instead of a fault.
 
 use crate::filters::{framework, load_chain, naming_mode, raise_filter_error};
 use crate::session::{Session, SessionConfig};
@@ -13,6 +14,7 @@ use pyo3::types::PyDict;
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Mutex, MutexGuard, TryLockError};
+use tracesieve_engine::size::size_text;
 use tracesieve_engine::trace::{RecordedFilter, TraceHeader, ValueBounds};
 use tracesieve_engine::Platform;
 
@@ -21,6 +23,16 @@ struct Active {
     backend: Backend,
     path: String,
     fault_after: Option<u64>,
+    /// Recording stops once the trace file holds this many bytes.
+    max_size: Option<u64>,
+}
+
+/// Why a recording stopped before `stop()`.
+enum EarlyStop {
+    /// An internal fault (an error or a panic in a callback), and its reason.
+    Fault(String),
+    /// The trace file reached the size limit, this many bytes.
+    SizeLimit(u64),
 }
 
 /// The interpreter hooks in use.
@@ -38,6 +50,7 @@ struct Ended {
     counts: crate::session::Counts,
     stats: tracesieve_engine::trace::FilterStats,
     detached: Option<String>,
+    size_limit: Option<u64>,
 }
 
 static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
@@ -61,7 +74,9 @@ fn lock<T: Send>(py: Python<'_>, mutex: &'static Mutex<T>) -> MutexGuard<'static
 
 /// Runs `f` on the active session, unless there is none or this thread is
 /// already inside a callback (code that the recorder itself runs, such as a
-/// `repr()`, is never traced). A fault detaches the recorder.
+/// `repr()`, is never traced). A fault detaches the recorder; so does the
+/// trace reaching the size limit, after the record that reached it (then
+/// `None` is returned, as after a fault: the hooks are gone).
 pub fn with_session<R>(py: Python<'_>, f: impl FnOnce(&mut Session) -> PyResult<R>) -> Option<R> {
     if IN_HOOK.with(Cell::get) {
         return None;
@@ -76,12 +91,19 @@ pub fn with_session<R>(py: Python<'_>, f: impl FnOnce(&mut Session) -> PyResult<
                     .fault_after
                     .is_some_and(|n| active.session.counts().events >= n);
                 if injected {
-                    Err("injected fault (TRACESIEVE_TEST_FAULT_AFTER)".to_string())
+                    Err(EarlyStop::Fault(
+                        "injected fault (TRACESIEVE_TEST_FAULT_AFTER)".to_string(),
+                    ))
                 } else {
                     match catch_unwind(AssertUnwindSafe(|| f(&mut active.session))) {
-                        Ok(Ok(value)) => Ok(Some(value)),
-                        Ok(Err(error)) => Err(error.to_string()),
-                        Err(panic) => Err(panic_text(&panic)),
+                        Ok(Ok(value)) => match active.max_size {
+                            Some(limit) if active.session.trace_bytes() >= limit => {
+                                Err(EarlyStop::SizeLimit(limit))
+                            }
+                            _ => Ok(Some(value)),
+                        },
+                        Ok(Err(error)) => Err(EarlyStop::Fault(error.to_string())),
+                        Err(panic) => Err(EarlyStop::Fault(panic_text(&panic))),
                     }
                 }
             }
@@ -89,8 +111,8 @@ pub fn with_session<R>(py: Python<'_>, f: impl FnOnce(&mut Session) -> PyResult<
     };
     let result = match outcome {
         Ok(value) => value,
-        Err(reason) => {
-            detach(py, &reason);
+        Err(why) => {
+            stop_early(py, why);
             None
         }
     };
@@ -119,13 +141,33 @@ pub fn monitoring_tool() -> Option<u8> {
 /// Stops recording because of a fault: closes the trace with `reason` and
 /// prints one warning.
 pub fn detach(py: Python<'_>, reason: &str) {
+    stop_early(py, EarlyStop::Fault(reason.to_string()));
+}
+
+/// Stops recording before `stop()`: unregisters the hooks, closes the trace
+/// with why in its trailer (its exit status unknown) and prints one warning.
+/// Does nothing if recording already stopped, so a second fault or another
+/// thread reaching the limit too prints nothing more.
+fn stop_early(py: Python<'_>, why: EarlyStop) {
     let taken = lock(py, &ACTIVE).take();
     let Some(active) = taken else { return };
     let path = active.path.clone();
-    let _ = end(py, active, None, Some(reason.to_string()));
-    let message = format!(
-        "tracesieve: recorder fault, recording stopped (the program goes on; {path} is closed and readable): {reason}\n"
-    );
+    let head = match &why {
+        EarlyStop::Fault(_) => "recorder fault, recording stopped".to_string(),
+        EarlyStop::SizeLimit(limit) => format!(
+            "the trace reached --max-size {}; recording stopped",
+            size_text(*limit)
+        ),
+    };
+    let tail = match &why {
+        EarlyStop::Fault(reason) => format!(": {reason}"),
+        EarlyStop::SizeLimit(_) => String::new(),
+    };
+    let closed = match end(py, active, None, Some(why)) {
+        Ok(()) => format!("{path} is closed and readable"),
+        Err(error) => format!("closing {path} failed: {error}"),
+    };
+    let message = format!("tracesieve: {head} (the program goes on; {closed}){tail}\n");
     let _ = modules::get(py).and_then(|m| {
         m.sys
             .bind(py)
@@ -140,20 +182,26 @@ fn end(
     py: Python<'_>,
     active: Active,
     exit_status: Option<i32>,
-    detached: Option<String>,
+    early: Option<EarlyStop>,
 ) -> PyResult<()> {
     let unregistered = match active.backend {
         Backend::Monitoring(registration, _) => monitoring::unregister(py, registration),
         Backend::Legacy(registration) => legacy::unregister(py, registration),
+    };
+    let (detached, size_limit) = match early {
+        None => (None, None),
+        Some(EarlyStop::Fault(reason)) => (Some(reason), None),
+        Some(EarlyStop::SizeLimit(limit)) => (None, Some(limit)),
     };
     let ended = Ended {
         path: active.path,
         counts: active.session.counts().clone(),
         stats: active.session.stats().clone(),
         detached: detached.clone(),
+        size_limit,
     };
     *lock(py, &ENDED) = Some(ended);
-    let finished = active.session.finish(exit_status, detached);
+    let finished = active.session.finish(exit_status, detached, size_limit);
     unregistered?;
     finished?;
     Ok(())
@@ -165,12 +213,13 @@ const MAX_DEPTH: u32 = 30;
 /// Starts recording to `path`. The filter chain is the built-in default
 /// (unless `builtin_filter` is false), the framework filter, then `filters`
 /// (absolute paths, in order). Raises FilterError for a broken filter
-/// before anything is traced.
+/// before anything is traced. With `max_size`, recording stops once the
+/// trace file holds that many bytes.
 #[pyfunction]
 #[pyo3(signature = (
     path, filters, *, builtin_filter = true, framework = None, module_names = "globals", values = "all",
     max_depth = 3, max_items = 32, max_string_bytes = 256, max_nodes = 100, repr = false, sources = true,
-    max_source_bytes = 1_048_576, argv = Vec::new(), ignore_prefix = String::new()
+    max_source_bytes = 1_048_576, argv = Vec::new(), ignore_prefix = String::new(), max_size = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn start(
@@ -190,12 +239,16 @@ pub fn start(
     max_source_bytes: u64,
     argv: Vec<String>,
     ignore_prefix: String,
+    max_size: Option<u64>,
 ) -> PyResult<()> {
     let framework = self::framework(framework)?;
     if !(1..=MAX_DEPTH).contains(&max_depth) {
         return Err(PyValueError::new_err(format!(
             "max_depth must be between 1 and {MAX_DEPTH} (found {max_depth})"
         )));
+    }
+    if max_size == Some(0) {
+        return Err(PyValueError::new_err("max_size must be at least 1 byte"));
     }
     let chain =
         load_chain(&filters, builtin_filter, framework).map_err(|e| raise_filter_error(py, &e))?;
@@ -266,12 +319,13 @@ pub fn start(
         backend,
         path,
         fault_after,
+        max_size,
     });
     Ok(())
 }
 
 /// Stops recording, writes the trailer with `exit_status`, and returns a
-/// summary dict (also after a fault detached the recorder).
+/// summary dict (also after a fault or the size limit stopped recording).
 #[pyfunction]
 #[pyo3(signature = (exit_status = None))]
 pub fn stop(py: Python<'_>, exit_status: Option<i32>) -> PyResult<Option<Bound<'_, PyDict>>> {
@@ -291,6 +345,7 @@ pub fn stop(py: Python<'_>, exit_status: Option<i32>) -> PyResult<Option<Bound<'
     summary.set_item("redacted", ended.stats.redacted.iter().sum::<u64>())?;
     summary.set_item("dropped", ended.stats.dropped.iter().sum::<u64>())?;
     summary.set_item("detached", ended.detached)?;
+    summary.set_item("size_limit", ended.size_limit)?;
     Ok(Some(summary))
 }
 

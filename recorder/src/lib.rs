@@ -30,6 +30,19 @@ pub const BUILD: &str = if cfg!(debug_assertions) {
     "release"
 };
 
+/// The bytes of a size such as `500M`, `1.5GB` or `64KiB` (see
+/// `tracesieve_engine::size`); ValueError with a sentence if it is not one.
+#[pyfunction]
+fn parse_size(text: &str) -> PyResult<u64> {
+    tracesieve_engine::size::parse_size(text).map_err(pyo3::exceptions::PyValueError::new_err)
+}
+
+/// A size for people, exact: `200 kB`, `1.5 GiB`, `512 B`.
+#[pyfunction]
+fn size_text(bytes: u64) -> String {
+    tracesieve_engine::size::size_text(bytes)
+}
+
 /// The `tracesieve._native` module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -53,5 +66,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hooks::start, m)?)?;
     m.add_function(wrap_pyfunction!(hooks::stop, m)?)?;
     m.add_function(wrap_pyfunction!(hooks::is_recording, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_size, m)?)?;
+    m.add_function(wrap_pyfunction!(size_text, m)?)?;
     Ok(())
 }

@@ -167,13 +167,27 @@ impl Session {
         &self.stats
     }
 
-    /// Writes the trailer and closes the file.
-    pub fn finish(self, exit_status: Option<i32>, detached: Option<String>) -> std::io::Result<()> {
+    /// The size the trace file has so far, or a little more: the bytes
+    /// written plus the records buffered for the open chunk, counted before
+    /// compression. Cheap enough to ask after every event.
+    pub fn trace_bytes(&self) -> u64 {
+        self.writer.bytes_written() + self.writer.buffered_bytes() as u64
+    }
+
+    /// Writes the trailer and closes the file. `detached` is the fault that
+    /// stopped recording early, `size_limit` the size at which it stopped.
+    pub fn finish(
+        self,
+        exit_status: Option<i32>,
+        detached: Option<String>,
+        size_limit: Option<u64>,
+    ) -> std::io::Result<()> {
         let trailer = Trailer {
             exit_status,
             end_unix_ms: unix_ms(),
             stats: self.stats,
             detached,
+            size_limit,
         };
         let mut sink = self.writer.finish(&trailer)?;
         std::io::Write::flush(&mut sink)

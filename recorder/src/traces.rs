@@ -29,9 +29,10 @@ fn open(path: &str) -> PyResult<File> {
     File::open(path).map_err(|e| file_error(path, e))
 }
 
-/// The events of the file at `path`, streamed.
+/// The events of the file at `path`, streamed, decoded in a thread of
+/// their own while this one uses them.
 fn events(path: &str) -> PyResult<EventStream<File>> {
-    EventStream::open(open(path)?).map_err(|e| file_error(path, e))
+    EventStream::open_ahead(open(path)?).map_err(|e| file_error(path, e))
 }
 
 /// The tables of the file at `path` (a first pass over it).

@@ -132,15 +132,15 @@ def test_a_chunk_decoding_over_its_budget_is_refused(preamble, tmp_path):
     assert path.stat().st_size < 200_000
     result, peak = measured("info", path)
     assert result.returncode == 2
-    assert "decodes to more than 24 MiB of events and values" in result.stderr
+    assert "decodes to more than 16 MiB of events and values" in result.stderr
     assert peak < HOSTILE_RSS_MIB
 
 
 def test_millions_of_events_from_a_small_file_stream_in_bounded_memory(preamble, tmp_path):
     """About 16.7 M events in a file of some 200 KB: each chunk is within the
     decode budget, so the file is read, and `info` holds one chunk at a time."""
-    block, data = lz4_repeat(LINE, MIB // 2 - 2)
-    chunks = 96
+    block, data = lz4_repeat(LINE, MIB // 4 - 1)
+    chunks = 192
     path = tmp_path / "expanding.tsieve"
     path.write_bytes(preamble + chunk(block, len(data)) * chunks)
     assert path.stat().st_size < 300_000

@@ -524,6 +524,7 @@ pub fn trailer() -> Trailer {
         end_unix_ms: 1_767_225_601_000,
         stats: FilterStats::default(),
         detached: None,
+        size_limit: None,
     }
 }
 

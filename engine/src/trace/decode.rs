@@ -30,13 +30,13 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::cell::Cell;
 use std::mem::size_of;
 
-/// The most memory one chunk's decoded events and values may take: 24 MiB
+/// The most memory one chunk's decoded events and values may take: 16 MiB
 /// (an event counts twice its size, for the slack of the growing list
 /// that holds them).
 /// A chunk the writer makes (64 KiB of records, or one record of at most
 /// [`super::codec::MAX_RECORD_BYTES`]) with the recorder's value bounds
 /// stays far below it.
-pub const CHUNK_DECODE_BUDGET: usize = 24 << 20;
+pub const CHUNK_DECODE_BUDGET: usize = 16 << 20;
 
 /// The highest thread number a trace may use.
 pub const MAX_THREAD_NUMBER: u32 = (1 << 20) - 1;

@@ -541,6 +541,12 @@ pub struct Trailer {
     pub stats: FilterStats,
     /// Set when the recorder detached early because of an internal fault.
     pub detached: Option<String>,
+    /// Set when recording stopped because the trace file reached this many
+    /// bytes (`record --max-size`); the program went on without the
+    /// recorder. Absent from the file, and from exports, when not set, so
+    /// traces without a limit are byte for byte as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_limit: Option<u64>,
 }
 
 /// A whole trace in memory.

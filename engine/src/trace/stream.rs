@@ -115,17 +115,42 @@ impl<R: Read> Pump<R> {
     }
 }
 
-/// The events of a trace, one by one, decoded a chunk at a time.
+/// The events of a trace, one by one, decoded a chunk at a time: in the
+/// caller's thread ([`EventStream::open`]), or ahead of it in a thread of
+/// its own ([`EventStream::open_ahead`], not on wasm32).
 pub struct EventStream<R> {
-    pump: Pump<R>,
     header: TraceHeader,
     batch: std::vec::IntoIter<Event>,
+    source: Batches<R>,
+    /// Batches handed out (chunks with events) and events in them.
+    chunks: u64,
+    events: u64,
+}
+
+/// Where decoded batches come from.
+enum Batches<R> {
+    /// Decoded on demand in this thread.
+    Here(Box<Pump<R>>),
+    /// Decoded ahead in another thread.
+    #[cfg(not(target_arch = "wasm32"))]
+    Ahead(ahead::Ahead),
 }
 
 impl<R: Read> EventStream<R> {
     /// Starts reading `source`: reads up to the header, and fails at once
     /// when the file is not a readable trace (from its first bytes).
     pub fn open(source: R) -> Result<EventStream<R>, ReadError> {
+        let (pump, header) = Self::open_pump(source)?;
+        Ok(EventStream {
+            header,
+            batch: Vec::new().into_iter(),
+            source: Batches::Here(Box::new(pump)),
+            chunks: 0,
+            events: 0,
+        })
+    }
+
+    fn open_pump(source: R) -> Result<(Pump<R>, TraceHeader), ReadError> {
         let mut pump = Pump::new(source, Keep::Stream);
         let header = loop {
             if let Some(header) = pump.reader.header() {
@@ -140,11 +165,7 @@ impl<R: Read> EventStream<R> {
                 .into());
             }
         };
-        Ok(EventStream {
-            pump,
-            header,
-            batch: Vec::new().into_iter(),
-        })
+        Ok((pump, header))
     }
 
     /// The header.
@@ -152,15 +173,18 @@ impl<R: Read> EventStream<R> {
         &self.header
     }
 
-    /// The tables read so far: every code an event names is in them by the
-    /// time the event is handed out.
-    pub fn tables(&self) -> Option<&Trace> {
-        self.pump.reader.trace()
-    }
-
-    /// How far reading has come.
+    /// How far reading has come, in what was handed out: the chunks that
+    /// held events, and the events.
     pub fn progress(&self) -> ReadProgress {
-        self.pump.reader.progress()
+        ReadProgress {
+            bytes: match &self.source {
+                Batches::Here(pump) => pump.reader.progress().bytes,
+                #[cfg(not(target_arch = "wasm32"))]
+                Batches::Ahead(_) => 0,
+            },
+            chunks: self.chunks,
+            events: self.events,
+        }
     }
 
     /// The next event, `None` at the end (or at damage: see [`EventStream::finish`]).
@@ -169,18 +193,17 @@ impl<R: Read> EventStream<R> {
             if let Some(event) = self.batch.next() {
                 return Ok(Some(event));
             }
-            let events = self.pump.reader.take_events();
-            if !events.is_empty() {
-                self.batch = events.into_iter();
-                continue;
-            }
-            if !self.pump.more()? {
-                let events = self.pump.reader.take_events();
-                if events.is_empty() {
-                    return Ok(None);
-                }
-                self.batch = events.into_iter();
-            }
+            let events = match &mut self.source {
+                Batches::Here(pump) => next_batch(pump)?,
+                #[cfg(not(target_arch = "wasm32"))]
+                Batches::Ahead(ahead) => ahead.next_batch()?,
+            };
+            let Some(events) = events else {
+                return Ok(None);
+            };
+            self.chunks += 1;
+            self.events += events.len() as u64;
+            self.batch = events.into_iter();
         }
     }
 
@@ -188,6 +211,190 @@ impl<R: Read> EventStream<R> {
     /// the truncation when the file ended early or was damaged.
     pub fn finish(mut self) -> Result<ReadOutcome, ReadError> {
         while self.next_event()?.is_some() {}
-        Ok(self.pump.reader.finish()?)
+        match self.source {
+            Batches::Here(pump) => Ok(pump.reader.finish()?),
+            #[cfg(not(target_arch = "wasm32"))]
+            Batches::Ahead(ahead) => ahead.finish(),
+        }
+    }
+}
+
+/// The events of the next chunk that has some, `None` at the end.
+fn next_batch<R: Read>(pump: &mut Pump<R>) -> Result<Option<Vec<Event>>, ReadError> {
+    loop {
+        let events = pump.reader.take_events();
+        if !events.is_empty() {
+            return Ok(Some(events));
+        }
+        if !pump.more()? {
+            let events = pump.reader.take_events();
+            return Ok((!events.is_empty()).then_some(events));
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl<R: Read + Send + 'static> EventStream<R> {
+    /// Like [`EventStream::open`], but decodes in a thread of its own,
+    /// one chunk ahead of the caller, so that decoding and
+    /// what the caller does with the events run at once.
+    pub fn open_ahead(source: R) -> Result<EventStream<R>, ReadError> {
+        let (pump, header) = Self::open_pump(source)?;
+        Ok(EventStream {
+            header,
+            batch: Vec::new().into_iter(),
+            source: Batches::Ahead(ahead::Ahead::start(pump)),
+            chunks: 0,
+            events: 0,
+        })
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod ahead {
+    //! Decoding in a thread of its own, handing batches over a bounded channel.
+
+    use super::{next_batch, Pump, ReadError};
+    use crate::trace::model::Event;
+    use crate::trace::reader::ReadOutcome;
+    use std::io::Read;
+    use std::sync::mpsc::{sync_channel, Receiver};
+
+    /// Batches waiting in the channel: none, so that at most two chunks'
+    /// events are held (the one the caller uses, and the next, decoded and
+    /// waiting to be handed over), whatever each may cost.
+    const AHEAD: usize = 0;
+
+    enum Message {
+        Events(Vec<Event>),
+        End(Box<Result<ReadOutcome, ReadError>>),
+    }
+
+    /// The receiving end of a decoding thread.
+    pub(super) struct Ahead {
+        batches: Receiver<Message>,
+        end: Option<Box<Result<ReadOutcome, ReadError>>>,
+    }
+
+    impl Ahead {
+        pub(super) fn start<R: Read + Send + 'static>(mut pump: Pump<R>) -> Ahead {
+            let (send, batches) = sync_channel(AHEAD);
+            // When the caller stops early, the channel closes and the
+            // thread ends at its next send.
+            std::thread::spawn(move || {
+                let end = loop {
+                    match next_batch(&mut pump) {
+                        Ok(Some(events)) => {
+                            if send.send(Message::Events(events)).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(None) => break pump.reader.finish().map_err(ReadError::from),
+                        Err(e) => break Err(e),
+                    }
+                };
+                let _ = send.send(Message::End(Box::new(end)));
+            });
+            Ahead { batches, end: None }
+        }
+
+        pub(super) fn next_batch(&mut self) -> Result<Option<Vec<Event>>, ReadError> {
+            if self.end.is_some() {
+                return Ok(None);
+            }
+            match self.batches.recv() {
+                Ok(Message::Events(events)) => Ok(Some(events)),
+                Ok(Message::End(end)) => match *end {
+                    Err(e) => Err(e),
+                    end => {
+                        self.end = Some(Box::new(end));
+                        Ok(None)
+                    }
+                },
+                Err(_) => Err(ReadError::Io(std::io::Error::other(
+                    "the decoding thread stopped",
+                ))),
+            }
+        }
+
+        pub(super) fn finish(mut self) -> Result<ReadOutcome, ReadError> {
+            while self.next_batch()?.is_some() {}
+            match self.end.take() {
+                Some(end) => *end,
+                None => Err(ReadError::Io(std::io::Error::other(
+                    "the decoding thread stopped",
+                ))),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::refilter::testkit::{int, TraceBuilder};
+    use crate::trace::{read_trace, write_trace, TraceWriter};
+    use std::io::Cursor;
+
+    /// A trace of `n` calls, written in small chunks.
+    fn file(n: i64, trailer: bool) -> Vec<u8> {
+        let mut b = TraceBuilder::new();
+        let f = b.code("/p/app/m.py", "f", 3, Some("app.m"));
+        b.thread(0, "MainThread");
+        for i in 0..n {
+            b.call(0, f, &[("n", int(i))]);
+            b.ret(0, int(i));
+        }
+        let trace = b.finish();
+        let mut w = TraceWriter::with_chunk_bytes(Vec::new(), &trace.header, 256).expect("writer");
+        w.tables(&trace).expect("tables");
+        for event in &trace.events {
+            w.event(event).expect("event");
+        }
+        match (&trace.trailer, trailer) {
+            (Some(t), true) => w.finish(t).expect("finish"),
+            _ => w.into_inner().expect("bytes"),
+        }
+    }
+
+    fn all<R: Read>(mut stream: EventStream<R>) -> (Vec<Event>, ReadOutcome) {
+        let mut events = Vec::new();
+        while let Some(event) = stream.next_event().expect("events") {
+            events.push(event);
+        }
+        (events, stream.finish().expect("finishes"))
+    }
+
+    #[test]
+    fn reading_ahead_gives_what_reading_in_place_gives() {
+        for (n, trailer) in [(0, true), (3, true), (2000, true), (2000, false)] {
+            let bytes = file(n, trailer);
+            let whole = read_trace(&bytes).expect("reads");
+            let here = all(EventStream::open(Cursor::new(bytes.clone())).expect("opens"));
+            let ahead = all(EventStream::open_ahead(Cursor::new(bytes.clone())).expect("opens"));
+            assert_eq!(here.0, whole.trace.events);
+            assert_eq!(ahead.0, whole.trace.events);
+            assert_eq!(here.1.truncation, whole.truncation);
+            assert_eq!(ahead.1, here.1);
+        }
+    }
+
+    #[test]
+    fn a_stream_dropped_early_lets_its_thread_go() {
+        let bytes = file(5000, true);
+        let mut stream = EventStream::open_ahead(Cursor::new(bytes)).expect("opens");
+        assert!(stream.next_event().expect("an event").is_some());
+        drop(stream);
+    }
+
+    #[test]
+    fn not_a_trace_fails_when_opened() {
+        let text = Cursor::new(b"{\"traceEvents\": []}".repeat(50));
+        let error = EventStream::open_ahead(text).err().expect("not a trace");
+        assert!(
+            error.to_string().contains("Chrome Trace Event JSON"),
+            "{error}"
+        );
+        assert!(EventStream::open(Cursor::new(write_trace(&TraceBuilder::new().finish()))).is_ok());
     }
 }

@@ -45,6 +45,10 @@ pub struct TraceSummary {
     pub exit_status: Option<i32>,
     /// Why the recorder detached early, if it did.
     pub detached: Option<String>,
+    /// The size in bytes at which recording stopped (`record --max-size`),
+    /// if it did.
+    #[serde(default)]
+    pub size_limit: Option<u64>,
     /// Set when the file ends early or is damaged.
     pub truncation: Option<Truncation>,
 }
@@ -215,6 +219,7 @@ impl EventCounts {
             stats: StatsSummary::of(&stats),
             exit_status: trace.trailer.as_ref().and_then(|t| t.exit_status),
             detached: trace.trailer.as_ref().and_then(|t| t.detached.clone()),
+            size_limit: trace.trailer.as_ref().and_then(|t| t.size_limit),
             truncation: truncation.cloned(),
         }
     }

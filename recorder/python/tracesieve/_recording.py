@@ -13,7 +13,7 @@ from . import _native
 from ._filters import existing_filter_paths
 
 if TYPE_CHECKING:
-    from typing import Iterator, List, Optional, Sequence
+    from typing import Iterator, List, Optional, Sequence, Union
 
     from ._filters import PathLike
 
@@ -72,6 +72,7 @@ def start(
     discover: bool = True,
     discover_from: Optional[str] = None,
     argv: Optional[Sequence[str]] = None,
+    max_size: Optional[Union[int, str]] = None,
 ) -> None:
     """Starts recording this process to ``path``.
 
@@ -81,7 +82,13 @@ def start(
     ``$TRACESIEVE_FILTER``, then ``filters``. Raises FilterError for a broken
     filter, before anything is recorded. Code already running when recording
     starts is recorded from its next call on.
+
+    ``max_size`` (bytes, or a size such as ``"500M"`` as ``--max-size``
+    takes it) stops recording once the trace file reaches it: the trace is
+    closed with the limit in its trailer, one warning goes to stderr, and
+    the program goes on unrecorded.
     """
+    max_size = _size_in_bytes(max_size)
     _warn_if_debug_build()
     _native.start(
         os.fspath(path),
@@ -98,7 +105,34 @@ def start(
         sources=sources,
         argv=list(argv) if argv is not None else [a for a in sys.argv if isinstance(a, str)],
         ignore_prefix=PACKAGE_DIR,
+        max_size=max_size,
     )
+
+
+def parse_size(text: str) -> int:
+    """The bytes of a size as ``--max-size`` takes it: a number with an
+    optional unit, ``k``/``M``/``G``/``T`` (powers of 1000, with or without
+    ``B``) or ``KiB``/``MiB``/``GiB``/``TiB`` (powers of 1024): ``500M``,
+    ``1.5GB``, ``64KiB``, ``1048576``. Raises ValueError otherwise."""
+    return _native.parse_size(text)
+
+
+def size_text(size: int) -> str:
+    """A size in bytes for people, exact: ``200 kB``, ``1.5 GiB``, ``512 B``."""
+    return _native.size_text(size)
+
+
+def _size_in_bytes(size):
+    """``max_size`` as bytes (None stays None); raises for a bad value."""
+    if size is None:
+        return None
+    if isinstance(size, str):
+        return parse_size(size)
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError(f"max_size must be a number of bytes or a size such as '500M', not {type(size).__name__}")
+    if size < 1:
+        raise ValueError(f"max_size must be at least 1 byte (found {size})")
+    return size
 
 
 _warned_debug_build = False
@@ -150,6 +184,8 @@ def summary_line(summary: dict) -> str:
     )
     if summary.get("detached"):
         line += f"; detached early: {summary['detached']}"
+    if summary.get("size_limit"):
+        line += f"; stopped at --max-size {size_text(summary['size_limit'])}"
     return line
 
 

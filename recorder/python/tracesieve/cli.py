@@ -78,6 +78,13 @@ def _build_parser() -> argparse.ArgumentParser:
     record.add_argument("--max-nodes", type=int, default=100, metavar="N", help="values encoded per recorded value, in all; containers are cut past it (default: 100)")
     record.add_argument("--repr", action="store_true", help="call repr() on objects without a structural encoding (runs the program's code)")
     record.add_argument("--no-sources", action="store_true", help="do not embed source files in the trace")
+    record.add_argument(
+        "--max-size",
+        type=_size_arg,
+        metavar="SIZE",
+        help="stop recording when the trace file reaches SIZE (e.g. 500M, 2G, 1.5GB, 64KiB; k/M/G/T are powers of "
+        "1000, KiB/MiB/GiB/TiB of 1024); the trace is closed there and the program goes on (default: no limit)",
+    )
     record.add_argument("--quiet", "-q", action="store_true", help="no summary line on stderr")
 
     info = commands.add_parser("info", help="show what a trace holds", description="Show what a trace holds: counts by event kind, code objects, threads, the filter chain and its statistics, and whether the file is complete.")
@@ -128,6 +135,13 @@ def _value_spec(text: str) -> tuple:
     if not sep or not name or kind not in VALUE_KINDS:
         raise argparse.ArgumentTypeError(f"{text!r} is not KIND:NAME with KIND one of {', '.join(VALUE_KINDS)}")
     return (kind, name)
+
+
+def _size_arg(text: str) -> int:
+    try:
+        return _recording.parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _usage_error(command: str, error: Exception) -> int:
@@ -227,6 +241,7 @@ def _run_explain(args: argparse.Namespace) -> int:
 
 RECORD_VALUE_OPTIONS = {
     "--out", "-o", "--filter", "--module-names", "--values", "--max-depth", "--max-items", "--max-string-bytes", "--max-nodes",
+    "--max-size",
 }
 
 
@@ -277,6 +292,7 @@ def _run_record(parser: argparse.ArgumentParser, argv: List[str]) -> int:
             max_nodes=args.max_nodes,
             repr=args.repr,
             sources=not args.no_sources,
+            max_size=args.max_size,
         )
     except (FileNotFoundError, _filters.FilterError) as e:
         return _usage_error("record", e)
@@ -302,6 +318,9 @@ def format_info(summary: dict) -> str:
     lines.append(f"exit       {'unknown' if status is None else status}")
     if summary["detached"]:
         lines.append(f"detached   {summary['detached']}")
+    if summary.get("size_limit"):
+        size = _recording.size_text(summary["size_limit"])
+        lines.append(f"stopped    at --max-size {size}; the program went on unrecorded")
     truncation = summary["truncation"]
     if truncation:
         lines.append(f"truncated  readable up to byte {truncation['valid_bytes']}: {truncation['reason']}")

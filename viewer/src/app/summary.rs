@@ -37,6 +37,12 @@ pub fn Summary(props: &SummaryProps) -> Html {
                 if let Some(detached) = &s.detached {
                     { row("recorder detached", text(detached.clone())) }
                 }
+                if let Some(limit) = s.size_limit {
+                    { row("recording stopped", text(format!(
+                        "at the size limit, {} (--max-size); the program went on unrecorded",
+                        tracesieve_engine::size::size_text(limit)
+                    ))) }
+                }
                 { row("module naming", text(s.naming.clone())) }
                 { row("values", text(s.values.clone())) }
             </table>

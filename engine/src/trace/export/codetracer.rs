@@ -800,7 +800,15 @@ fn metadata(trace: &Trace, program: &str, labels: &[Relabel], threads: &[(u32, S
     };
     let exit = match &trace.trailer {
         Some(t) => {
-            json!({"code": t.exit_status, "label": t.detached.as_ref().map(|d| format!("detached: {d}"))})
+            let label = match (&t.detached, t.size_limit) {
+                (Some(d), _) => Some(format!("detached: {d}")),
+                (None, Some(limit)) => Some(format!(
+                    "recording stopped at the size limit ({})",
+                    crate::size::size_text(limit)
+                )),
+                (None, None) => None,
+            };
+            json!({"code": t.exit_status, "label": label})
         }
         None => json!({"code": null, "label": "the recording ended early (no trailer)"}),
     };
@@ -1347,6 +1355,20 @@ mod tests {
         assert_eq!(meta["tracesieve"]["codes"][1]["function_id"], 2);
         assert_eq!(meta["tracesieve"]["codes"][0]["label"], "<app.m>");
         assert_eq!(meta["tracesieve"]["naming"], "globals");
+    }
+
+    #[test]
+    fn a_size_limit_labels_the_unknown_exit_status() {
+        let mut trace = sample().finish_with(FilterStats::default());
+        if let Some(trailer) = trace.trailer.as_mut() {
+            trailer.exit_status = None;
+            trailer.size_limit = Some(200_000);
+        }
+        let meta: Json = serde_json::from_str(&to_codetracer(&trace).metadata_json).unwrap();
+        assert_eq!(
+            meta["process_exit_status"],
+            json!({"code": null, "label": "recording stopped at the size limit (200 kB)"})
+        );
     }
 
     #[test]

@@ -68,8 +68,9 @@
 //!     "stats": { "scopes_skipped": 3,
 //!                "redacted": [1, 0, 0, 0, 0],   // per kind: arg, local, global, ret, attr
 //!                "dropped":  [0, 2, 0, 1, 0] },
-//!     "detached": null                    // or the recorder's fault message
-//!   }
+//!     "detached": null,                   // or the recorder's fault message
+//!     "size_limit": 200000                // only when recording stopped at
+//!   }                                     // `record --max-size`: the limit, in bytes
 //! }
 //! ```
 //!
@@ -429,6 +430,10 @@ impl JsonWriter {
         }
         out.insert("stats".into(), stats(&t.stats));
         out.insert("detached".into(), json!(t.detached));
+        // Only when set, so traces without a limit export as before.
+        if let Some(limit) = t.size_limit {
+            out.insert("size_limit".into(), json!(limit));
+        }
         Json::Object(out)
     }
 
@@ -949,6 +954,30 @@ mod tests {
         assert_eq!(to_string(&trace, true), to_string(&trace.clone(), true));
     }
 
+    #[test]
+    fn the_size_limit_is_in_the_trailer_only_when_set() {
+        let mut trace = sample(0);
+        for canonical in [false, true] {
+            let json = to_json(&trace, canonical);
+            assert!(json["trailer"].get("size_limit").is_none(), "{json}");
+        }
+        let trailer = trace.trailer.as_mut().expect("a trailer");
+        let plain = serde_json::to_string(trailer).expect("serialises");
+        assert!(!plain.contains("size_limit"), "{plain}");
+        // A trailer written before the field existed reads as no limit.
+        let old: Trailer = serde_json::from_str(&plain).expect("reads back");
+        assert_eq!(old.size_limit, None);
+        trailer.size_limit = Some(200_000);
+        for canonical in [false, true] {
+            let json = to_json(&trace, canonical);
+            assert_eq!(json["trailer"]["size_limit"], 200_000);
+        }
+        let back: Trace = serde_json::from_value(to_json(&trace, false)).expect("reads back");
+        assert_eq!(back, trace);
+        let read = read_trace(&write_trace(&trace)).expect("reads").trace;
+        assert_eq!(read.trailer, trace.trailer);
+    }
+
     /// A source that hands out `bytes`, then fails instead of ending.
     struct FailingAtEnd(std::io::Cursor<Vec<u8>>);
 
@@ -1190,6 +1219,13 @@ mod tests {
             b.ret(0, value(v.clone()));
         }
         traces.push(("every value", b.finish()));
+
+        let mut limited = sample(3);
+        if let Some(trailer) = limited.trailer.as_mut() {
+            trailer.exit_status = None;
+            trailer.size_limit = Some(200_000);
+        }
+        traces.push(("stopped at the size limit", limited));
         traces
     }
 

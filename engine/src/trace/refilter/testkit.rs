@@ -223,6 +223,7 @@ impl TraceBuilder {
             end_unix_ms: trace.header.start_unix_ms + self.clock / 1_000_000 + 1,
             stats,
             detached: None,
+            size_limit: None,
         });
         trace
     }
