@@ -201,21 +201,6 @@ fn item(n: &Names, i: i64) -> Slot {
     }
 }
 
-/// Sets an event's time.
-fn set_time(event: &mut Event, time: u64) {
-    match event {
-        Event::ThreadStart { t, .. }
-        | Event::Call { t, .. }
-        | Event::Resume { t, .. }
-        | Event::Throw { t, .. }
-        | Event::Line { t, .. }
-        | Event::Return { t, .. }
-        | Event::Yield { t, .. }
-        | Event::Unwind { t, .. }
-        | Event::Raise { t, .. } => *t = time,
-    }
-}
-
 /// Appends request `i` of the program on `thread`: [`EVENTS_PER_REQUEST`]
 /// events, their times left at 0 for the caller to set.
 fn request(out: &mut VecDeque<Event>, n: &Names, thread: u32, i: i64) {
@@ -432,7 +417,7 @@ impl Iterator for SyntheticEvents {
             }
             if let Some(mut event) = self.pending[th].pop_front() {
                 self.t += 100;
-                set_time(&mut event, self.t);
+                *event.time_mut() = self.t;
                 if self.threads > 1 {
                     self.turn_left -= 1;
                     if self.turn_left == 0 {

@@ -494,6 +494,21 @@ impl Event {
         }
     }
 
+    /// The event's time, to change it.
+    pub fn time_mut(&mut self) -> &mut u64 {
+        match self {
+            Event::ThreadStart { t, .. }
+            | Event::Call { t, .. }
+            | Event::Resume { t, .. }
+            | Event::Throw { t, .. }
+            | Event::Line { t, .. }
+            | Event::Return { t, .. }
+            | Event::Yield { t, .. }
+            | Event::Unwind { t, .. }
+            | Event::Raise { t, .. } => t,
+        }
+    }
+
     /// The event's time.
     pub fn time(&self) -> u64 {
         match self {

@@ -704,200 +704,6 @@ mod tests {
 
     // Streaming, and the bytes of the export as it was before.
 
-    /// The export as it was before it streamed (verbatim but for its name):
-    /// the oracle of the byte-for-byte tests. It looks codes up by index, so
-    /// it is right for traces whose code ids are their table positions.
-    mod legacy {
-        use crate::trace::export::{recorded_labels, render_slot};
-        use crate::trace::model::{Event, Slot, Trace, Value};
-        use rustc_hash::FxHashMap;
-        use serde::Serialize;
-        use serde_json::{json, Value as Json};
-
-        pub fn to_chrome(trace: &Trace) -> String {
-            serde_json::to_string(&to_chrome_json(trace)).unwrap_or_default()
-        }
-
-        fn to_chrome_json(trace: &Trace) -> Json {
-            let labels = recorded_labels(trace);
-            let mut out: Vec<ChromeEvent> = Vec::with_capacity(trace.events.len() + 4);
-            out.push(ChromeEvent {
-                name: "process_name".into(),
-                ph: "M",
-                tid: 0,
-                args: Some(json!({"name": trace.header.argv.join(" ")})),
-                ..ChromeEvent::default()
-            });
-            for event in &trace.events {
-                if let Event::ThreadStart { thread, name, .. } = event {
-                    out.push(ChromeEvent {
-                        name: "thread_name".into(),
-                        ph: "M",
-                        tid: *thread,
-                        args: Some(json!({"name": name})),
-                        ..ChromeEvent::default()
-                    });
-                }
-            }
-            let mut stacks: FxHashMap<u32, Vec<String>> = FxHashMap::default();
-            let mut last_ts: FxHashMap<u32, u64> = FxHashMap::default();
-            let mut threads: Vec<u32> = Vec::new();
-            let mut end = 0u64;
-            let mut clamp = |thread: u32, t: u64| -> u64 {
-                let last = last_ts.entry(thread).or_insert(0);
-                *last = (*last).max(t);
-                end = end.max(*last);
-                *last
-            };
-            for event in &trace.events {
-                let thread = event.thread();
-                match event {
-                    Event::ThreadStart { .. } | Event::Line { .. } => {}
-                    Event::Call { t, code, .. }
-                    | Event::Resume { t, code, .. }
-                    | Event::Throw { t, code, .. } => {
-                        let cat = match event {
-                            Event::Call { .. } => "call",
-                            Event::Resume { .. } => "resume",
-                            _ => "throw",
-                        };
-                        let (name, args) = match trace.codes.get(*code as usize) {
-                            Some(info) => {
-                                let label = labels.get(*code as usize);
-                                (
-                                    label
-                                        .map_or_else(|| info.qualname.clone(), |l| l.label.clone()),
-                                    json!({
-                                        "module": label.and_then(|l| l.module_name.clone()),
-                                        "qualname": info.qualname,
-                                        "file": info.filename,
-                                        "line": info.first_line,
-                                    }),
-                                )
-                            }
-                            None => (format!("<code {code}>"), json!({})),
-                        };
-                        let ts = clamp(thread, *t);
-                        let stack = stacks.entry(thread).or_insert_with(|| {
-                            threads.push(thread);
-                            Vec::new()
-                        });
-                        stack.push(name.clone());
-                        out.push(ChromeEvent {
-                            name,
-                            cat: Some(cat),
-                            ph: "B",
-                            tid: thread,
-                            ts: Some(super::micros(ts)),
-                            args: Some(args),
-                            ..ChromeEvent::default()
-                        });
-                    }
-                    Event::Return { t, .. } | Event::Yield { t, .. } | Event::Unwind { t, .. } => {
-                        let Some(name) = stacks.get_mut(&thread).and_then(Vec::pop) else {
-                            continue;
-                        };
-                        let exit = match event {
-                            Event::Return { .. } => "return",
-                            Event::Yield { .. } => "yield",
-                            _ => "unwind",
-                        };
-                        let ts = clamp(thread, *t);
-                        out.push(ChromeEvent {
-                            name,
-                            cat: Some("call"),
-                            ph: "E",
-                            tid: thread,
-                            ts: Some(super::micros(ts)),
-                            args: Some(json!({ "exit": exit })),
-                            ..ChromeEvent::default()
-                        });
-                    }
-                    Event::Raise {
-                        t, line, exception, ..
-                    } => {
-                        let ts = clamp(thread, *t);
-                        let name = match &**exception {
-                            Slot::Value {
-                                value:
-                                    Value::Object { type_name, .. }
-                                    | Value::Repr { type_name, .. }
-                                    | Value::ReprError { type_name, .. }
-                                    | Value::Deep { type_name }
-                                    | Value::Cycle { type_name },
-                            } => format!("raise {type_name}"),
-                            _ => "raise".to_string(),
-                        };
-                        out.push(ChromeEvent {
-                            name,
-                            cat: Some("raise"),
-                            ph: "i",
-                            s: Some("t"),
-                            tid: thread,
-                            ts: Some(super::micros(ts)),
-                            args: Some(json!({"line": line, "exception": render_slot(exception)})),
-                            ..ChromeEvent::default()
-                        });
-                    }
-                }
-            }
-            for thread in threads {
-                let stack = stacks.remove(&thread).unwrap_or_default();
-                for name in stack.into_iter().rev() {
-                    out.push(ChromeEvent {
-                        name,
-                        cat: Some("call"),
-                        ph: "E",
-                        tid: thread,
-                        ts: Some(super::micros(end)),
-                        args: Some(json!({"exit": "unfinished"})),
-                        ..ChromeEvent::default()
-                    });
-                }
-            }
-            json!({
-                "traceEvents": out,
-                "displayTimeUnit": "ns",
-                "otherData": {
-                    "recorder": trace.header.recorder,
-                    "python": trace.header.python,
-                    "argv": trace.header.argv,
-                },
-            })
-        }
-
-        #[derive(Serialize)]
-        struct ChromeEvent {
-            name: String,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            cat: Option<&'static str>,
-            ph: &'static str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            s: Option<&'static str>,
-            pid: u32,
-            tid: u32,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            ts: Option<f64>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            args: Option<Json>,
-        }
-
-        impl Default for ChromeEvent {
-            fn default() -> ChromeEvent {
-                ChromeEvent {
-                    name: String::new(),
-                    cat: None,
-                    ph: "i",
-                    s: None,
-                    pid: 1,
-                    tid: 0,
-                    ts: None,
-                    args: None,
-                }
-            }
-        }
-    }
-
     /// `write_chrome` of the file of `trace` (tables, then events, each read
     /// from the bytes), and `to_chrome` of the trace read back whole.
     fn streamed_and_read(bytes: &[u8]) -> (String, String) {
@@ -924,26 +730,31 @@ mod tests {
         }
     }
 
+    /// The export as it was before it streamed, of the trace named `name`
+    /// (`engine/tests/golden/chrome/NAME.json`, written by the in-memory
+    /// export of the commit before streaming).
+    fn golden(name: &str) -> String {
+        let path = format!(
+            "{}/tests/golden/chrome/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).expect("a golden file")
+    }
+
     /// The streamed export equals the in-memory one byte for byte, which
-    /// equals serde_json's text of `to_chrome_json` and, when `legacy`, the
-    /// export as it was before.
-    fn assert_identical(trace: &Trace, legacy: bool) {
+    /// equals serde_json's text of `to_chrome_json` and, with a `golden`
+    /// name, the export as it was before streaming.
+    fn assert_identical(trace: &Trace, golden_name: Option<&str>) {
         let bytes = write_trace(trace);
         let (streamed, read) = streamed_and_read(&bytes);
         assert_eq!(streamed, read, "streamed vs. read whole");
         let read_back = read_trace(&bytes).expect("reads").trace;
         let value = serde_json::to_string(&to_chrome_json(&read_back)).expect("serialises");
         assert_eq!(read, value, "to_chrome vs. to_chrome_json");
-        if legacy {
-            assert_eq!(
-                read,
-                legacy::to_chrome(&read_back),
-                "vs. the export before streaming"
-            );
-            assert_eq!(
-                to_chrome(trace),
-                legacy::to_chrome(trace),
-                "the trace as built"
+        if let Some(name) = golden_name {
+            assert!(
+                read == golden(name),
+                "{name}: vs. the export before streaming"
             );
         }
         serde_json::from_str::<Json>(&streamed).expect("valid JSON");
@@ -1025,20 +836,20 @@ mod tests {
     fn streamed_export_is_byte_for_byte_the_in_memory_one() {
         let mut complete = sample();
         complete.ret(0, int(0));
-        assert_identical(&complete.finish(), true);
+        assert_identical(&complete.finish(), Some("complete"));
         // Cut short: frames open on two threads, closed at the end.
         let mut open = sample();
         open.call(1, 1, &[]);
         open.call(1, 1, &[]);
-        assert_identical(&open.truncated(), true);
-        assert_identical(&with_values().finish(), true);
-        assert_identical(&with_values().truncated(), true);
+        assert_identical(&open.truncated(), Some("cut-short"));
+        assert_identical(&with_values().finish(), Some("values"));
+        assert_identical(&with_values().truncated(), Some("values-cut-short"));
         // Empty: no events, then no codes either.
         let mut no_events = TraceBuilder::new();
         no_events.code("/p/app/m.py", "<module>", 1, Some("app.m"));
-        assert_identical(&no_events.finish(), true);
-        assert_identical(&TraceBuilder::new().finish(), true);
-        assert_identical(&TraceBuilder::new().truncated(), true);
+        assert_identical(&no_events.finish(), Some("no-events"));
+        assert_identical(&TraceBuilder::new().finish(), Some("empty"));
+        assert_identical(&TraceBuilder::new().truncated(), Some("empty-cut-short"));
     }
 
     #[test]
@@ -1051,7 +862,7 @@ mod tests {
         if let Some(Event::Call { t, .. }) = trace.events.last_mut() {
             *t = 1;
         }
-        assert_identical(&trace, true);
+        assert_identical(&trace, Some("damaged"));
     }
 
     #[test]
@@ -1082,7 +893,7 @@ mod tests {
             }
         }
         let trace = b.truncated();
-        assert_identical(&trace, true);
+        assert_identical(&trace, None);
         let bytes = in_chunks(&trace, 4 << 10);
         let mut reader = TraceReader::new();
         reader.push(&bytes).expect("reads");
@@ -1170,7 +981,7 @@ mod tests {
         let mut dense = sample();
         dense.ret(0, int(0));
         assert_eq!(text, to_chrome(&dense.finish()));
-        assert_identical(&trace, false);
+        assert_identical(&trace, None);
     }
 
     #[test]
@@ -1246,7 +1057,10 @@ mod tests {
                 .collect()
         };
         assert_eq!(others(&streamed), others(&read));
-        assert_eq!(to_chrome(&trace), legacy::to_chrome(&trace));
+        assert!(
+            to_chrome(&trace) == golden("thread-starts"),
+            "vs. the export before streaming"
+        );
     }
 
     /// A sink that fails once it has taken `left` bytes.
