@@ -1193,14 +1193,24 @@ fn a_chunk_of_tiny_events_over_the_decode_budget_is_an_error() {
 #[test]
 fn frames_open_over_the_limit_are_an_error() {
     // One code, then more calls than frames may be open, across chunks each
-    // within the decode budget.
+    // within the decode budget. The time deltas vary (as in a recording), so
+    // the chunks hold few events per compressed byte.
     let mut code = vec![0x02, 1, b'f', 0x07, 0, 0, 0, 1, 0, 0, 0, 0];
     code.truncate(12);
+    let per_chunk = 50_000;
+    let mut seed = 12345u32;
+    let mut dt = move || {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        ((seed >> 16) & 0x7F) as u8
+    };
+    let mut calls = Vec::new();
+    let mut pairs = Vec::new();
+    for _ in 0..per_chunk {
+        calls.extend_from_slice(&[0x80 | 1, dt(), 0]);
+        pairs.extend_from_slice(&[0x80 | 1, dt(), 0, 0x80 | 5, dt(), 0x42]);
+    }
     let mut file = preamble_and_header();
     file.extend(raw_chunk(&code));
-    let call = [0x80 | 1, 0, 0];
-    let per_chunk = 50_000;
-    let calls: Vec<u8> = call.iter().copied().cycle().take(per_chunk * 3).collect();
     let chunk = raw_chunk(&calls);
     for _ in 0..84 {
         file.extend_from_slice(&chunk);
@@ -1213,12 +1223,22 @@ fn frames_open_over_the_limit_are_an_error() {
     // Returns close frames: the same calls, each returned, read whole.
     let mut balanced = preamble_and_header();
     balanced.extend(raw_chunk(&code));
-    let pair = [0x80 | 1, 0, 0, 0x80 | 5, 0, 0x42];
-    let pairs: Vec<u8> = pair.iter().copied().cycle().take(per_chunk * 6).collect();
     let chunk = raw_chunk(&pairs);
     for _ in 0..84 {
         balanced.extend_from_slice(&chunk);
     }
     let read = read_trace(&balanced).expect("balanced calls read");
     assert_eq!(read.trace.events.len(), 84 * 2 * per_chunk);
+}
+
+#[test]
+fn a_chunk_with_more_events_than_its_size_allows_is_an_error() {
+    // 100,000 line events that compress to about a kilobyte: the kind of
+    // chunk that let a 264 KB file stand for 16.7 M events.
+    let line = [0x80 | 4, 0, 1];
+    let records: Vec<u8> = line.iter().copied().cycle().take(3 * 100_000).collect();
+    let mut file = preamble_and_header();
+    file.extend(raw_chunk(&records));
+    let message = over_limit(&file);
+    assert!(message.contains("more than 16 per byte"), "{message}");
 }

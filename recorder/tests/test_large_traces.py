@@ -8,6 +8,7 @@ LZ4 block writer, so that a small file can expand to millions of events).
 """
 
 import json
+import random
 import shutil
 import struct
 import subprocess
@@ -136,18 +137,33 @@ def test_a_chunk_decoding_over_its_budget_is_refused(preamble, tmp_path):
     assert peak < HOSTILE_RSS_MIB
 
 
-def test_millions_of_events_from_a_small_file_stream_in_bounded_memory(preamble, tmp_path):
-    """About 16.7 M events in a file of some 200 KB: each chunk is within the
-    decode budget, so the file is read, and `info` holds one chunk at a time."""
+def test_a_small_file_standing_for_millions_of_events_is_refused(preamble, tmp_path):
+    """About 16.7 M events in a file of some 200 KB (each chunk within the
+    decode budget): no recording compresses that well, so the first chunk
+    is refused, at once."""
     block, data = lz4_repeat(LINE, MIB // 4 - 1)
-    chunks = 192
     path = tmp_path / "expanding.tsieve"
-    path.write_bytes(preamble + chunk(block, len(data)) * chunks)
+    path.write_bytes(preamble + chunk(block, len(data)) * 192)
     assert path.stat().st_size < 300_000
+    for command in (["info"], ["export", "--format", "json", "-o", tmp_path / "x.json"]):
+        result, peak = measured(command[0], path, *command[1:])
+        assert result.returncode == 2, result.stderr
+        assert "chunk #2 at byte" in result.stderr and "more than 16 per byte" in result.stderr
+        assert peak < HOSTILE_RSS_MIB
+
+
+def test_many_chunks_stream_in_bounded_memory(preamble, tmp_path):
+    """A long file of chunks each near the decode budget (hundreds of
+    thousands of events that compress as a recording does) is read a chunk
+    at a time."""
+    rng = random.Random(7)
+    records = bytes(b for _ in range(87_000) for b in (0x80 | 4, rng.randrange(128), 1 + rng.randrange(100)))
+    path = tmp_path / "long.tsieve"
+    path.write_bytes(preamble + raw_chunk(records) * 40)
     result, peak = measured("info", "--json", path)
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
-    assert info["total_events"] == chunks * (len(data) // 3) > 16_000_000
+    assert info["total_events"] == 40 * 87_000
     assert "without a trailer" in info["truncation"]["reason"]
     assert peak < HOSTILE_RSS_MIB
 

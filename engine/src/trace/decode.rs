@@ -14,7 +14,9 @@
 //! * [`MAX_THREAD_NUMBER`]: thread numbers (the recorder numbers threads from
 //!   0, so they stay small; a reader may keep per-thread state);
 //! * [`MAX_OPEN_FRAMES`]: frames entered and not left, over all threads (a
-//!   reader that follows the call stacks holds them).
+//!   reader that follows the call stacks holds them);
+//! * [`MAX_EVENTS_PER_COMPRESSED_BYTE`]: events for the chunk's size on
+//!   disk (a file of a few hundred KB must not take minutes to read).
 //!
 //! Ids (of codes, threads, strings) are looked up, never used as indexes
 //! into anything sized by them.
@@ -43,6 +45,11 @@ pub const MAX_THREAD_NUMBER: u32 = (1 << 20) - 1;
 
 /// The most frames that may be open at once, over all threads.
 pub const MAX_OPEN_FRAMES: u64 = 1 << 22;
+
+/// The most events a chunk may hold per byte of its compressed form (the
+/// densest real recordings hold less than one): a small file cannot stand
+/// for millions of events.
+pub const MAX_EVENTS_PER_COMPRESSED_BYTE: usize = 16;
 
 /// What becomes of decoded events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,9 +269,9 @@ impl Decoder {
         }
     }
 
-    /// Decodes one chunk's records, all or nothing. Returns whether the
-    /// trailer was read.
-    pub fn decode_chunk(&mut self, data: &[u8]) -> Result<bool, Corrupt> {
+    /// Decodes one chunk's records (`data`, from `compressed` bytes on
+    /// disk), all or nothing. Returns whether the trailer was read.
+    pub fn decode_chunk(&mut self, data: &[u8], compressed: usize) -> Result<bool, Corrupt> {
         let snapshot = self.snapshot();
         self.spent.set(0);
         self.over_limit.set(false);
@@ -274,6 +281,14 @@ impl Decoder {
                 self.steps.clear();
                 self.chunk_names.clear();
             } else {
+                let allowed = compressed.saturating_mul(MAX_EVENTS_PER_COMPRESSED_BYTE);
+                if self.steps.len() > allowed {
+                    return self.over(format!(
+                        "it holds {} events in {compressed} compressed bytes, more than \
+                         {MAX_EVENTS_PER_COMPRESSED_BYTE} per byte",
+                        self.steps.len()
+                    ));
+                }
                 self.follow_frames()?;
             }
             Ok(ended)

@@ -84,7 +84,7 @@ impl ChunkReplayer {
             _ => return Err(changed("it does not decompress")),
         }
         self.decoder.set_position(entry.start);
-        let decoded = self.decoder.decode_chunk(&self.scratch);
+        let decoded = self.decoder.decode_chunk(&self.scratch, body.len());
         self.scratch.clear();
         decoded.map_err(|e| changed(&e.0))?;
         let events = self.decoder.take_events();

@@ -480,12 +480,14 @@ impl TraceReader {
                 scratch.resize(ulen as usize, 0);
                 let decompressed = lz4_flex::block::decompress_into(unit, &mut scratch);
                 let result = match decompressed {
-                    Ok(n) if n == ulen as usize => match self.decoder.decode_chunk(&scratch) {
-                        Ok(_) if self.decoder.trace().is_none() => {
-                            Err(Corrupt("it does not hold the header".to_owned()))
+                    Ok(n) if n == ulen as usize => {
+                        match self.decoder.decode_chunk(&scratch, unit.len()) {
+                            Ok(_) if self.decoder.trace().is_none() => {
+                                Err(Corrupt("it does not hold the header".to_owned()))
+                            }
+                            other => other,
                         }
-                        other => other,
-                    },
+                    }
                     Ok(n) => Err(Corrupt(format!(
                         "it decompresses to {n} bytes, not the {ulen} it declares"
                     ))),
