@@ -1240,5 +1240,5 @@ fn a_chunk_with_more_events_than_its_size_allows_is_an_error() {
     let mut file = preamble_and_header();
     file.extend(raw_chunk(&records));
     let message = over_limit(&file);
-    assert!(message.contains("more than 16 per byte"), "{message}");
+    assert!(message.contains("more than 64 per byte"), "{message}");
 }

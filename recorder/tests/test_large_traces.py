@@ -148,7 +148,7 @@ def test_a_small_file_standing_for_millions_of_events_is_refused(preamble, tmp_p
     for command in (["info"], ["export", "--format", "json", "-o", tmp_path / "x.json"]):
         result, peak = measured(command[0], path, *command[1:])
         assert result.returncode == 2, result.stderr
-        assert "chunk #2 at byte" in result.stderr and "more than 16 per byte" in result.stderr
+        assert "chunk #2 at byte" in result.stderr and "more than 64 per byte" in result.stderr
         assert peak < HOSTILE_RSS_MIB
 
 

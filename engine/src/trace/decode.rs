@@ -46,10 +46,12 @@ pub const MAX_THREAD_NUMBER: u32 = (1 << 20) - 1;
 /// The most frames that may be open at once, over all threads.
 pub const MAX_OPEN_FRAMES: u64 = 1 << 22;
 
-/// The most events a chunk may hold per byte of its compressed form (the
-/// densest real recordings hold less than one): a small file cannot stand
-/// for millions of events.
-pub const MAX_EVENTS_PER_COMPRESSED_BYTE: usize = 16;
+/// The most events a chunk may hold per byte of its compressed form: real
+/// recordings hold about one (a few with a coarse clock, whose repeated
+/// deltas compress well); LZ4 cannot give more than about 85 of the
+/// smallest events per byte. Keeps the time a small file takes to read in
+/// proportion to its size.
+pub const MAX_EVENTS_PER_COMPRESSED_BYTE: usize = 64;
 
 /// What becomes of decoded events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
