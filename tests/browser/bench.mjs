@@ -69,7 +69,7 @@ function sampler(root) {
 /**
  * One scripted session on `path` in a fresh browser: open the trace with the
  * file button, skip the most frequent function in the playground, clear the
- * filter, jump to the middle of the tree. With `sample`, also the tab's and
+ * filter, jump to the middle of the tree, select a call there. With `sample`, also the tab's and
  * the browser's memory: empty, once opened, and at the peak. Memory is
  * sampled in its own run, as reading /proc slows the browser down.
  */
@@ -124,11 +124,20 @@ async function run(path, sample) {
     const visible = rows.some((r) => Math.abs(r.offsetTop - tree.scrollTop) < tree.clientHeight);
     return { ms: performance.now() - t0, visible, rows: rows.length };
   });
+  // Select a call in the middle: its steps are decoded from the file's chunks.
+  const chosen = Date.now();
+  await page.$$eval('[data-testid=call-row]', (rows) => {
+    const tree = document.querySelector('.tree');
+    const row = rows.find((r) => r.offsetTop >= tree.scrollTop) ?? rows.at(-1);
+    row.click();
+  });
+  await page.waitForSelector('[data-testid=value-row]', { timeout: 120000 });
+  const frame = Date.now() - chosen;
   const events = /([\d\u202F]+) events/.exec(await stats())?.[1]?.replace(/\u202F/g, ',');
   const session = sessionPeak?.stop();
   await browser.close();
   await launched.close();
-  const timings = { events, open, refilter, scroll };
+  const timings = { events, open, refilter, scroll, frame };
   if (!sample) return timings;
   return {
     ...timings,
@@ -147,10 +156,10 @@ for (const path of traces) {
   console.log(JSON.stringify(results.at(-1)));
 }
 await server.close();
-console.log('\n| trace | events | file chosen → first rows | filter edit → counts (incl. 150 ms debounce) | jump to middle → rows (DOM rows) |');
-console.log('|---|---|---|---|---|');
+console.log('\n| trace | events | file chosen → first rows | filter edit → counts (incl. 150 ms debounce) | jump to middle → rows (DOM rows) | select a call → its values |');
+console.log('|---|---|---|---|---|---|');
 for (const r of results) {
-  console.log(`| ${r.trace} | ${r.events} | ${r.open} ms | ${r.refilter} ms | ${r.scroll.ms.toFixed(0)} ms (${r.scroll.rows}) |`);
+  console.log(`| ${r.trace} | ${r.events} | ${r.open} ms | ${r.refilter} ms | ${r.scroll.ms.toFixed(0)} ms (${r.scroll.rows}) | ${r.frame} ms |`);
 }
 console.log('\n| trace | tab: empty → opened → peak | whole browser: empty → opened → peak |');
 console.log('|---|---|---|');

@@ -1,7 +1,8 @@
 //! The tracesieve viewer: a Yew app that shows a trace, with a filter
 //! playground that re-filters and relabels it through the engine.
 //!
-//! * [`calltree`], [`steps`]: view models built from a trace.
+//! * [`calltree`], [`steps`]: view models built from a trace; [`index`]: the
+//!   compact call index the worker keeps instead of the events.
 //! * [`share`]: share links. [`highlight`]: TOML highlighting. [`format`]: numbers.
 //! * [`protocol`]: the messages between the page and the worker.
 //! * [`session`]: the worker's logic (`src/bin/worker.rs` wires it up).
@@ -14,6 +15,7 @@ pub mod app;
 pub mod calltree;
 pub mod format;
 pub mod highlight;
+pub mod index;
 pub mod protocol;
 pub mod session;
 pub mod share;

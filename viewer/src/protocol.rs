@@ -18,7 +18,8 @@
 //!  |                         (FilterOk {gen} when no trace is open)
 //!  | Frame {key} ->       <- Frame {key, frame}
 //!  | Why {code, value} -> <- Why {why}
-//!  | Download ->          <- Download {name, bytes}
+//!  | Download ->          <- DownloadPart* then Download {name, bytes}
+//!                         (the worker posts them as one Blob beside the Download)
 //!  |                      <- Failed {message}  (a trace that cannot be read, a bad request)
 //! ```
 
@@ -126,7 +127,15 @@ pub enum Response {
     },
     /// An explanation.
     Why(Box<WhyView>),
-    /// A file to save.
+    /// A part of a file to save: the parts come in order, before the
+    /// [`Response::Download`] that ends the file (the worker joins them
+    /// into a `Blob` posted with it, outside wasm memory).
+    DownloadPart {
+        /// The next bytes.
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// A file to save (its last part, after any [`Response::DownloadPart`]s).
     Download {
         /// Suggested file name.
         name: String,

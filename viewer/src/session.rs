@@ -2,24 +2,39 @@
 //!
 //! [`Session::handle`] answers one [`Request`] with zero or more
 //! [`Response`]s. Everything that decides what is traced, redacted, dropped
-//! or how a module is named is asked of the engine: the reader, `summarize`,
-//! `chain_for`, `refilter`, `relabel`, `decide_codes` and `Decision`.
+//! or how a module is named is asked of the engine: the reader, the event
+//! counts of `summary`, `chain_for`, `decide_codes`, `EventFilter`,
+//! `refilter_stream`, `relabel`, the value `policy` and `Decision`.
 //! Pure Rust: the worker binary only moves bytes in and out.
+//!
+//! The trace's events are never all held. Opening reads the file once, a
+//! chunk at a time, into a [`CallIndex`] (a few bytes per frame), a value
+//! [`Profile`] and the engine's chunk index; a re-filter is the engine's
+//! decision per code applied to that index, with the statistics counted by
+//! the engine's value policy over the profile; a frame's steps are decoded
+//! again from the chunks that hold them, through the same `EventFilter` a
+//! re-filtered file is written with; a download streams the file through
+//! `refilter_stream`.
 
-use crate::calltree::{CallTree, NodeKey};
+use crate::calltree::{Exit, NodeKey};
+use crate::index::{CallIndex, Displayed, IndexBuilder, Profile, NONE};
 use crate::protocol::{
     CodeView, FilterProblem, FilterSummary, Opened, PlaygroundState, RefilterReport, Request,
     Response, SkippedCode, SourceView, StatsSummary, TraceView, ValueRef, ValueWhyView, WhyView,
     MAX_SKIPPED,
 };
-use crate::steps::{Frame, Role};
+use crate::steps::{Frame, Role, MAX_STEPS};
+use std::io::{self, BufReader, Read, Write};
 use std::rc::Rc;
+use tracesieve_engine::trace::decode::Keep;
+use tracesieve_engine::trace::index::{ChunkEntry, ChunkReplayer};
 use tracesieve_engine::trace::refilter::{
-    chain_for, decide_codes, refilter, relabel, ChainOptions, Naming,
+    chain_for, decide_codes, refilter_stream, relabel, ChainOptions, EventFilter, Naming,
 };
-use tracesieve_engine::trace::summary::summarize;
+use tracesieve_engine::trace::stream::{EventStream, Tables};
+use tracesieve_engine::trace::summary::EventCounts;
 use tracesieve_engine::trace::{
-    try_write_trace, Event, RecordedFilter, Trace, TraceError, TraceReader,
+    Event, FilterStats, RecordedFilter, Trace, TraceError, TraceReader,
 };
 use tracesieve_engine::{
     builtin, Action, Decision, FilterChain, FilterError, FilterSource, Platform, ValueKind,
@@ -29,7 +44,8 @@ use tracesieve_engine::{
 pub const SLICE_BYTES: usize = 1 << 20;
 
 /// The file that comes with a [`Request::Open`], read one slice at a time
-/// so that the whole file is never held as one more copy.
+/// so that the whole file is never held as one more copy. The session
+/// keeps it while the trace is open, to decode a frame's events again.
 pub trait Attachment {
     /// Its size in bytes.
     fn size(&self) -> u64;
@@ -57,10 +73,19 @@ pub struct Session {
     open: Option<OpenTrace>,
 }
 
-/// A trace that was read, and how it is displayed now.
+/// A trace that was indexed, and how it is displayed now.
 struct OpenTrace {
     name: String,
-    recorded: Rc<Trace>,
+    file: Box<dyn Attachment>,
+    /// The header, tables and trailer (no events), with the thread names.
+    tables: Tables,
+    /// Where each chunk is, and the decoder that reads one again.
+    chunks: Vec<ChunkEntry>,
+    replayer: ChunkReplayer,
+    /// The chunk decoded last, by its position in `chunks`.
+    cached: Option<(usize, Vec<Event>)>,
+    index: CallIndex,
+    profile: Profile,
     /// The record-time chain, loaded again (`None` if it no longer loads).
     recorded_chain: Option<FilterChain>,
     recorded_naming: Naming,
@@ -70,23 +95,30 @@ struct OpenTrace {
     user_filters: Vec<RecordedFilter>,
     /// Whether the record-time chain started with the built-in default.
     builtin_head: bool,
-    recorded_calls: u64,
     shown: Shown,
 }
 
-/// The displayed trace and what produced it.
+/// How the trace is displayed, and what produced it.
 struct Shown {
-    trace: Rc<Trace>,
-    /// Shared with the views sent to the page (encoded, never copied).
-    tree: Rc<CallTree>,
     naming: Naming,
     /// The playground chain (`None` until it loads, or when the record-time
     /// chain no longer loads).
     chain: Option<FilterChain>,
     /// Decisions of every recorded code under `chain` and `naming`.
     decisions: Vec<Decision>,
+    /// The engine's re-filtering, which frames' events go through; `None`
+    /// when the trace is shown as recorded.
+    filter: Option<EventFilter>,
+    /// The input thread number the next frame is re-filtered as (each
+    /// frame gets its own, so that the filter's call stacks stay apart).
+    next_thread: u32,
     /// Displayed code index → recorded code index.
     code_map: Vec<u32>,
+    /// Displayed threads and nodes → the index's.
+    threads: Vec<usize>,
+    frames: Vec<Vec<u32>>,
+    calls: u64,
+    report: RefilterReport,
 }
 
 impl Session {
@@ -100,7 +132,7 @@ impl Session {
     pub fn handle(
         &mut self,
         request: Request,
-        file: Option<&mut dyn Attachment>,
+        file: Option<Box<dyn Attachment>>,
         out: &mut dyn FnMut(Response),
     ) {
         match request {
@@ -112,7 +144,7 @@ impl Session {
                 Some(open) => out(open.playground(generation, &state)),
                 None => out(validate(generation, &state)),
             },
-            Request::Frame { key } => match self.open.as_ref() {
+            Request::Frame { key } => match self.open.as_mut() {
                 Some(open) => out(open.frame(key)),
                 None => out(no_trace()),
             },
@@ -120,51 +152,126 @@ impl Session {
                 Some(open) => out(open.why(code, value.as_ref())),
                 None => out(no_trace()),
             },
-            Request::Download => match self.open.as_ref() {
-                Some(open) => out(open.download()),
+            Request::Download => match self.open.as_mut() {
+                Some(open) => open.download(out),
                 None => out(no_trace()),
             },
         }
     }
 
     /// Reads a trace; the one open before stays open if this one cannot be read.
-    fn open(&mut self, name: String, file: &mut dyn Attachment, out: &mut dyn FnMut(Response)) {
-        let total = file.size();
-        let mut reader = TraceReader::new();
-        let mut start = 0;
-        while start < total {
-            let end = total.min(start + SLICE_BYTES as u64);
-            let pushed = file
-                .read(start, end)
-                .map_err(|e| format!("cannot read “{name}”: {e}"))
-                .and_then(|slice| reader.push(&slice).map_err(|e| unreadable(&name, &e)));
-            if let Err(message) = pushed {
-                return out(Response::Failed { message });
+    fn open(&mut self, name: String, file: Box<dyn Attachment>, out: &mut dyn FnMut(Response)) {
+        match OpenTrace::read(name, file, out) {
+            Ok((open, opened)) => {
+                out(Response::Opened(Box::new(opened)));
+                let displayed = open.index.recorded();
+                let view = open.view(0, displayed.tree);
+                self.open = Some(open);
+                out(view);
             }
-            start = end;
-            let progress = reader.progress();
-            out(Response::Progress {
-                bytes: progress.bytes,
-                total,
-                events: progress.events,
-            });
+            Err(message) => out(Response::Failed { message }),
         }
-        let outcome = match reader.finish() {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                return out(Response::Failed {
-                    message: unreadable(&name, &e),
-                })
+    }
+}
+
+/// What one streaming pass over a file gives.
+struct Indexed {
+    tables: Tables,
+    chunks: Vec<ChunkEntry>,
+    replayer: ChunkReplayer,
+    counts: EventCounts,
+    index: CallIndex,
+    profile: Profile,
+}
+
+/// Reads `file` once, a slice and then a chunk at a time, keeping the
+/// tables, the chunk index, the call index and the value profile.
+fn index_file(
+    name: &str,
+    file: &mut dyn Attachment,
+    out: &mut dyn FnMut(Response),
+) -> Result<Indexed, String> {
+    let total = file.size();
+    let mut reader = TraceReader::indexing(Keep::Stream);
+    let mut builder = IndexBuilder::new();
+    let mut counts = EventCounts::default();
+    let mut start = 0;
+    while start < total && !reader.stopped() {
+        let end = total.min(start + SLICE_BYTES as u64);
+        let slice = file
+            .read(start, end)
+            .map_err(|e| format!("cannot read “{name}”: {e}"))?;
+        let mut rest = slice.as_slice();
+        while !rest.is_empty() {
+            let used = reader.push_some(rest).map_err(|e| unreadable(name, &e))?;
+            rest = rest.get(used..).unwrap_or_default();
+            let events = reader.take_events();
+            if !events.is_empty() {
+                if let Some(tables) = reader.trace() {
+                    builder.codes(tables);
+                }
+                for event in &events {
+                    counts.add(event);
+                    builder.event(event);
+                }
             }
-        };
-        let trace = outcome.trace;
-        let summary = summarize(&trace, outcome.truncation.as_ref());
-        let warning = outcome.truncation.as_ref().map(|t| {
+            if used == 0 {
+                break;
+            }
+        }
+        start = end;
+        let progress = reader.progress();
+        out(Response::Progress {
+            bytes: progress.bytes,
+            total,
+            events: progress.events,
+        });
+    }
+    let replayer = reader.replayer();
+    let chunks = reader.index().unwrap_or_default().to_vec();
+    let thread_names = reader.thread_names().to_vec();
+    let threads = reader.thread_count();
+    let events = reader.progress().events;
+    let outcome = reader.finish().map_err(|e| unreadable(name, &e))?;
+    let replayer = replayer.ok_or_else(|| format!("“{name}” cannot be opened: no chunk index"))?;
+    let (index, profile) = builder.finish();
+    Ok(Indexed {
+        tables: Tables {
+            trace: outcome.trace,
+            thread_names,
+            threads,
+            events,
+            truncation: outcome.truncation,
+        },
+        chunks,
+        replayer,
+        counts,
+        index,
+        profile,
+    })
+}
+
+impl OpenTrace {
+    /// Indexes the file and shows it as recorded.
+    fn read(
+        name: String,
+        mut file: Box<dyn Attachment>,
+        out: &mut dyn FnMut(Response),
+    ) -> Result<(OpenTrace, Opened), String> {
+        let Indexed {
+            tables,
+            chunks,
+            replayer,
+            counts,
+            index,
+            profile,
+        } = index_file(&name, file.as_mut(), out)?;
+        let trace = &tables.trace;
+        let summary = counts.summary(trace, tables.truncation.as_ref());
+        let warning = tables.truncation.as_ref().map(|t| {
             format!(
                 "“{name}” is incomplete: {}. Showing what could be read: {} events from the first {} bytes.",
-                t.reason,
-                trace.events.len(),
-                t.valid_bytes
+                t.reason, tables.events, t.valid_bytes
             )
         });
         let user_filters: Vec<RecordedFilter> = trace
@@ -174,12 +281,6 @@ impl Session {
             .filter(|f| !f.inline)
             .cloned()
             .collect();
-        let recorded_state = PlaygroundState {
-            filters: user_filters.iter().map(|f| f.text.clone()).collect(),
-            naming: trace.header.naming,
-            roots: Vec::new(),
-            framework: trace.header.framework,
-        };
         let opened = Opened {
             name: name.clone(),
             summary,
@@ -192,34 +293,42 @@ impl Session {
                     omitted: s.omitted.clone(),
                 })
                 .collect(),
-            recorded: recorded_state,
+            recorded: PlaygroundState {
+                filters: user_filters.iter().map(|f| f.text.clone()).collect(),
+                naming: trace.header.naming,
+                roots: Vec::new(),
+                framework: trace.header.framework,
+            },
             filter_paths: user_filters.iter().map(|f| f.path.clone()).collect(),
             warning,
         };
         let recorded_chain = trace.header.chain().ok();
-        let recorded_naming = Naming::recorded(&trace);
+        let recorded_naming = Naming::recorded(trace);
         let builtin_head = trace
             .header
             .filters
             .iter()
             .any(|f| f.inline && f.path == "<inline:builtin-default>");
-        let recorded = Rc::new(trace);
         let decisions = recorded_chain
             .as_ref()
-            .map(|chain| decide_codes(&recorded, chain, &recorded_naming))
+            .map(|chain| decide_codes(trace, chain, &recorded_naming))
             .unwrap_or_default();
-        let shown = Shown {
-            tree: Rc::new(CallTree::build(&recorded)),
-            code_map: (0..recorded.codes.len() as u32).collect(),
-            trace: Rc::clone(&recorded),
-            naming: recorded_naming.clone(),
-            chain: recorded_chain.clone(),
-            decisions: decisions.clone(),
-        };
+        let shown = Shown::recorded(
+            &tables,
+            &index,
+            recorded_naming.clone(),
+            recorded_chain.clone(),
+            decisions.clone(),
+        );
         let open = OpenTrace {
             name,
-            recorded_calls: count_calls(&recorded),
-            recorded,
+            file,
+            tables,
+            chunks,
+            replayer,
+            cached: None,
+            index,
+            profile,
             recorded_chain,
             recorded_naming,
             recorded_decisions: decisions,
@@ -227,10 +336,42 @@ impl Session {
             builtin_head,
             shown,
         };
-        out(Response::Opened(Box::new(opened)));
-        let view = open.view(0, None);
-        self.open = Some(open);
-        out(view);
+        Ok((open, opened))
+    }
+}
+
+impl Shown {
+    /// The trace as recorded.
+    fn recorded(
+        tables: &Tables,
+        index: &CallIndex,
+        naming: Naming,
+        chain: Option<FilterChain>,
+        decisions: Vec<Decision>,
+    ) -> Shown {
+        let trace = &tables.trace;
+        let stats = trace
+            .trailer
+            .as_ref()
+            .map(|t| t.stats.clone())
+            .unwrap_or_default();
+        Shown {
+            naming,
+            chain,
+            decisions,
+            filter: None,
+            next_thread: 0,
+            code_map: (0..trace.codes.len() as u32).collect(),
+            threads: (0..index.threads.len()).collect(),
+            frames: Vec::new(),
+            calls: index.calls,
+            report: RefilterReport {
+                events: tables.events as usize,
+                codes: trace.codes.len(),
+                total: StatsSummary::of(&stats),
+                added: StatsSummary::default(),
+            },
+        }
     }
 }
 
@@ -243,7 +384,8 @@ impl OpenTrace {
             framework: state.framework,
             append: false,
         };
-        let chain = match chain_for(&self.recorded, &options, sources) {
+        let trace = &self.tables.trace;
+        let chain = match chain_for(trace, &options, sources) {
             Ok(chain) => chain,
             Err(e) => {
                 return Response::FilterProblem {
@@ -266,33 +408,97 @@ impl OpenTrace {
                 .recorded_chain
                 .as_ref()
                 .is_some_and(|c| c.id() == chain.id());
-        let decisions = decide_codes(&self.recorded, &chain, &naming);
-        // Let go of the trace shown until now before building the next one,
-        // so that two re-filtered copies are never held at once.
-        self.shown.trace = Rc::clone(&self.recorded);
-        self.shown.tree = Rc::default();
-        let (trace, report) = if unchanged {
-            (Rc::clone(&self.recorded), None)
+        let decisions = decide_codes(trace, &chain, &naming);
+        if unchanged {
+            self.shown = Shown::recorded(&self.tables, &self.index, naming, Some(chain), decisions);
+            let tree = self.index.recorded().tree;
+            return self.view(generation, tree);
+        }
+        let names = self.tables.thread_names.iter().cloned().collect();
+        let filter = EventFilter::new(trace, names, &chain, &naming);
+        // Recorded code index → displayed index, as the filter renumbers them.
+        let mut shown_code = vec![NONE; decisions.len()];
+        let mut code_map = Vec::new();
+        for (i, d) in decisions.iter().enumerate() {
+            if d.is_recorded() {
+                shown_code[i] = code_map.len() as u32;
+                code_map.push(i as u32);
+            }
+        }
+        let Displayed {
+            tree,
+            threads,
+            frames,
+            events,
+            calls,
+        } = self.index.filtered(&shown_code);
+        let values = if self.profile.overflowed {
+            match self.stream_added(&chain, &naming) {
+                Ok(stats) => stats,
+                Err(message) => return Response::Failed { message },
+            }
         } else {
-            let result = refilter(&self.recorded, &chain, &naming);
-            let report = RefilterReport::of(&result);
-            (Rc::new(result.trace), Some(report))
+            let trace = &self.tables.trace;
+            let module_level = |c: u32| {
+                trace
+                    .codes
+                    .get(c as usize)
+                    .is_some_and(|c| c.qualname == "<module>")
+            };
+            self.profile
+                .count(&decisions, |c| shown_code[c as usize] != NONE, module_level)
         };
-        let code_map = decisions
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| d.is_recorded())
-            .map(|(i, _)| i as u32)
-            .collect();
+        let added = FilterStats {
+            scopes_skipped: filter.added().scopes_skipped,
+            redacted: values.redacted,
+            dropped: values.dropped,
+        };
+        let recorded = self.tables.trace.trailer.as_ref().map(|t| &t.stats);
+        let total = sum(recorded.cloned().unwrap_or_default(), &added);
+        let report = RefilterReport {
+            events: events as usize,
+            codes: filter.tables().codes.len(),
+            total: StatsSummary::of(&total),
+            added: StatsSummary::of(&added),
+        };
         self.shown = Shown {
-            tree: Rc::new(CallTree::build(&trace)),
-            trace,
             naming,
             chain: Some(chain),
             decisions,
+            filter: Some(filter),
+            next_thread: 0,
             code_map,
+            threads,
+            frames,
+            calls,
+            report,
         };
-        self.view(generation, report)
+        self.view(generation, tree)
+    }
+
+    /// What re-filtering with `chain` and `naming` redacts and drops, by
+    /// reading every chunk through the engine's `EventFilter` (when the
+    /// value profile grew too large to keep).
+    fn stream_added(
+        &mut self,
+        chain: &FilterChain,
+        naming: &Naming,
+    ) -> Result<FilterStats, String> {
+        let names = self.tables.thread_names.iter().cloned().collect();
+        let mut filter = EventFilter::new(&self.tables.trace, names, chain, naming);
+        let mut out = Vec::new();
+        for chunk in 0..self.chunks.len() {
+            self.decode(chunk)?;
+            if let Some((_, events)) = &self.cached {
+                for event in events {
+                    filter.event(event, &mut out);
+                    out.clear();
+                }
+            }
+        }
+        let mut added = filter.added().clone();
+        added.scopes_skipped = 0;
+        Ok(added)
     }
 
     /// The filter sources of `state`, with the path each one loads under.
@@ -314,7 +520,9 @@ impl OpenTrace {
                         None => source,
                     }
                 }
-                None => FilterSource::file(playground_path(&self.recorded, index), text.clone()),
+                None => {
+                    FilterSource::file(playground_path(&self.tables.trace, index), text.clone())
+                }
             };
             paths.push((source.display_path(), index));
             sources.push(source);
@@ -322,12 +530,20 @@ impl OpenTrace {
         (sources, paths)
     }
 
-    /// The view of the displayed trace.
-    fn view(&self, generation: u64, report: Option<RefilterReport>) -> Response {
+    /// The displayed code table.
+    fn shown_tables(&self) -> &Trace {
+        match &self.shown.filter {
+            Some(filter) => filter.tables(),
+            None => &self.tables.trace,
+        }
+    }
+
+    /// The view of the displayed trace, with its `tree`.
+    fn view(&self, generation: u64, tree: crate::calltree::CallTree) -> Response {
         let shown = &self.shown;
-        let labels = relabel(&shown.trace, &shown.naming);
-        let codes = shown
-            .trace
+        let displayed = self.shown_tables();
+        let labels = relabel(displayed, &shown.naming);
+        let codes = displayed
             .codes
             .iter()
             .zip(labels)
@@ -350,27 +566,14 @@ impl OpenTrace {
                 recorded: i as u32,
                 label: d.label(),
                 filename: self
-                    .recorded
+                    .tables
+                    .trace
                     .codes
                     .get(i)
                     .map(|c| c.filename.clone())
                     .unwrap_or_default(),
             })
             .collect();
-        let report = report.unwrap_or_else(|| {
-            let stats = shown
-                .trace
-                .trailer
-                .as_ref()
-                .map(|t| t.stats.clone())
-                .unwrap_or_default();
-            RefilterReport {
-                events: shown.trace.events.len(),
-                codes: shown.trace.codes.len(),
-                total: StatsSummary::of(&stats),
-                added: StatsSummary::default(),
-            }
-        });
         let chain = shown
             .chain
             .as_ref()
@@ -387,43 +590,219 @@ impl OpenTrace {
             .unwrap_or_default();
         Response::View(Box::new(TraceView {
             generation,
-            tree: Rc::clone(&shown.tree),
+            tree: Rc::new(tree),
             codes,
             skipped_total: skipped.len(),
             skipped: skipped.into_iter().take(MAX_SKIPPED).collect(),
-            calls_kept: count_calls(&shown.trace),
-            calls_recorded: self.recorded_calls,
-            report,
+            calls_kept: shown.calls,
+            calls_recorded: self.index.calls,
+            report: shown.report.clone(),
             chain,
         }))
     }
 
+    /// Decodes chunk `chunk` again into the cache, unless it is there.
+    fn decode(&mut self, chunk: usize) -> Result<(), String> {
+        if self.cached.as_ref().is_some_and(|(c, _)| *c == chunk) {
+            return Ok(());
+        }
+        let entry = self
+            .chunks
+            .get(chunk)
+            .copied()
+            .ok_or("no such chunk in the file")?;
+        let range = entry.range();
+        let bytes = self
+            .file
+            .read(range.start, range.end)
+            .map_err(|e| format!("cannot read “{}” again: {e}", self.name))?;
+        let events = self
+            .replayer
+            .events(&entry, &bytes)
+            .map_err(|e| format!("cannot read “{}” again: {e}", self.name))?;
+        self.cached = Some((chunk, events));
+        Ok(())
+    }
+
+    /// Appends the events numbered `range` that are on thread `thread` to `out`.
+    fn events_in(
+        &mut self,
+        range: std::ops::Range<u64>,
+        thread: u32,
+        out: &mut Vec<Event>,
+    ) -> Result<(), String> {
+        let mut chunk = self
+            .chunks
+            .partition_point(|c| c.first_event + u64::from(c.events) <= range.start);
+        while let Some(entry) = self.chunks.get(chunk).copied() {
+            if entry.first_event >= range.end {
+                break;
+            }
+            self.decode(chunk)?;
+            if let Some((_, events)) = &self.cached {
+                let from = range.start.saturating_sub(entry.first_event) as usize;
+                let to = (range.end - entry.first_event).min(events.len() as u64) as usize;
+                out.extend(
+                    events
+                        .get(from..to)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter(|e| e.thread() == thread)
+                        .cloned(),
+                );
+            }
+            chunk += 1;
+        }
+        Ok(())
+    }
+
+    /// The recorded events of frame `f` of thread slot `slot` that its steps
+    /// are made of: its entry, its own lines and raises (not those of the
+    /// frames it calls, which are not read) and its exit; at most
+    /// [`MAX_STEPS`] of its own, and one more to say that it was cut.
+    fn frame_events(&mut self, slot: usize, f: usize) -> Result<Vec<Event>, String> {
+        let calls = &self.index.threads[slot];
+        let number = calls.number;
+        let start = u64::from(calls.start[f]);
+        let end = u64::from(calls.end[f]);
+        let mut next = f + 1;
+        let stop = next + calls.size[f] as usize;
+        let mut events = Vec::new();
+        let mut cursor = start;
+        let wanted = MAX_STEPS + 2;
+        while next < stop {
+            let calls = &self.index.threads[slot];
+            let (from, to) = (u64::from(calls.start[next]), u64::from(calls.end[next]));
+            let open = calls.exit(next) == Exit::Open;
+            next += 1 + calls.size[next] as usize;
+            if from > cursor {
+                self.events_in(cursor..from, number, &mut events)?;
+            }
+            if open || events.len() > wanted {
+                return Ok(events);
+            }
+            cursor = to + 1;
+        }
+        if cursor <= end {
+            self.events_in(cursor..end + 1, number, &mut events)?;
+        }
+        Ok(events)
+    }
+
     /// The steps of a displayed frame.
-    fn frame(&self, key: NodeKey) -> Response {
-        let shown = &self.shown;
-        let Some(calls) = shown.tree.threads.get(key.thread as usize) else {
+    fn frame(&mut self, key: NodeKey) -> Response {
+        let Some(&slot) = self.shown.threads.get(key.thread as usize) else {
             return bad_request("no such thread in the displayed trace");
         };
-        let Some(node) = calls.nodes.get(key.node as usize) else {
+        let f = if self.shown.frames.is_empty() {
+            Some(key.node).filter(|&n| (n as usize) < self.index.threads[slot].len())
+        } else {
+            self.shown
+                .frames
+                .get(key.thread as usize)
+                .and_then(|frames| frames.get(key.node as usize))
+                .copied()
+        };
+        let Some(f) = f else {
             return bad_request("no such call in the displayed trace");
         };
-        let mut frame = Frame::of(&shown.trace, calls.thread, node);
-        let recorded = shown.code_map.get(frame.code as usize).map(|&c| c as usize);
-        if let Some(index) = recorded {
-            if let (Some(decision), Some(info)) = (
-                self.recorded_decisions.get(index),
-                self.recorded.codes.get(index),
-            ) {
-                frame.mark_record_time(decision, info.qualname == "<module>");
+        let recorded_code = self.index.threads[slot].code[f as usize];
+        let events = match self.frame_events(slot, f as usize) {
+            Ok(events) => events,
+            Err(message) => return Response::Failed { message },
+        };
+        let shown = &mut self.shown;
+        let (events, codes) = match &mut shown.filter {
+            Some(filter) => {
+                let thread = shown.next_thread;
+                shown.next_thread = shown.next_thread.wrapping_add(1);
+                let mut kept = Vec::with_capacity(events.len() + 1);
+                for mut event in events {
+                    *event.thread_mut() = thread;
+                    filter.event(&event, &mut kept);
+                }
+                (kept, &filter.tables().codes)
             }
+            None => (events, &self.tables.trace.codes),
+        };
+        let code = shown
+            .code_map
+            .iter()
+            .position(|&c| c == recorded_code)
+            .map_or(recorded_code, |c| c as u32);
+        let steps = events
+            .iter()
+            .filter(|e| !matches!(e, Event::ThreadStart { .. }));
+        let mut frame = Frame::from_events(steps, code, codes.get(code as usize));
+        let index = recorded_code as usize;
+        if let (Some(decision), Some(info)) = (
+            self.recorded_decisions.get(index),
+            self.tables.trace.codes.get(index),
+        ) {
+            frame.mark_record_time(decision, info.qualname == "<module>");
         }
         Response::Frame { key, frame }
+    }
+
+    /// Streams the displayed trace as a trace file: `DownloadPart`s, then
+    /// the `Download` with the last bytes.
+    fn download(&mut self, out: &mut dyn FnMut(Response)) {
+        let name = refiltered_name(&self.name);
+        let size = self.file.size();
+        let mut parts = Parts {
+            out,
+            buf: Vec::new(),
+        };
+        let written = match (&self.shown.filter, &self.shown.chain) {
+            (Some(_), Some(chain)) => {
+                let source = BufReader::with_capacity(
+                    SLICE_BYTES,
+                    FileRead {
+                        file: self.file.as_mut(),
+                        at: 0,
+                        size,
+                    },
+                );
+                EventStream::open(source)
+                    .and_then(|events| {
+                        refilter_stream(&self.tables, events, chain, &self.shown.naming, &mut parts)
+                    })
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+            // Shown as recorded: the file as it is (up to any damage).
+            _ => {
+                let end = self
+                    .tables
+                    .truncation
+                    .as_ref()
+                    .map_or(size, |t| t.valid_bytes.min(size));
+                let mut at = 0;
+                let mut result = Ok(());
+                while at < end && result.is_ok() {
+                    let to = end.min(at + SLICE_BYTES as u64);
+                    result = self
+                        .file
+                        .read(at, to)
+                        .and_then(|bytes| parts.write_all(&bytes).map_err(|e| e.to_string()));
+                    at = to;
+                }
+                result
+            }
+        };
+        let Parts { out, buf } = parts;
+        match written {
+            Ok(()) => out(Response::Download { name, bytes: buf }),
+            Err(e) => out(Response::Failed {
+                message: format!("cannot write the re-filtered trace: {e}"),
+            }),
+        }
     }
 
     /// The playground's and the recording's explanations of a code or value.
     fn why(&self, code: u32, value: Option<&ValueRef>) -> Response {
         let index = code as usize;
-        let Some(info) = self.recorded.codes.get(index) else {
+        let Some(info) = self.tables.trace.codes.get(index) else {
             return bad_request("no such code object in the trace");
         };
         let module_level = info.qualname == "<module>";
@@ -500,18 +879,57 @@ impl OpenTrace {
             notes,
         }))
     }
+}
 
-    /// The displayed trace as a trace file.
-    fn download(&self) -> Response {
-        match try_write_trace(&self.shown.trace) {
-            Ok(bytes) => Response::Download {
-                name: refiltered_name(&self.name),
-                bytes,
-            },
-            Err(e) => Response::Failed {
-                message: format!("cannot write the re-filtered trace: {e}"),
-            },
+/// The input's statistics plus what a pass added.
+fn sum(mut total: FilterStats, added: &FilterStats) -> FilterStats {
+    total.scopes_skipped = total.scopes_skipped.saturating_add(added.scopes_skipped);
+    for k in 0..total.redacted.len() {
+        total.redacted[k] = total.redacted[k].saturating_add(added.redacted[k]);
+        total.dropped[k] = total.dropped[k].saturating_add(added.dropped[k]);
+    }
+    total
+}
+
+/// The attached file as a [`Read`], from the start.
+struct FileRead<'a> {
+    file: &'a mut dyn Attachment,
+    at: u64,
+    size: u64,
+}
+
+impl Read for FileRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let end = self.size.min(self.at + buf.len() as u64);
+        if end <= self.at {
+            return Ok(0);
         }
+        let bytes = self.file.read(self.at, end).map_err(io::Error::other)?;
+        let n = bytes.len().min(buf.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+/// A writer that hands out what is written in parts of [`SLICE_BYTES`].
+struct Parts<'a> {
+    out: &'a mut dyn FnMut(Response),
+    buf: Vec<u8>,
+}
+
+impl Write for Parts<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= SLICE_BYTES {
+            let bytes = std::mem::take(&mut self.buf);
+            (self.out)(Response::DownloadPart { bytes });
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -656,15 +1074,6 @@ fn refiltered_name(name: &str) -> String {
     format!("{stem}.refiltered.tsieve")
 }
 
-/// How many `call` events a trace holds.
-fn count_calls(trace: &Trace) -> u64 {
-    trace
-        .events
-        .iter()
-        .filter(|e| matches!(e, Event::Call { .. }))
-        .count() as u64
-}
-
 /// An engine value converted to the page's mirror type, through its JSON.
 fn no_trace() -> Response {
     bad_request("no trace is open")
@@ -679,10 +1088,14 @@ fn bad_request(message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calltree::CallTree;
     use crate::protocol::PlaygroundState;
     use crate::steps::{Marker, StepKind};
     use crate::testkit::*;
-    use tracesieve_engine::trace::{write_trace, Slot, Trace};
+    use tracesieve_engine::trace::refilter::refilter;
+    use tracesieve_engine::trace::{
+        read_trace, try_write_trace, write_trace, Attr, Slot, Trace, TraceWriter, Value, Var,
+    };
     use tracesieve_engine::NamingMode;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -728,10 +1141,10 @@ mod tests {
         out
     }
 
-    fn open(session: &mut Session, name: &str, mut bytes: Vec<u8>) -> Vec<Response> {
+    fn open(session: &mut Session, name: &str, bytes: Vec<u8>) -> Vec<Response> {
         let mut out = Vec::new();
         let request = Request::Open { name: name.into() };
-        session.handle(request, Some(&mut bytes), &mut |r| out.push(r));
+        session.handle(request, Some(Box::new(bytes)), &mut |r| out.push(r));
         out
     }
 
@@ -972,15 +1385,283 @@ mod tests {
         assert_eq!(problem.line, Some(2), "{}", problem.text());
     }
 
+    /// An object value with a `secret` attribute, and one nested inside.
+    fn card(n: i64) -> Slot {
+        let int = |value| Slot::Value {
+            value: Value::Int { value },
+        };
+        let inner = Value::Object {
+            type_name: "Inner".into(),
+            attrs: vec![Attr {
+                name: "secret".into(),
+                value: int(n),
+            }],
+            length: 1,
+        };
+        Slot::Value {
+            value: Value::Object {
+                type_name: "Card".into(),
+                attrs: vec![
+                    Attr {
+                        name: "secret".into(),
+                        value: int(n),
+                    },
+                    Attr {
+                        name: "inner".into(),
+                        value: Slot::Value { value: inner },
+                    },
+                    Attr {
+                        name: "pin".into(),
+                        value: Slot::Redacted,
+                    },
+                ],
+                length: 3,
+            },
+        }
+    }
+
+    /// A pseudo-random trace of `n` steps on two threads: nested calls,
+    /// resumes and throws, lines with values and objects, raises, returns,
+    /// yields and unwinds, frames left open at the end; the chain of
+    /// `recorded()`.
+    fn busy(n: usize) -> Trace {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |m: u32| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % u64::from(m)) as u32
+        };
+        let mut events = vec![thread_start(0, "MainThread", 0), call(0, 0, 1)];
+        let mut depth = [1u32, 0];
+        let mut started = false;
+        for i in 0..n {
+            let t = 2 + i as u64;
+            let th = usize::from(next(4) == 0);
+            let thread = th as u32;
+            if th == 1 && !started {
+                events.push(thread_start(1, "worker", t));
+                started = true;
+            }
+            let floor = if th == 0 { 1 } else { 0 };
+            let event = match next(12) {
+                0..=2 => {
+                    depth[th] += 1;
+                    call_with(
+                        thread,
+                        next(3),
+                        t,
+                        vec![
+                            int_var(ValueKind::Arg, "amount", i as i64),
+                            Var {
+                                kind: ValueKind::Arg,
+                                name: "note".into(),
+                                value: card(i as i64),
+                            },
+                        ],
+                    )
+                }
+                3 => {
+                    depth[th] += 1;
+                    Event::Resume { thread, t, code: 2 }
+                }
+                4 => {
+                    depth[th] += 1;
+                    Event::Throw {
+                        thread,
+                        t,
+                        code: 1,
+                        exception: Box::new(card(1)),
+                    }
+                }
+                5..=7 if depth[th] > 0 => line_with(
+                    thread,
+                    4 + next(3),
+                    t,
+                    vec![
+                        int_var(ValueKind::Local, "total", i as i64),
+                        Var {
+                            kind: ValueKind::Local,
+                            name: "card".into(),
+                            value: card(2),
+                        },
+                        int_var(ValueKind::Global, "G", 1),
+                    ],
+                ),
+                8 if depth[th] > 0 => Event::Raise {
+                    thread,
+                    t,
+                    line: 5,
+                    exception: Box::new(card(3)),
+                },
+                9..=11 if depth[th] > floor => {
+                    depth[th] -= 1;
+                    let value = card(4);
+                    match next(3) {
+                        0 => Event::Return { thread, t, value },
+                        1 => Event::Yield { thread, t, value },
+                        _ => Event::Unwind { thread, t, value },
+                    }
+                }
+                _ => line(thread, 6, t),
+            };
+            events.push(event);
+        }
+        let mut t = recorded();
+        t.events = events;
+        t
+    }
+
+    /// `trace` written in chunks of about `chunk` bytes.
+    fn chunked(trace: &Trace, chunk: usize) -> Vec<u8> {
+        let mut w = TraceWriter::with_chunk_bytes(Vec::new(), &trace.header, chunk).unwrap();
+        w.tables(trace).unwrap();
+        for event in &trace.events {
+            w.event(event).unwrap();
+        }
+        w.finish(trace.trailer.as_ref().unwrap()).unwrap()
+    }
+
+    /// The tree without the event numbers, which the worker gives in the
+    /// recorded file's numbering.
+    fn shape(tree: &CallTree) -> CallTree {
+        let mut tree = tree.clone();
+        for calls in &mut tree.threads {
+            for node in &mut calls.nodes {
+                (node.start, node.end) = (0, 0);
+            }
+        }
+        tree
+    }
+
+    fn downloaded(out: &[Response]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for r in out {
+            match r {
+                Response::DownloadPart { bytes: part } | Response::Download { bytes: part, .. } => {
+                    bytes.extend_from_slice(part)
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(out.last(), Some(Response::Download { .. })));
+        bytes
+    }
+
+    /// The worker's views, frames, counts and downloads, from its index,
+    /// equal what the engine's whole-trace `refilter` gives.
+    #[test]
+    fn the_index_shows_what_refiltering_the_whole_trace_shows() {
+        let recorded = busy(3000);
+        let naming = Naming::recorded(&recorded);
+        let filters = [
+            USER.to_string(),
+            format!("{USER}\n[[scope.rules]]\nselector = \"obj:shop.pay.refund\"\nexec = \"skip\"\n"),
+            "[meta]\nname = \"strict\"\nversion = 1\n[scope]\ndefault_exec = \"inherit\"\ndefault_value_action = \"inherit\"\n[[scope.rules]]\nselector = \"obj:shop.pay.charge\"\nexec = \"skip\"\n[[scope.rules]]\nselector = \"pkg:shop.*\"\n[[scope.rules.value_patterns]]\nselector = \"local:total\"\naction = \"redact\"\n[[scope.rules.value_patterns]]\nselector = \"attr:secret\"\naction = \"drop\"\n[[scope.rules.value_patterns]]\nselector = \"arg:amount\"\naction = \"drop\"\n[[scope.rules.value_patterns]]\nselector = \"global:G\"\naction = \"redact\"\n[[scope.rules.value_patterns]]\nselector = \"ret:*\"\naction = \"redact\"\n".to_string(),
+            "[meta]\nname = \"attrs\"\nversion = 1\n[scope]\ndefault_exec = \"inherit\"\ndefault_value_action = \"inherit\"\n[[scope.rules]]\nselector = \"pkg:shop.*\"\n[[scope.rules.value_patterns]]\nselector = \"attr:inner\"\naction = \"redact\"\n[[scope.rules.value_patterns]]\nselector = \"local:card\"\naction = \"allow\"\n".to_string(),
+            "[meta]\nname = \"none\"\nversion = 1\n[scope]\ndefault_exec = \"inherit\"\ndefault_value_action = \"inherit\"\n[[scope.rules]]\nselector = \"pkg:shop.*\"\nexec = \"skip\"\n".to_string(),
+        ];
+        let bytes = chunked(&recorded, 700);
+        let (mut session, _) = opened(bytes.clone());
+        assert!(session.open.as_ref().unwrap().chunks.len() > 20);
+        for (generation, filter) in filters.iter().enumerate() {
+            let st = state(filter);
+            let out = run(
+                &mut session,
+                Request::Playground {
+                    generation: generation as u64 + 1,
+                    state: st.clone(),
+                },
+            );
+            let v = view(&out[0]);
+            let open = session.open.as_ref().unwrap();
+            let (sources, _) = open.sources(&st);
+            let options = ChainOptions {
+                builtin: true,
+                framework: None,
+                append: false,
+            };
+            let chain = chain_for(&recorded, &options, sources).unwrap();
+            let mut whole = refilter(&recorded, &chain, &naming);
+            if generation == 0 {
+                // The record-time state: the trace as recorded.
+                whole.trace = recorded.clone();
+            }
+            let expected = CallTree::build(&whole.trace);
+            assert_eq!(shape(&v.tree), shape(&expected), "filter {generation}");
+            if generation > 0 {
+                assert_eq!(v.report, RefilterReport::of(&whole), "filter {generation}");
+            }
+            assert_eq!(
+                v.calls_kept,
+                whole
+                    .trace
+                    .events
+                    .iter()
+                    .filter(|e| matches!(e, Event::Call { .. }))
+                    .count() as u64
+            );
+            for (thread, calls) in expected.threads.iter().enumerate() {
+                for (node, n) in calls.nodes.iter().enumerate() {
+                    let key = NodeKey {
+                        thread: thread as u32,
+                        node: node as u32,
+                    };
+                    let out = run(&mut session, Request::Frame { key });
+                    let Response::Frame { frame, .. } = &out[0] else {
+                        panic!("{:?}", out[0]);
+                    };
+                    let mut want = Frame::of(&whole.trace, calls.thread, n);
+                    let open = session.open.as_ref().unwrap();
+                    let code = v.codes[n.code as usize].recorded as usize;
+                    want.mark_record_time(
+                        &open.recorded_decisions[code],
+                        recorded.codes[code].qualname == "<module>",
+                    );
+                    assert_eq!(frame, &want, "filter {generation}, frame {key:?}");
+                }
+            }
+            let out = run(&mut session, Request::Download);
+            let got = downloaded(&out);
+            let want = try_write_trace(&whole.trace).unwrap();
+            assert_eq!(
+                read_trace(&got).unwrap().trace,
+                read_trace(&want).unwrap().trace,
+                "filter {generation}"
+            );
+        }
+        // A profile too large to keep: the counts come from reading the file.
+        let open = session.open.as_mut().unwrap();
+        open.profile.give_up();
+        let st = state(&filters[2]);
+        let (sources, _) = open.sources(&st);
+        let options = ChainOptions {
+            builtin: true,
+            framework: None,
+            append: false,
+        };
+        let chain = chain_for(&recorded, &options, sources).unwrap();
+        let out = run(
+            &mut session,
+            Request::Playground {
+                generation: 9,
+                state: st,
+            },
+        );
+        let whole = refilter(&recorded, &chain, &naming);
+        assert_eq!(view(&out[0]).report, RefilterReport::of(&whole));
+        assert!(whole.added.redacted.iter().sum::<u64>() > 0);
+    }
+
     #[test]
     fn downloads_are_trace_files() {
         let (mut session, _) = opened(write_trace(&recorded()));
         let out = run(&mut session, Request::Download);
-        let Response::Download { name, bytes } = &out[0] else {
-            panic!("{:?}", out[0]);
+        let Response::Download { name, .. } = out.last().unwrap() else {
+            panic!("{out:?}");
         };
         assert_eq!(name, "t.refiltered.tsieve");
-        assert!(tracesieve_engine::trace::read_trace(bytes).is_ok());
+        assert!(read_trace(&downloaded(&out)).is_ok());
         assert_eq!(refiltered_name("<b>.tsieve"), "_b_.refiltered.tsieve");
         assert_eq!(
             playground_path(&recorded(), 1),

@@ -9,7 +9,7 @@ use crate::calltree::CallNode;
 use serde::{Deserialize, Serialize};
 use tracesieve_engine::trace::export::render_slot;
 use tracesieve_engine::trace::policy::Site;
-use tracesieve_engine::trace::{Event, Slot, Trace};
+use tracesieve_engine::trace::{CodeInfo, Event, Slot, Trace};
 use tracesieve_engine::{Action, Decision, ValueKind};
 
 /// At most this many steps are cut out of one frame.
@@ -162,10 +162,29 @@ pub struct Frame {
 impl Frame {
     /// The steps of `node`, a frame on thread `thread` of `trace`.
     pub fn of(trace: &Trace, thread: u32, node: &CallNode) -> Frame {
+        let end = (node.end as usize).min(trace.events.len().saturating_sub(1));
+        let events = trace
+            .events
+            .iter()
+            .take(end + 1)
+            .skip(node.start as usize)
+            .filter(|e| e.thread() == thread);
         let code = trace.codes.get(node.code as usize);
+        Frame::from_events(events, node.code, code)
+    }
+
+    /// The steps of a frame from its events on its thread: the entering
+    /// event first, then everything up to its exit (the events of the
+    /// frames it calls are passed over). `code` is the frame's code
+    /// (`index` in the displayed code table).
+    pub fn from_events<'a>(
+        mut events: impl Iterator<Item = &'a Event>,
+        index: u32,
+        code: Option<&CodeInfo>,
+    ) -> Frame {
         let first_line = code.map_or(0, |c| c.first_line);
         let mut steps = Vec::new();
-        let enter = match trace.events.get(node.start as usize) {
+        let enter = match events.next() {
             Some(Event::Call { args, .. }) => args
                 .iter()
                 .map(|v| ValueView::new(Role::Arg, &*v.name, &v.value))
@@ -183,16 +202,7 @@ impl Frame {
         let mut last_line = first_line;
         let mut depth = 0u32;
         let mut cut = false;
-        let end = (node.end as usize).min(trace.events.len().saturating_sub(1));
-        for event in trace
-            .events
-            .iter()
-            .take(end + 1)
-            .skip(node.start as usize + 1)
-        {
-            if event.thread() != thread {
-                continue;
-            }
+        for event in events {
             if steps.len() >= MAX_STEPS {
                 cut = true;
                 break;
@@ -242,7 +252,7 @@ impl Frame {
             }
         }
         Frame {
-            code: node.code,
+            code: index,
             filename: code.map(|c| c.filename.clone()).unwrap_or_default(),
             steps,
             cut,

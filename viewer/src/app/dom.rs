@@ -40,7 +40,13 @@ pub fn download(name: &str, bytes: &[u8], mime: &str) -> Result<(), String> {
     let options = BlobPropertyBag::new();
     options.set_type(mime);
     let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(fail)?;
-    let url = Url::create_object_url_with_blob(&blob).map_err(fail)?;
+    download_blob(name, &blob)
+}
+
+/// Saves `blob` as a download named `name`.
+pub fn download_blob(name: &str, blob: &Blob) -> Result<(), String> {
+    let fail = |e: JsValue| describe(&format!("cannot save {name}"), &e);
+    let url = Url::create_object_url_with_blob(blob).map_err(fail)?;
     let document = window()?.document().ok_or("no document")?;
     let anchor: HtmlAnchorElement = document
         .create_element("a")

@@ -657,6 +657,9 @@ impl App {
                 }
             }
             Response::Why(why) => self.why = Some(Shared::new(*why)),
+            // The worker joins the parts of a download into a Blob; the
+            // handle saves it (see `worker::WorkerHandle::spawn`).
+            Response::DownloadPart { .. } => {}
             Response::Download { name, bytes } => {
                 if let Err(e) = dom::download(&name, &bytes, "application/octet-stream") {
                     self.error(e);

@@ -37,11 +37,39 @@ struct Window {
     t1: f64,
 }
 
+/// The times the trace's calls span: from the first call's start (the
+/// recording starts a little before the program's first call) to the last
+/// event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Extent {
+    start: f64,
+    end: f64,
+}
+
+impl Extent {
+    fn of(view: &TraceView) -> Extent {
+        let end = view.tree.end_t as f64;
+        let start = view
+            .tree
+            .threads
+            .iter()
+            .filter_map(|thread| thread.nodes.first())
+            .map(|node| node.t0 as f64)
+            .fold(end, f64::min);
+        Extent { start, end }
+    }
+
+    fn span(&self) -> f64 {
+        (self.end - self.start).max(MIN_SPAN)
+    }
+}
+
 impl Window {
     fn whole(view: &TraceView) -> Window {
+        let extent = Extent::of(view);
         Window {
-            t0: 0.0,
-            t1: (view.tree.end_t as f64).max(MIN_SPAN),
+            t0: extent.start,
+            t1: extent.start + extent.span(),
         }
     }
 
@@ -50,20 +78,22 @@ impl Window {
     }
 
     /// Zoomed by `factor` (< 1 zooms in) around the time at `at` (0..1 of the width).
-    fn zoom(&self, factor: f64, at: f64, end: f64) -> Window {
+    fn zoom(&self, factor: f64, at: f64, extent: Extent) -> Window {
         let pivot = self.t0 + at * self.span();
-        let span = (self.span() * factor).clamp(MIN_SPAN, end.max(MIN_SPAN));
+        let span = (self.span() * factor).clamp(MIN_SPAN, extent.span());
         Window {
             t0: pivot - at * span,
             t1: pivot - at * span + span,
         }
-        .clamped(end)
+        .clamped(extent)
     }
 
-    /// Moved so that it stays within `0..end` when it can.
-    fn clamped(self, end: f64) -> Window {
+    /// Moved so that it stays within the extent when it can.
+    fn clamped(self, extent: Extent) -> Window {
         let span = self.span();
-        let t0 = self.t0.clamp(0.0, (end - span).max(0.0));
+        let t0 = self
+            .t0
+            .clamp(extent.start, (extent.end - span).max(extent.start));
         Window { t0, t1: t0 + span }
     }
 }
@@ -82,7 +112,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
     let canvas = use_node_ref();
     let window = use_state(|| Window::whole(&props.view));
     let drag = use_mut_ref(|| Option::<Drag>::None);
-    let end = props.view.tree.end_t as f64;
+    let extent = Extent::of(&props.view);
 
     // A new trace or thread: show all of it.
     {
@@ -109,7 +139,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
     {
         let canvas = canvas.clone();
         let window = window.clone();
-        use_effect_with((*window, end), move |&(now, end)| {
+        use_effect_with((*window, extent), move |&(now, extent)| {
             let listener = canvas.cast::<HtmlCanvasElement>().map(|element| {
                 let target = element.clone();
                 EventListener::new_with_options(
@@ -124,7 +154,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                         let width = target.client_width().max(1) as f64;
                         let at = (event.offset_x() as f64 / width).clamp(0.0, 1.0);
                         let factor = if event.delta_y() < 0.0 { 0.8 } else { 1.25 };
-                        window.set(now.zoom(factor, at, end));
+                        window.set(now.zoom(factor, at, extent));
                     },
                 )
             });
@@ -164,7 +194,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                     t0: d.from.t0 - shift,
                     t1: d.from.t1 - shift,
                 }
-                .clamped(end),
+                .clamped(extent),
             );
         })
     };
@@ -204,7 +234,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
     };
     let zoom = |factor: f64| {
         let window = window.clone();
-        Callback::from(move |_: MouseEvent| window.set(window.zoom(factor, 0.5, end)))
+        Callback::from(move |_: MouseEvent| window.set(window.zoom(factor, 0.5, extent)))
     };
     let reset = {
         let window = window.clone();

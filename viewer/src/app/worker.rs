@@ -42,8 +42,22 @@ impl WorkerHandle {
         let queue = Rc::clone(&state);
         let poster = worker.clone();
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let bytes = Uint8Array::new(&event.data()).to_vec();
+            // A download comes as `[bytes, Blob]`: the file stays a Blob.
+            let (bytes, blob) = match event.data().dyn_into::<Array>() {
+                Ok(parts) => (
+                    Uint8Array::new(&parts.get(0)).to_vec(),
+                    parts.get(1).dyn_into::<Blob>().ok(),
+                ),
+                Err(data) => (Uint8Array::new(&data).to_vec(), None),
+            };
             match protocol::decode::<Response>(&bytes) {
+                Ok(Response::Download { name, .. }) if blob.is_some() => {
+                    if let Some(blob) = &blob {
+                        if let Err(message) = super::dom::download_blob(&name, blob) {
+                            on_response.emit(Response::Failed { message });
+                        }
+                    }
+                }
                 Ok(Response::Ready) => {
                     let waiting = {
                         let mut queue = queue.borrow_mut();

@@ -2,7 +2,8 @@
 //! Each message is a postcard-encoded request (see `protocol`), with the
 //! file's `Blob` beside an `Open`, read here in slices; the session's
 //! answers are posted back as they are ready, the buffer transferred rather
-//! than copied.
+//! than copied. The worker keeps the file's `Blob` while its trace is
+//! open, and reads a frame's chunks again from it when the frame is shown.
 
 use js_sys::{Array, Uint8Array};
 use std::cell::RefCell;
@@ -20,9 +21,43 @@ fn main() {
     let session = Rc::new(RefCell::new(Session::new()));
     let reply = scope.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        let (message, mut file) = unpack(event.data());
-        let mut send = |response: Response| post(&reply, &response);
-        let file = file.as_mut().map(|f| f as &mut dyn Attachment);
+        let (message, file) = unpack(event.data());
+        // The parts of a download, held as JavaScript arrays (outside wasm
+        // memory) until the last one, then posted as one Blob.
+        let parts = Array::new();
+        let mut send = |response: Response| match response {
+            Response::DownloadPart { bytes } => {
+                parts.push(&Uint8Array::from(bytes.as_slice()));
+            }
+            Response::Download { name, bytes } => {
+                parts.push(&Uint8Array::from(bytes.as_slice()));
+                let blob = Blob::new_with_u8_array_sequence(&parts);
+                parts.set_length(0);
+                match blob {
+                    Ok(blob) => post_with(
+                        &reply,
+                        &Response::Download {
+                            name,
+                            bytes: Vec::new(),
+                        },
+                        Some(&blob),
+                    ),
+                    Err(e) => post(
+                        &reply,
+                        &Response::Failed {
+                            message: format!("cannot save the trace: {}", js_message(&e)),
+                        },
+                    ),
+                }
+            }
+            other => {
+                if matches!(other, Response::Failed { .. }) {
+                    parts.set_length(0);
+                }
+                post(&reply, &other)
+            }
+        };
+        let file = file.map(|f| Box::new(f) as Box<dyn Attachment>);
         match protocol::decode::<Request>(&message.to_vec()) {
             Ok(request) => match session.try_borrow_mut() {
                 Ok(mut session) => session.handle(request, file, &mut send),
@@ -80,6 +115,11 @@ impl Attachment for BlobFile {
 
 /// Posts `response` to the page.
 fn post(scope: &DedicatedWorkerGlobalScope, response: &Response) {
+    post_with(scope, response, None)
+}
+
+/// Posts `response` to the page, as `[bytes, blob]` with a blob.
+fn post_with(scope: &DedicatedWorkerGlobalScope, response: &Response, blob: Option<&Blob>) {
     let bytes = match protocol::encode(response) {
         Ok(bytes) => bytes,
         Err(message) => match protocol::encode(&Response::Failed { message }) {
@@ -89,7 +129,11 @@ fn post(scope: &DedicatedWorkerGlobalScope, response: &Response) {
     };
     let array = Uint8Array::from(bytes.as_slice());
     let transfer = Array::of1(&array.buffer());
-    if let Err(e) = scope.post_message_with_transfer(&array, &transfer) {
+    let message: JsValue = match blob {
+        Some(blob) => Array::of2(&array, blob).into(),
+        None => array.into(),
+    };
+    if let Err(e) = scope.post_message_with_transfer(&message, &transfer) {
         web_sys::console::error_2(&"tracesieve worker: cannot post a message".into(), &e);
     }
 }
