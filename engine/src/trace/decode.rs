@@ -149,41 +149,26 @@ impl Decoder {
         }
     }
 
-    /// A copy of the tables and decoding state (not of any events).
-    pub fn tables_copy(&self) -> Decoder {
-        Decoder {
-            trace: self.trace.as_ref().map(|t| Trace {
-                events: Vec::new(),
-                ..t.clone()
-            }),
-            keep: self.keep,
-            ready: Vec::new(),
-            chunk_events: Vec::new(),
-            steps: Vec::new(),
-            chunk_names: Vec::new(),
-            strings: self.strings.clone(),
-            code_ids: self.code_ids.clone(),
-            thread_names: self.thread_names.clone(),
-            named: self.named.clone(),
-            depths: self.depths.clone(),
-            open_frames: self.open_frames,
-            prev_t: self.prev_t,
-            prev_thread: self.prev_thread,
-            events: self.events,
-            spent: Cell::new(0),
-            over_limit: Cell::new(false),
-            replay: self.replay,
-        }
-    }
-
-    /// This decoder (its tables complete) made ready to decode any chunk
-    /// of the same file again, on its own, from the time and thread that
-    /// preceded it: table records are skipped, events handed out.
-    pub fn replaying(mut self) -> Decoder {
-        self.replay = true;
-        self.keep = Keep::Stream;
-        self.ready = Vec::new();
-        self
+    /// What decoding a chunk again needs of this decoder: the header, the
+    /// string table and the known code ids (not the other tables, nor any
+    /// events), ready to decode any chunk on its own: table records are
+    /// skipped, events handed out.
+    pub fn replaying(&self) -> Decoder {
+        let mut decoder = Decoder::new(Keep::Stream);
+        decoder.trace = self.trace.as_ref().map(|t| Trace {
+            header: t.header.clone(),
+            codes: Vec::new(),
+            sys_paths: Vec::new(),
+            modules: Vec::new(),
+            markers: Vec::new(),
+            sources: Vec::new(),
+            events: Vec::new(),
+            trailer: None,
+        });
+        decoder.strings = self.strings.clone();
+        decoder.code_ids = self.code_ids.clone();
+        decoder.replay = true;
+        decoder
     }
 
     /// The time and thread of the last event decoded: where the next chunk

@@ -44,7 +44,7 @@ pub struct ChunkReplayer {
 impl ChunkReplayer {
     pub(crate) fn new(decoder: Decoder) -> ChunkReplayer {
         ChunkReplayer {
-            decoder: decoder.replaying(),
+            decoder,
             scratch: Vec::new(),
         }
     }

@@ -543,6 +543,19 @@ impl FilterStats {
     pub fn slot(kind: ValueKind) -> usize {
         ValueKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)
     }
+
+    /// These counts plus `other`'s (saturating).
+    pub fn plus(&self, other: &FilterStats) -> FilterStats {
+        let mut out = self.clone();
+        out.scopes_skipped = out.scopes_skipped.saturating_add(other.scopes_skipped);
+        for (total, n) in out.redacted.iter_mut().zip(other.redacted) {
+            *total = total.saturating_add(n);
+        }
+        for (total, n) in out.dropped.iter_mut().zip(other.dropped) {
+            *total = total.saturating_add(n);
+        }
+        out
+    }
 }
 
 /// Written last: how the recording ended.

@@ -273,9 +273,9 @@ impl TraceReader {
         self.index.as_deref()
     }
 
-    /// A copy of the decoding state, for decoding chunks again.
+    /// What decoding chunks again needs of the decoding state.
     pub(crate) fn decoder_snapshot(&self) -> Option<Decoder> {
-        self.index.as_ref().map(|_| self.decoder.tables_copy())
+        self.index.as_ref().map(|_| self.decoder.replaying())
     }
 
     /// Whether decoding stopped at a damaged chunk: nothing more is read.

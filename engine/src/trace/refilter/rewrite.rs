@@ -54,6 +54,18 @@ impl EventFilter {
         naming: &Naming,
     ) -> EventFilter {
         let decisions = decide_codes(input, chain, naming);
+        EventFilter::with_decisions(input, thread_names, decisions, chain, naming)
+    }
+
+    /// [`EventFilter::new`] with the decisions already made
+    /// ([`decide_codes`] of the same `input`, `chain` and `naming`).
+    pub fn with_decisions(
+        input: &Trace,
+        thread_names: FxHashMap<u32, Name>,
+        decisions: Vec<Decision>,
+        chain: &FilterChain,
+        naming: &Naming,
+    ) -> EventFilter {
         let added = FilterStats {
             scopes_skipped: decisions.iter().filter(|d| d.exec() == Exec::Skip).count() as u64,
             ..FilterStats::default()
@@ -111,6 +123,17 @@ impl EventFilter {
         self.tables
     }
 
+    /// The decision of each code of the input, by table position.
+    pub fn decisions(&self) -> &[Decision] {
+        &self.decisions
+    }
+
+    /// Forgets every thread's frames (not the statistics or the thread
+    /// numbering), to re-filter another stretch of events on its own.
+    pub fn forget_frames(&mut self) {
+        self.stacks.clear();
+    }
+
     /// What this pass skipped, redacted and dropped so far.
     pub fn added(&self) -> &FilterStats {
         &self.added
@@ -120,7 +143,7 @@ impl EventFilter {
     /// it: the input's counts plus this pass's.
     pub fn trailer(&self, trailer: Option<&Trailer>) -> (Option<Trailer>, FilterStats) {
         let before = trailer.map(|t| t.stats.clone()).unwrap_or_default();
-        let stats = sum(&before, &self.added);
+        let stats = before.plus(&self.added);
         let trailer = trailer.map(|t| Trailer {
             stats: stats.clone(),
             ..t.clone()
@@ -344,14 +367,4 @@ fn kept_sources(sources: &[SourceFile], codes: &[CodeInfo]) -> Vec<SourceFile> {
         .filter(|code| seen.insert(code.filename.as_str()))
         .filter_map(|code| by_path.get(code.filename.as_str()).map(|s| (*s).clone()))
         .collect()
-}
-
-fn sum(a: &FilterStats, b: &FilterStats) -> FilterStats {
-    let mut out = a.clone();
-    out.scopes_skipped = out.scopes_skipped.saturating_add(b.scopes_skipped);
-    for i in 0..out.redacted.len() {
-        out.redacted[i] = out.redacted[i].saturating_add(b.redacted[i]);
-        out.dropped[i] = out.dropped[i].saturating_add(b.dropped[i]);
-    }
-    out
 }

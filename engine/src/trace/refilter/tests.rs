@@ -814,3 +814,29 @@ fn streaming_refilter_writes_the_bytes_of_the_whole_trace_refilter() {
         }
     }
 }
+
+#[test]
+fn an_event_filter_can_forget_its_frames_and_reuse_its_decisions() {
+    let mut b = TraceBuilder::new();
+    let f = b.code("/p/app/m.py", "f", 3, Some("app.m"));
+    b.thread(0, "MainThread");
+    b.call(0, f, &[]);
+    b.line(0, 4, &[]);
+    let trace = b.finish();
+    let chain = chain(&user(""));
+    let decisions = decide_codes(&trace, &chain, &globals());
+    let mut filter = EventFilter::with_decisions(
+        &trace,
+        thread_names(&trace.events),
+        decisions.clone(),
+        &chain,
+        &globals(),
+    );
+    assert_eq!(filter.decisions().len(), decisions.len());
+    let mut out = Vec::new();
+    filter.event(&trace.events[1], &mut out);
+    filter.forget_frames();
+    // The line has no frame to belong to any more: it is left out.
+    filter.event(&trace.events[2], &mut out);
+    assert_eq!(out.len(), 2, "thread_start and call only: {out:?}");
+}
