@@ -197,6 +197,13 @@ pub fn max_compressed_bytes(uncompressed: usize) -> usize {
     lz4_flex::block::get_maximum_output_size(uncompressed)
 }
 
+/// The most bytes an LZ4 block of `compressed` bytes can decompress to: a
+/// match's length grows by 255 for each extra byte, so about 255 per byte.
+/// A chunk declaring more is damage, found before anything is allocated.
+pub fn max_decompressed_bytes(compressed: usize) -> usize {
+    compressed.saturating_mul(255).saturating_add(64)
+}
+
 /// Record tags.
 pub(crate) mod tag {
     pub const HEADER: u8 = 0x01;

@@ -458,7 +458,10 @@ impl TraceReader {
                         "it declares {ulen} decompressed bytes, more than the {MAX_CHUNK_BYTES} allowed"
                     ));
                 }
-                if clen == 0 || clen as usize > codec::max_compressed_bytes(ulen as usize) {
+                if clen == 0
+                    || clen as usize > codec::max_compressed_bytes(ulen as usize)
+                    || ulen as usize > codec::max_decompressed_bytes(clen as usize)
+                {
                     return self.bad_chunk(format!(
                         "it declares {clen} compressed bytes for {ulen} decompressed bytes, which LZ4 cannot produce"
                     ));
