@@ -5,6 +5,14 @@
 //! could override `__iter__`); other objects become their type name plus the
 //! attributes in their instance `__dict__` and `__slots__`, read without
 //! `__getattribute__`. Callables, modules and classes are named, not expanded.
+//!
+//! Nothing here looks an attribute up on a class or on an object whose type
+//! the program defined: a metaclass can define `__dict__`, `__module__` or
+//! `__getattribute__`, and an instance `__getattr__`, each of which would
+//! run the program's code. Type dictionaries are read through the type
+//! object (`tp_dict`, `tp_mro`, `PyType_GetQualName`), their keys matched
+//! only as exact strings, and names of callables through the C getters of
+//! the exact built-in types (see [`named_label`]).
 
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -44,7 +52,7 @@ struct TypeInfo {
 
 enum Shape {
     /// Named, not expanded: modules, classes, functions, methods, code.
-    Named(&'static str),
+    Named(Named),
     /// Expanded: instance dict, slot members (name, descriptor), `args` for
     /// exceptions (the `BaseException.args` descriptor).
     Instance {
@@ -53,18 +61,63 @@ enum Shape {
     },
 }
 
-/// Types whose instances are named, not expanded, with the word shown.
-const NAMED_TYPES: [(&str, &str); 9] = [
-    ("module", "module"),
-    ("function", "function"),
-    ("builtin_function_or_method", "builtin"),
-    ("method", "method"),
-    ("method_descriptor", "method"),
-    ("wrapper_descriptor", "method"),
-    ("classmethod", "classmethod"),
-    ("staticmethod", "staticmethod"),
-    ("code", "code"),
-];
+extern "C" {
+    /// `types.MethodType` (public C API, not declared by pyo3-ffi).
+    static mut PyMethod_Type: ffi::PyTypeObject;
+}
+
+/// What an object of a named (not expanded) type is labelled with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Named {
+    Module,
+    Function,
+    Builtin,
+    Method,
+    /// A `method_descriptor` or `wrapper_descriptor` (shown as `method`).
+    Descriptor,
+    ClassMethod,
+    StaticMethod,
+    Code,
+    Class,
+}
+
+impl Named {
+    fn word(self) -> &'static str {
+        match self {
+            Named::Module => "module",
+            Named::Function => "function",
+            Named::Builtin => "builtin",
+            Named::Method | Named::Descriptor => "method",
+            Named::ClassMethod => "classmethod",
+            Named::StaticMethod => "staticmethod",
+            Named::Code => "code",
+            Named::Class => "class",
+        }
+    }
+}
+
+/// The exact built-in types whose instances are named, not expanded (a
+/// subclass, or a class of the program that happens to have one of these
+/// names, is expanded as any other object).
+fn named_type(ty: *mut ffi::PyTypeObject) -> Option<Named> {
+    // Only the addresses of the interpreter's static type objects are
+    // taken; nothing is read or written through them.
+    let table: [(*mut ffi::PyTypeObject, Named); 9] = [
+        (&raw mut ffi::PyModule_Type, Named::Module),
+        (&raw mut ffi::PyFunction_Type, Named::Function),
+        (&raw mut ffi::PyCFunction_Type, Named::Builtin),
+        (&raw mut PyMethod_Type, Named::Method),
+        (&raw mut ffi::PyMethodDescr_Type, Named::Descriptor),
+        (&raw mut ffi::PyWrapperDescr_Type, Named::Descriptor),
+        (&raw mut ffi::PyClassMethod_Type, Named::ClassMethod),
+        (&raw mut ffi::PyStaticMethod_Type, Named::StaticMethod),
+        (&raw mut ffi::PyCode_Type, Named::Code),
+    ];
+    table
+        .iter()
+        .find(|(t, _)| *t == ty)
+        .map(|(_, named)| *named)
+}
 
 impl Encoder {
     /// An encoder with `bounds`; `repr` allows calling `repr()` on objects
@@ -119,9 +172,9 @@ impl Encoder {
             return self.bytes(&b.to_vec());
         }
         let info = self.type_info(obj);
-        if let Shape::Named(word) = info.shape {
+        if let Shape::Named(named) = info.shape {
             return Value::Object {
-                type_name: named_label(obj, word).into(),
+                type_name: named_label(obj, named).into(),
                 attrs: Vec::new(),
                 length: 0,
             };
@@ -295,35 +348,115 @@ fn cut_str(text: &str, max: u32) -> String {
     text[..end].to_string()
 }
 
+/// `module.QualName` of a type (`QualName` for builtins), as `__module__`
+/// and `__qualname__` would give it without a metaclass in the way: the
+/// qualified name from the type object, the module from the type's own
+/// dictionary (heap types) or its C name (static types).
 fn qualified_type_name(ty: &Bound<'_, PyType>) -> String {
     let qualname = ty
         .qualname()
         .map(|q| q.to_string())
         .unwrap_or_else(|_| "?".into());
-    match ty.module().map(|m| m.to_string()) {
-        Ok(module) if module != "builtins" => format!("{module}.{qualname}"),
+    let _ = PyErr::take(ty.py());
+    match type_module(ty) {
+        Some(module) if module != "builtins" => format!("{module}.{qualname}"),
         _ => qualname,
     }
 }
 
+/// `type.__module__` read as CPython's own getter reads it, without a lookup
+/// on the type (a metaclass may define `__module__`): `__module__` in a heap
+/// type's dictionary, if a string, else the part of a static type's C name
+/// before its last dot, else `builtins`.
+fn type_module(ty: &Bound<'_, PyType>) -> Option<String> {
+    let raw = ty.as_type_ptr();
+    // SAFETY: `raw` is a live type object; reading its flags and C name.
+    let (heap, c_name) = unsafe {
+        (
+            (*raw).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE != 0,
+            (*raw).tp_name,
+        )
+    };
+    if heap {
+        let module = type_dict_get(ty, "__module__")?;
+        let module = module.cast::<PyString>().ok()?;
+        return Some(module.to_string_lossy().into_owned());
+    }
+    if c_name.is_null() {
+        return None;
+    }
+    // SAFETY: a static type's `tp_name` is a NUL-terminated C string.
+    let c_name = unsafe { std::ffi::CStr::from_ptr(c_name) }.to_string_lossy();
+    Some(match c_name.rfind('.') {
+        Some(dot) => c_name[..dot].to_string(),
+        None => "builtins".to_string(),
+    })
+}
+
+/// A type's own dictionary (`tp_dict`), read through the type object: no
+/// `__dict__` lookup, which a metaclass property could answer. `None` for
+/// static built-in types on 3.12+, whose dictionary lives elsewhere (they
+/// have no `__slots__` and no `__module__` entry to read).
+fn type_dict<'py>(ty: &Bound<'py, PyType>) -> Option<Bound<'py, PyDict>> {
+    // SAFETY: `tp_dict` of a live type is NULL or a borrowed dict.
+    let dict = unsafe { (*ty.as_type_ptr()).tp_dict };
+    // SAFETY: as above; a new strong reference is taken.
+    let dict = unsafe { Bound::from_borrowed_ptr_or_opt(ty.py(), dict) }?;
+    dict.cast_into::<PyDict>().ok()
+}
+
+/// `key` in a type's own dictionary. The dictionary is walked and only
+/// exact-string keys are compared, so no key's `__eq__` or `__hash__` runs
+/// (a class namespace may hold keys of any type).
+fn type_dict_get<'py>(ty: &Bound<'py, PyType>, key: &str) -> Option<Bound<'py, PyAny>> {
+    exact_key(&type_dict(ty)?, key)
+}
+
+/// The value under the exact-string key `key` in `dict`, found by walking it.
+fn exact_key<'py>(dict: &Bound<'py, PyDict>, key: &str) -> Option<Bound<'py, PyAny>> {
+    let found = dict.iter().find_map(|(k, v)| {
+        let k = k.cast_exact::<PyString>().ok()?;
+        (k.to_str().ok()? == key).then_some(v)
+    });
+    let _ = PyErr::take(dict.py());
+    found
+}
+
+/// Whether `name` is defined on `ty` or a class of its MRO, read through the
+/// type objects (as `inspect.getattr_static` does, without running code).
+pub(crate) fn defined_on_type(ty: &Bound<'_, PyType>, name: &str) -> bool {
+    ty.mro().iter().any(|class| {
+        class
+            .cast::<PyType>()
+            .ok()
+            .and_then(|class| type_dict_get(class, name))
+            .is_some()
+    })
+}
+
 /// Looks at a type once: its name, whether its instances are named or
-/// expanded, and its slot members. Lookups use `mappingproxy.get`, which
-/// returns None instead of raising for a missing key.
+/// expanded, and its slot members, all read through the type objects.
 fn learn_type(ty: &Bound<'_, PyType>) -> TypeInfo {
     let py = ty.py();
     let name = qualified_type_name(ty);
-    let plain = ty.name().map(|n| n.to_string()).unwrap_or_default();
-    let named = NAMED_TYPES
-        .iter()
-        .find(|(t, _)| *t == plain)
-        .map(|(_, word)| *word);
-    let is_class = ty.is_subclass_of::<PyType>().unwrap_or(false);
-    let shape = match (named, is_class) {
-        (Some(word), _) => Shape::Named(word),
-        (None, true) => Shape::Named("class"),
+    let raw = ty.as_type_ptr();
+    // SAFETY: subtype checks between live type objects; no code runs.
+    let (is_class, is_exception) = unsafe {
+        (
+            ffi::PyType_IsSubtype(raw, &raw mut ffi::PyType_Type) != 0,
+            ffi::PyType_IsSubtype(raw, ffi::PyExc_BaseException.cast()) != 0,
+        )
+    };
+    let shape = match (named_type(raw), is_class) {
+        (Some(named), _) => Shape::Named(named),
+        (None, true) => Shape::Named(Named::Class),
         (None, false) => Shape::Instance {
             slots: slot_members(ty),
-            args: exception_args(ty),
+            args: if is_exception {
+                exception_args(py)
+            } else {
+                None
+            },
         },
     };
     let _ = PyErr::take(py);
@@ -334,75 +467,166 @@ fn learn_type(ty: &Bound<'_, PyType>) -> TypeInfo {
     }
 }
 
-/// `(name, member descriptor)` for every `__slots__` entry along the MRO.
+/// `(name, member descriptor)` for every `__slots__` entry along the MRO,
+/// each class's `__slots__` read from its own dictionary. A `__slots__` that
+/// is not a string, tuple, list or dict (an iterable of the program's, whose
+/// `__iter__` would run) is not iterated: that class's member descriptors
+/// are taken from its dictionary instead, in dictionary order.
 fn slot_members(ty: &Bound<'_, PyType>) -> Vec<(String, Py<PyAny>)> {
     let mut members = Vec::new();
     for class in ty.mro().iter() {
-        let Ok(class_dict) = class.getattr("__dict__") else {
+        let Ok(class) = class.cast::<PyType>() else {
             continue;
         };
-        let get = |key: &str| {
-            class_dict
-                .call_method1("get", (key,))
-                .ok()
-                .filter(|v| !v.is_none())
-        };
-        let Some(names) = get("__slots__") else {
+        let Some(class_dict) = type_dict(class) else {
             continue;
         };
-        let names: Vec<String> = match names.cast_exact::<PyString>() {
-            Ok(one) => vec![one.to_string_lossy().into_owned()],
-            Err(_) => names
-                .try_iter()
-                .map(|it| it.flatten().filter_map(|n| n.extract().ok()).collect())
-                .unwrap_or_default(),
+        let Some(slots) = exact_key(&class_dict, "__slots__") else {
+            continue;
         };
-        for name in names {
-            let Some(member) = get(&name) else { continue };
-            if member
-                .get_type()
-                .name()
-                .map(|n| n == "member_descriptor")
-                .unwrap_or(false)
-            {
-                members.push((name, member.unbind()));
+        let names: Option<Vec<String>> = if let Ok(one) = slots.cast_exact::<PyString>() {
+            Some(vec![one.to_string_lossy().into_owned()])
+        } else if let Ok(tuple) = slots.cast_exact::<PyTuple>() {
+            Some(tuple.iter().filter_map(|n| slot_name(&n)).collect())
+        } else if let Ok(list) = slots.cast_exact::<PyList>() {
+            Some(list.iter().filter_map(|n| slot_name(&n)).collect())
+        } else if let Ok(dict) = slots.cast_exact::<PyDict>() {
+            Some(dict.keys().iter().filter_map(|n| slot_name(&n)).collect())
+        } else {
+            None
+        };
+        let is_member = |value: &Bound<'_, PyAny>| {
+            value.get_type().as_type_ptr() == &raw mut ffi::PyMemberDescr_Type
+        };
+        match names {
+            Some(names) => {
+                for name in names {
+                    if let Some(member) = exact_key(&class_dict, &name).filter(is_member) {
+                        members.push((name, member.unbind()));
+                    }
+                }
+            }
+            None => {
+                for (key, value) in class_dict.iter() {
+                    if let (Ok(key), true) = (key.cast_exact::<PyString>(), is_member(&value)) {
+                        members.push((key.to_string_lossy().into_owned(), value.unbind()));
+                    }
+                }
             }
         }
     }
+    let _ = PyErr::take(ty.py());
     members
 }
 
-/// The `BaseException.args` descriptor, for exception types.
-fn exception_args(ty: &Bound<'_, PyType>) -> Option<Py<PyAny>> {
-    let py = ty.py();
-    let base = py.get_type::<pyo3::exceptions::PyBaseException>();
-    if !ty.is_subclass(&base).unwrap_or(false) {
-        return None;
-    }
-    base.getattr("__dict__")
-        .ok()?
-        .call_method1("get", ("args",))
+/// A `__slots__` entry's name: a string (a subclass's text is read through
+/// the C API, not its `__str__`).
+fn slot_name(name: &Bound<'_, PyAny>) -> Option<String> {
+    name.cast::<PyString>()
         .ok()
-        .map(Bound::unbind)
+        .map(|s| s.to_string_lossy().into_owned())
 }
 
-/// The label of a named object: `function pkg.f`, `class pkg.C`, `module pkg`.
-fn named_label(obj: &Bound<'_, PyAny>, word: &str) -> String {
-    let text = |attr: &str| {
-        obj.getattr(attr).ok().and_then(|n| {
-            n.cast_exact::<PyString>()
-                .ok()
-                .map(|s| s.to_string_lossy().into_owned())
-        })
+/// The `BaseException.args` descriptor. `BaseException` is a built-in whose
+/// type is `type` itself, so its `__dict__` lookup runs no program code.
+fn exception_args(py: Python<'_>) -> Option<Py<PyAny>> {
+    let base = py.get_type::<pyo3::exceptions::PyBaseException>();
+    let args = base
+        .getattr("__dict__")
+        .ok()?
+        .get_item("args")
+        .ok()
+        .map(Bound::unbind);
+    let _ = PyErr::take(py);
+    args
+}
+
+/// A read of an attribute that an exact built-in type defines itself in C
+/// (a member or getset descriptor of `function`, `code`,
+/// `builtin_function_or_method`, `method_descriptor`, …), with the generic
+/// lookup: no `__getattribute__` or `__getattr__` of the program is involved.
+fn builtin_attr<'py>(obj: &Bound<'py, PyAny>, name: &str) -> Option<Bound<'py, PyAny>> {
+    let py = obj.py();
+    let name = PyString::new(py, name);
+    // SAFETY: `obj` and `name` are live; a new reference or NULL with an
+    // error set (cleared by the caller's PyErr::take).
+    unsafe {
+        Bound::from_owned_ptr_or_opt(
+            py,
+            ffi::PyObject_GenericGetAttr(obj.as_ptr(), name.as_ptr()),
+        )
+    }
+}
+
+fn text_of(value: Option<Bound<'_, PyAny>>) -> Option<String> {
+    value.and_then(|v| {
+        v.cast_exact::<PyString>()
+            .ok()
+            .map(|s| s.to_string_lossy().into_owned())
+    })
+}
+
+/// `Owner.name` for a callable bound to or defined on `owner` (a type, or an
+/// instance whose type is used), as CPython's `__qualname__` getters of
+/// builtins and method descriptors build it, but with the owner's qualified
+/// name read from the type object rather than through a lookup that a
+/// metaclass could answer.
+fn owned_name(owner: &Bound<'_, PyAny>, name: &str) -> String {
+    let owner_type = match owner.cast::<PyType>() {
+        Ok(ty) => ty.clone(),
+        Err(_) => owner.get_type(),
     };
-    let name = match word {
-        "module" => text("__name__"),
-        "class" => obj.cast::<PyType>().ok().map(qualified_type_name),
-        "code" => text("co_qualname"),
-        _ => text("__qualname__"),
+    match owner_type.qualname() {
+        Ok(qualname) => format!("{qualname}.{name}"),
+        Err(_) => name.to_string(),
+    }
+}
+
+/// The label of a named object: `function pkg.f`, `class pkg.C`, `module
+/// pkg`. Every read goes through C getters of the exact built-in type (or
+/// the type object, for classes), so none of the program's code runs: not a
+/// module's `__getattr__`, not a metaclass's `__qualname__` or `__module__`
+/// (CPython's own `__qualname__` of a builtin method or method descriptor
+/// would look the owner's `__qualname__` up), not the `__getattr__` of a
+/// callable a bound method wraps.
+fn named_label(obj: &Bound<'_, PyAny>, named: Named) -> String {
+    let py = obj.py();
+    let name = match named {
+        // SAFETY: `obj` is an exact module; reads `__name__` from its dict.
+        Named::Module => text_of(unsafe {
+            Bound::from_owned_ptr_or_opt(py, ffi::PyModule_GetNameObject(obj.as_ptr()))
+        }),
+        Named::Class => obj.cast::<PyType>().ok().map(qualified_type_name),
+        Named::Code => text_of(builtin_attr(obj, "co_qualname")),
+        Named::Function => text_of(builtin_attr(obj, "__qualname__")),
+        // Copied from the wrapped callable into the instance dict when the
+        // program made it.
+        Named::ClassMethod | Named::StaticMethod => text_of(builtin_attr(obj, "__qualname__")),
+        Named::Method => builtin_attr(obj, "__func__")
+            .filter(|f| f.get_type().as_type_ptr() == &raw mut ffi::PyFunction_Type)
+            .and_then(|f| text_of(builtin_attr(&f, "__qualname__"))),
+        Named::Builtin => text_of(builtin_attr(obj, "__name__")).map(|name| {
+            match builtin_attr(obj, "__self__") {
+                // SAFETY: a type check of a live object.
+                Some(owner)
+                    if !owner.is_none() && unsafe { ffi::PyModule_Check(owner.as_ptr()) } == 0 =>
+                {
+                    owned_name(&owner, &name)
+                }
+                _ => name,
+            }
+        }),
+        Named::Descriptor => {
+            text_of(builtin_attr(obj, "__name__")).map(|name| {
+                match builtin_attr(obj, "__objclass__") {
+                    Some(owner) => owned_name(&owner, &name),
+                    None => name,
+                }
+            })
+        }
     };
-    let _ = PyErr::take(obj.py());
-    format!("{word} {}", name.unwrap_or_default())
+    let _ = PyErr::take(py);
+    format!("{} {}", named.word(), name.unwrap_or_default())
 }
 
 impl Encoder {
@@ -428,15 +652,8 @@ impl Encoder {
             }
             length += 1;
         };
-        // SAFETY: `obj` is a live object and the GIL is held; NULL (no instance
-        // dict, as for a slots-only class) becomes an error that is dropped.
-        let dict = unsafe {
-            Bound::from_owned_ptr_or_err(
-                py,
-                ffi::PyObject_GenericGetDict(obj.as_ptr(), std::ptr::null_mut()),
-            )
-        };
-        if let Ok(dict) = dict {
+        let dict = instance_dict(obj);
+        if let Some(dict) = dict {
             if let Ok(dict) = dict.cast_exact::<PyDict>() {
                 for (key, value) in dict.iter() {
                     if let Ok(key) = key.cast_exact::<PyString>() {
@@ -460,4 +677,40 @@ impl Encoder {
         let _ = PyErr::take(py);
         (attrs, length)
     }
+}
+
+/// An object's instance dict, without making one where it has none: an
+/// object whose type keeps the dict at a fixed offset (most C types with a
+/// `__dict__`, such as `functools.partial`, whose constructor behaves
+/// differently once its argument has a dict) is read at that offset; other
+/// objects (a managed dict, or a variable-size object) through
+/// `PyObject_GenericGetDict`.
+fn instance_dict<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyAny>> {
+    let py = obj.py();
+    let raw = obj.as_ptr();
+    // SAFETY: reading the flags and dict offset of a live object's type.
+    let (managed, offset) = unsafe {
+        let ty = ffi::Py_TYPE(raw);
+        (
+            (*ty).tp_flags & ffi::Py_TPFLAGS_MANAGED_DICT != 0,
+            (*ty).tp_dictoffset,
+        )
+    };
+    if !managed && offset == 0 {
+        return None;
+    }
+    if !managed && offset > 0 {
+        // SAFETY: a positive `tp_dictoffset` is the offset of the object's
+        // `PyObject *` dict slot (NULL until a dict is made).
+        let slot = unsafe { *(raw.cast::<u8>().offset(offset).cast::<*mut ffi::PyObject>()) };
+        // SAFETY: NULL or a borrowed reference to the dict.
+        return unsafe { Bound::from_borrowed_ptr_or_opt(py, slot) };
+    }
+    // SAFETY: `obj` is live and the GIL is held; NULL (no instance dict)
+    // becomes an error that is dropped.
+    let dict = unsafe {
+        Bound::from_owned_ptr_or_err(py, ffi::PyObject_GenericGetDict(raw, std::ptr::null_mut()))
+    };
+    let _ = PyErr::take(py);
+    dict.ok()
 }

@@ -293,6 +293,13 @@ pub fn start(
             "a tracesieve recording is already running in this process",
         ));
     }
+    // The tool id is chosen before the trace file is created, so a
+    // recording that cannot start leaves no file behind.
+    let tool = if version >= (3, 12) {
+        Some(monitoring::free_tool(py)?)
+    } else {
+        None
+    };
     let config = SessionConfig {
         header,
         chain,
@@ -307,12 +314,12 @@ pub fn start(
         .and_then(|v| v.parse().ok());
     *lock(py, &ENDED) = None;
     // Callbacks that fire before the session is stored find none and do nothing.
-    let backend = if version >= (3, 12) {
-        let registration = monitoring::register(py)?;
-        let tool = registration.tool();
-        Backend::Monitoring(registration, tool)
-    } else {
-        legacy::register(py)?
+    let backend = match tool {
+        Some(tool) => {
+            let registration = monitoring::register(py, tool)?;
+            Backend::Monitoring(registration, tool)
+        }
+        None => legacy::register(py)?,
     };
     *lock(py, &ACTIVE) = Some(Active {
         session,

@@ -158,11 +158,16 @@ fn module_file(module: &Bound<'_, PyAny>, key: &str) -> Option<ModuleFile> {
         v.and_then(|v| v.extract::<String>().ok())
             .filter(|s| !s.is_empty())
     };
+    // Only an exact ModuleSpec is read: a spec object of the program's could
+    // run its own code on attribute reads.
+    let spec_type = crate::modules::get(module.py())
+        .ok()
+        .and_then(|m| m.module_spec.as_ref());
     let spec = dict
         .get_item("__spec__")
         .ok()
         .flatten()
-        .filter(|s| !s.is_none());
+        .filter(|s| spec_type.is_some_and(|t| s.get_type().is(t.bind(module.py()))));
     let spec_attr = |name: &str| spec.as_ref().and_then(|s| s.getattr(name).ok());
     let name = text(spec_attr("name"))
         .or_else(|| text(dict.get_item("__name__").ok().flatten()))

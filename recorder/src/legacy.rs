@@ -328,7 +328,11 @@ fn on_call(py: Python<'_>, frame: *mut ffi::PyFrameObject) {
         with_state(|s| s.pending_resume = Some((key, code.unbind())));
         return;
     }
-    if with_session(py, |s| s.start(py, &code, || frame)) == Some(Verdict::Ignore) {
+    let globals = || {
+        // SAFETY: `frame` is live; a new reference or NULL.
+        unsafe { Bound::from_owned_ptr_or_opt(py, ffi::PyFrame_GetGlobals(frame)) }
+    };
+    if with_session(py, |s| s.start(py, &code, || frame, globals)) == Some(Verdict::Ignore) {
         skip_lines(frame);
     }
 }
@@ -416,6 +420,6 @@ fn on_exception(py: Python<'_>, frame: *mut ffi::PyFrameObject, arg: *mut ffi::P
     // SAFETY: `frame` is live.
     let line = unsafe { ffi::PyFrame_GetLineNumber(frame) };
     with_session(py, |s| {
-        s.raise(&code, &exception, u32::try_from(line).unwrap_or(0))
+        s.raise(&code, &exception, || u32::try_from(line).unwrap_or(0))
     });
 }

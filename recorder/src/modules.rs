@@ -4,6 +4,7 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::PyDict;
 
 /// The cached objects.
 pub struct Modules {
@@ -15,6 +16,14 @@ pub struct Modules {
     pub monitoring: Option<Py<PyAny>>,
     /// `sys.monitoring.DISABLE` (3.12+).
     pub disable: Option<Py<PyAny>>,
+    /// `threading._active`, the `Thread` objects by thread ident (read,
+    /// never called into: `threading.current_thread()` would make a
+    /// `_DummyThread` for a thread `threading` did not start).
+    pub active_threads: Option<Py<PyDict>>,
+    /// `importlib.machinery.ModuleSpec`: a module's `__spec__` is read only
+    /// when it is exactly one (a spec object of the program's could answer
+    /// attribute reads with its own code).
+    pub module_spec: Option<Py<PyAny>>,
 }
 
 static MODULES: PyOnceLock<Modules> = PyOnceLock::new();
@@ -28,8 +37,23 @@ pub fn init(py: Python<'_>) -> PyResult<&'static Modules> {
             .as_ref()
             .and_then(|m| m.getattr("DISABLE").ok())
             .map(Bound::unbind);
+        let threading = py.import("threading")?;
+        let active_threads = threading
+            .dict()
+            .get_item("_active")
+            .ok()
+            .flatten()
+            .and_then(|a| a.cast_into_exact::<PyDict>().ok())
+            .map(Bound::unbind);
+        let module_spec = py
+            .import("importlib.machinery")
+            .and_then(|m| m.getattr("ModuleSpec"))
+            .ok()
+            .map(Bound::unbind);
         Ok(Modules {
-            threading: py.import("threading")?.unbind(),
+            threading: threading.unbind(),
+            active_threads,
+            module_spec,
             monitoring: monitoring.map(Bound::unbind),
             disable,
             sys: sys.unbind(),

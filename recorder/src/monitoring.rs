@@ -16,13 +16,6 @@ pub struct Registration {
     tool: u8,
 }
 
-impl Registration {
-    /// The sys.monitoring tool id claimed.
-    pub fn tool(&self) -> u8 {
-        self.tool
-    }
-}
-
 fn monitoring(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     crate::modules::get(py)?
         .monitoring
@@ -35,22 +28,38 @@ fn event(py: Python<'_>, name: &str) -> PyResult<u32> {
     monitoring(py)?.getattr("events")?.getattr(name)?.extract()
 }
 
-/// Claims a tool id and registers the callbacks.
-pub fn register(py: Python<'_>) -> PyResult<Registration> {
+/// The sys.monitoring tool ids the recorder may take, in order. CPython
+/// reserves 0 for debuggers (`DEBUGGER_ID`, pdb in 3.14), 1 for coverage
+/// (`COVERAGE_ID`, coverage.py), 2 for profilers (`PROFILER_ID`, cProfile
+/// since 3.12) and 5 for optimizers (`OPTIMIZER_ID`); 3 and 4 are the ones
+/// left for other tools.
+const TOOL_IDS: [u8; 2] = [3, 4];
+
+/// The first free tool id of [`TOOL_IDS`], or an error naming tracesieve and
+/// the tools holding them. Asked before anything is written, so a recording
+/// that cannot start leaves no file.
+pub fn free_tool(py: Python<'_>) -> PyResult<u8> {
     let mon = monitoring(py)?;
-    let mut tool = None;
-    for candidate in [2u8, 3, 4] {
-        if mon.call_method1("get_tool", (candidate,))?.is_none() {
-            mon.call_method1("use_tool_id", (candidate, TOOL_NAME))?;
-            tool = Some(candidate);
-            break;
+    let mut holders = Vec::new();
+    for candidate in TOOL_IDS {
+        let holder = mon.call_method1("get_tool", (candidate,))?;
+        if holder.is_none() {
+            return Ok(candidate);
         }
+        holders.push(format!("{candidate} by {}", holder.repr()?));
     }
-    let tool = tool.ok_or_else(|| {
-        pyo3::exceptions::PyRuntimeError::new_err(
-            "no free sys.monitoring tool id (2, 3 and 4 are taken)",
-        )
-    })?;
+    Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+        "tracesieve cannot record: sys.monitoring tool ids 3 and 4 are in use ({}); \
+         tracesieve takes 3, else 4, and leaves 0, 1, 2 and 5 to the debugger, \
+         coverage, profiler and optimizer they are reserved for",
+        holders.join(", ")
+    )))
+}
+
+/// Claims `tool` (from [`free_tool`]) and registers the callbacks.
+pub fn register(py: Python<'_>, tool: u8) -> PyResult<Registration> {
+    let mon = monitoring(py)?;
+    mon.call_method1("use_tool_id", (tool, TOOL_NAME))?;
     let callbacks: [(&str, Bound<'_, PyCFunction>); 8] = [
         ("PY_START", wrap_pyfunction!(on_start, py)?),
         ("PY_RESUME", wrap_pyfunction!(on_resume, py)?),
@@ -87,10 +96,22 @@ fn local_events(py: Python<'_>) -> PyResult<u32> {
         | event(py, "PY_RESUME")?)
 }
 
+/// The frame that triggered the event, as a frame object: on 3.12+ this
+/// materialises one if the frame has none yet, which the interpreter would
+/// not do (a program can tell, see test_frame's
+/// `test_sneaky_frame_object`), so it is asked for only to read locals,
+/// that is when values are recorded.
 fn current_frame() -> *mut ffi::PyFrameObject {
     // SAFETY: called with the GIL held from a monitoring callback; returns a
     // borrowed reference to the frame that triggered the event.
     unsafe { ffi::PyEval_GetFrame() }
+}
+
+/// The globals of the frame that triggered the event, read from the
+/// interpreter's frame without making a frame object.
+fn current_globals(py: Python<'_>) -> Option<Bound<'_, PyAny>> {
+    // SAFETY: GIL held; a borrowed reference or NULL.
+    unsafe { Bound::from_borrowed_ptr_or_opt(py, ffi::PyEval_GetGlobals()) }
 }
 
 fn answer(py: Python<'_>, verdict: Option<Verdict>) -> PyResult<Py<PyAny>> {
@@ -105,9 +126,13 @@ fn answer(py: Python<'_>, verdict: Option<Verdict>) -> PyResult<Py<PyAny>> {
 
 #[pyfunction]
 fn on_start(py: Python<'_>, code: Bound<'_, PyAny>, _offset: i64) -> PyResult<Py<PyAny>> {
-    let verdict = with_session(py, |s| s.start(py, &code, current_frame));
+    let verdict = with_session(py, |s| {
+        s.start(py, &code, current_frame, || current_globals(py))
+    });
     if verdict == Some(Verdict::RecordFirst) {
-        let tool = crate::hooks::monitoring_tool().unwrap_or(2);
+        let Some(tool) = crate::hooks::monitoring_tool() else {
+            return answer(py, verdict);
+        };
         if let Err(error) =
             monitoring(py)?.call_method1("set_local_events", (tool, &code, local_events(py)?))
         {
@@ -180,18 +205,19 @@ fn on_throw(
 fn on_raise(
     py: Python<'_>,
     code: Bound<'_, PyAny>,
-    _offset: i64,
+    offset: i64,
     exception: Bound<'_, PyAny>,
 ) -> PyResult<Py<PyAny>> {
-    let frame = current_frame();
-    // SAFETY: `frame` is the live frame of this callback (or NULL).
-    let line = if frame.is_null() {
-        0
-    } else {
-        unsafe { ffi::PyFrame_GetLineNumber(frame) }
+    // The line of the raising instruction, from the code object: no frame
+    // object is needed.
+    let line = || {
+        let Ok(offset) = std::os::raw::c_int::try_from(offset) else {
+            return 0;
+        };
+        // SAFETY: `code` is a live code object; an offset out of range gives -1.
+        let line = unsafe { ffi::PyCode_Addr2Line(code.as_ptr().cast(), offset) };
+        u32::try_from(line).unwrap_or(0)
     };
-    with_session(py, |s| {
-        s.raise(&code, &exception, u32::try_from(line).unwrap_or(0))
-    });
+    with_session(py, |s| s.raise(&code, &exception, line));
     Ok(py.None())
 }

@@ -6,8 +6,9 @@
 use crate::encode::Encoder;
 use crate::inputs::InputsTracker;
 use pyo3::ffi;
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyCode, PyDict, PyString, PyTuple, PyWeakrefMethods, PyWeakrefReference};
+use pyo3::types::{PyCode, PyDict, PyString, PyTuple};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::fs::File;
 use std::io::BufWriter;
@@ -72,10 +73,6 @@ struct Frame {
 struct ThreadState {
     number: u32,
     frames: Vec<Frame>,
-    /// A weak reference to the thread's `threading.Thread`: a thread that
-    /// ends frees its ident for the next thread started, which must get a
-    /// ThreadStart of its own.
-    object: Option<Py<PyAny>>,
 }
 
 /// Counts for the summary line.
@@ -210,54 +207,21 @@ impl Session {
         Ok(())
     }
 
-    /// The thread number of the current thread, writing ThreadStart the first time.
+    /// The key of the current thread, writing ThreadStart the first time.
+    /// Threads are told apart by their thread state's id, which the
+    /// interpreter never reuses (thread idents are reused once a thread
+    /// ends), so the recorder keeps no Python object per thread.
     fn thread(&mut self, py: Python<'_>) -> PyResult<u64> {
-        let ident = current_thread_ident();
-        let current = || {
-            crate::modules::get(py)
-                .and_then(|m| m.threading.bind(py).call_method0("current_thread"))
-        };
-        // Thread idents are reused once a thread ends, so a known ident with
-        // no recorded frame on its stack may belong to a new thread: compare
-        // the thread objects (only then, so this costs nothing inside
-        // recorded code).
-        let known = match self.threads.get(&ident) {
-            None => false,
-            // Without a weak reference (none could be made), only the ident tells.
-            Some(state) if state.frames.is_empty() => state.object.as_ref().is_none_or(|w| {
-                let previous = w
-                    .bind(py)
-                    .cast::<PyWeakrefReference>()
-                    .ok()
-                    .and_then(|w| w.upgrade());
-                match (previous, current()) {
-                    (Some(previous), Ok(now)) => previous.is(&now),
-                    (None, _) => false,
-                    (Some(_), Err(_)) => true,
-                }
-            }),
-            Some(_) => true,
-        };
-        if !known {
+        let ident = current_thread_key();
+        if !self.threads.contains_key(&ident) {
             let number = self.next_thread;
             self.next_thread += 1;
-            let thread = current();
-            let name = thread
-                .as_ref()
-                .ok()
-                .and_then(|t| t.getattr("name").ok())
-                .and_then(|n| n.extract::<String>().ok())
-                .unwrap_or_default();
-            let object = thread
-                .ok()
-                .and_then(|t| PyWeakrefReference::new(&t).ok())
-                .map(|w| w.into_any().unbind());
+            let name = thread_name(py).unwrap_or_default();
             self.threads.insert(
                 ident,
                 ThreadState {
                     number,
                     frames: Vec::new(),
-                    object,
                 },
             );
             self.write(Event::ThreadStart {
@@ -274,19 +238,22 @@ impl Session {
     }
 
     /// A code object starts (PY_START, or a call event on 3.11). `frame`
-    /// gives the running frame; it is asked for only when needed (the first
-    /// start of a code object, or capturing arguments), because on 3.12+
-    /// getting it materialises a frame object.
-    pub fn start(
+    /// gives the running frame; it is asked for only to capture arguments,
+    /// because on 3.12+ getting it materialises a frame object, which the
+    /// interpreter would not make (and a program can tell). `globals` gives
+    /// the running frame's globals, for `__name__` at a code object's first
+    /// start, without a frame object.
+    pub fn start<'py>(
         &mut self,
-        py: Python<'_>,
-        code: &Bound<'_, PyAny>,
+        py: Python<'py>,
+        code: &Bound<'py, PyAny>,
         frame: impl Fn() -> *mut ffi::PyFrameObject,
+        globals: impl Fn() -> Option<Bound<'py, PyAny>>,
     ) -> PyResult<Verdict> {
         let (recorded, verdict) = match self.entry(code) {
             Some(CodeEntry::Recorded(rc)) => (rc.clone(), Verdict::Record),
             Some(CodeEntry::Ignored) => return Ok(Verdict::Ignore),
-            None => match self.classify(py, code, frame())? {
+            None => match self.classify(py, code, globals)? {
                 Some(rc) => (rc, Verdict::RecordFirst),
                 None => return Ok(Verdict::Ignore),
             },
@@ -302,7 +269,7 @@ impl Session {
         if !frame.is_null() {
             let locals = frame_locals(py, frame)?;
             for name in &recorded.arg_names {
-                let Some(value) = locals.get_item(&**name).ok() else {
+                let Some(value) = locals.get(name) else {
                     continue;
                 };
                 let raw = self.encoder.encode(&value);
@@ -348,11 +315,11 @@ impl Session {
     }
 
     /// Decides a code object seen for the first time; writes its code record.
-    fn classify(
+    fn classify<'py>(
         &mut self,
-        py: Python<'_>,
-        code: &Bound<'_, PyAny>,
-        frame: *mut ffi::PyFrameObject,
+        py: Python<'py>,
+        code: &Bound<'py, PyAny>,
+        globals: impl Fn() -> Option<Bound<'py, PyAny>>,
     ) -> PyResult<Option<Rc<RecordedCode>>> {
         let key = code.as_ptr() as usize;
         self.keep_alive.push(code.clone().unbind());
@@ -364,11 +331,7 @@ impl Session {
         }
         let qualname: String = pycode.getattr("co_qualname")?.extract()?;
         let first_line: u32 = pycode.getattr("co_firstlineno")?.extract()?;
-        let dunder_name = if frame.is_null() {
-            None
-        } else {
-            frame_dunder_name(py, frame)
-        };
+        let dunder_name = globals().and_then(|g| dunder_name_of(&g));
         let inputs_at = self
             .inputs
             .update(py, &filename, self.platform, &mut self.writer)?;
@@ -461,7 +424,7 @@ impl Session {
         let Some(CodeEntry::Recorded(rc)) = self.entry(code) else {
             return None;
         };
-        let ident = current_thread_ident();
+        let ident = current_thread_key();
         let matches = self
             .threads
             .get(&ident)
@@ -621,16 +584,19 @@ impl Session {
                 local_names.insert(name);
             }
         };
-        match locals.cast::<PyDict>() {
+        match &locals {
             // 3.11 and 3.12 give a dict: walk it directly.
-            Ok(dict) => dict.iter().for_each(|(name, value)| add(name, value)),
-            // 3.13 gives a write-through proxy.
-            Err(_) => {
-                for item in locals.call_method0("items")?.try_iter()? {
+            Locals::Dict(dict) => dict.iter().for_each(|(name, value)| add(name, value)),
+            // 3.13 gives a write-through proxy (the interpreter's own type).
+            Locals::Proxy(proxy) => {
+                for item in proxy.call_method0("items")?.try_iter()? {
                     let (name, value) = item?.extract()?;
                     add(name, value);
                 }
             }
+            // A class body run with a mapping of the program's (a
+            // metaclass's `__prepare__`): reading it would run its code.
+            Locals::Other => {}
         }
         if !rc.module_level {
             // SAFETY: `frame` is the live frame of the current callback.
@@ -711,16 +677,18 @@ impl Session {
         self.leave(code, exception, Site::Unwind).map(|_| ())
     }
 
-    /// An exception is raised in a recorded frame, at `line`.
+    /// An exception is raised in a recorded frame, at `line()` (asked for
+    /// only when the frame is recorded).
     pub fn raise(
         &mut self,
         code: &Bound<'_, PyAny>,
         exception: &Bound<'_, PyAny>,
-        line: u32,
+        line: impl FnOnce() -> u32,
     ) -> PyResult<()> {
         let Some((ident, rc)) = self.top(code) else {
             return Ok(());
         };
+        let line = line();
         let raw = self.capture(exception);
         let slot =
             policy::slot(&rc.decision, Site::Raise, raw, &mut self.stats).unwrap_or(Slot::Dropped);
@@ -734,32 +702,100 @@ impl Session {
     }
 }
 
-// `c_ulong` is 32 bits on Windows, so the conversion is not useless there.
-#[allow(clippy::useless_conversion)]
-fn current_thread_ident() -> u64 {
+/// The id of the current thread's thread state: unique for the life of the
+/// interpreter, unlike a thread ident, which the next thread may reuse.
+fn current_thread_key() -> u64 {
+    // SAFETY: called with the GIL held, so there is a current thread state.
+    let id = unsafe { ffi::PyThreadState_GetID(ffi::PyThreadState_Get()) };
+    id as u64
+}
+
+/// The name of the current thread's `threading.Thread`, read without
+/// running the program's code: the object is found in `threading._active`
+/// (never made, as `threading.current_thread()` makes a `_DummyThread` for
+/// a thread `threading` did not start), and its `_name` is read from the
+/// instance (not through a `name` property a subclass may override). `None`
+/// for a thread `threading` does not know.
+fn thread_name(py: Python<'_>) -> Option<String> {
+    let active = crate::modules::get(py).ok()?.active_threads.as_ref()?;
+    // `c_ulong` is 32 bits on Windows, so the conversion is not useless there.
+    #[allow(clippy::useless_conversion)]
     // SAFETY: plain C call, no arguments.
-    u64::from(unsafe { ffi::PyThread_get_thread_ident() })
+    let ident = u64::from(unsafe { ffi::PyThread_get_thread_ident() });
+    let thread = active.bind(py).get_item(ident).ok().flatten()?;
+    let name = if crate::encode::defined_on_type(&thread.get_type(), "_name") {
+        None
+    } else {
+        let key = PyString::new(py, "_name");
+        // SAFETY: live objects; the generic lookup reads the instance's own
+        // attribute (the type defines no `_name`, checked above). A new
+        // reference or NULL with an error set.
+        unsafe {
+            Bound::from_owned_ptr_or_opt(
+                py,
+                ffi::PyObject_GenericGetAttr(thread.as_ptr(), key.as_ptr()),
+            )
+        }
+    };
+    let _ = PyErr::take(py);
+    name?
+        .cast_exact::<PyString>()
+        .ok()
+        .map(|s| s.to_string_lossy().into_owned())
 }
 
 fn is_dunder(name: &str) -> bool {
     name.len() > 4 && name.starts_with("__") && name.ends_with("__")
 }
 
-/// `frame.f_locals` (a dict, or on 3.13 a write-through proxy).
-fn frame_locals<'py>(
-    py: Python<'py>,
-    frame: *mut ffi::PyFrameObject,
-) -> PyResult<Bound<'py, PyAny>> {
-    // SAFETY: `frame` is the live frame of the current callback; the call
-    // returns a new reference or NULL with an exception set.
-    unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyFrame_GetLocals(frame)) }
+/// A frame's locals, as far as they can be read without running the
+/// program's code.
+enum Locals<'py> {
+    /// A dict (3.11 and 3.12; a module or class body on 3.13), read with
+    /// the dict API (no overridden `__getitem__` or `__iter__` runs).
+    Dict(Bound<'py, PyDict>),
+    /// 3.13's `FrameLocalsProxy` of a function frame (the interpreter's type).
+    Proxy(Bound<'py, PyAny>),
+    /// Another mapping: a class body's namespace from a metaclass's
+    /// `__prepare__`. Not read.
+    Other,
 }
 
-/// `__name__` in the frame's globals, if it is a string.
-fn frame_dunder_name(py: Python<'_>, frame: *mut ffi::PyFrameObject) -> Option<String> {
-    // SAFETY: as in `frame_locals`.
-    let globals =
-        unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyFrame_GetGlobals(frame)) }.ok()?;
+impl<'py> Locals<'py> {
+    fn get(&self, name: &str) -> Option<Bound<'py, PyAny>> {
+        match self {
+            Locals::Dict(dict) => dict.get_item(name).ok().flatten(),
+            Locals::Proxy(proxy) => proxy.get_item(name).ok(),
+            Locals::Other => None,
+        }
+    }
+}
+
+/// `frame.f_locals` (a dict, or on 3.13 a write-through proxy).
+fn frame_locals<'py>(py: Python<'py>, frame: *mut ffi::PyFrameObject) -> PyResult<Locals<'py>> {
+    // SAFETY: `frame` is the live frame of the current callback; the call
+    // returns a new reference or NULL with an exception set.
+    let locals = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyFrame_GetLocals(frame)) }?;
+    if let Ok(dict) = locals.cast::<PyDict>() {
+        return Ok(Locals::Dict(dict.clone()));
+    }
+    let ty = locals.get_type();
+    // SAFETY: reading the flags and C name of a live type object.
+    let is_proxy = unsafe {
+        let raw = ty.as_type_ptr();
+        (*raw).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0
+            && !(*raw).tp_name.is_null()
+            && std::ffi::CStr::from_ptr((*raw).tp_name).to_bytes() == b"FrameLocalsProxy"
+    };
+    Ok(if is_proxy {
+        Locals::Proxy(locals)
+    } else {
+        Locals::Other
+    })
+}
+
+/// `__name__` in a frame's globals, if it is a string.
+fn dunder_name_of(globals: &Bound<'_, PyAny>) -> Option<String> {
     let globals = globals.cast::<PyDict>().ok()?;
     let name = globals.get_item("__name__").ok()??;
     name.cast_exact::<PyString>()
@@ -768,13 +804,25 @@ fn frame_dunder_name(py: Python<'_>, frame: *mut ffi::PyFrameObject) -> Option<S
 }
 
 /// Parameter names in order: positional, `*args`, keyword-only, `**kwargs`.
+///
+/// Read one by one with `code._varname_from_oparg(i)` (what `dis` uses),
+/// not from `co_varnames`: on 3.12+ that attribute builds a tuple the first
+/// time it is read and keeps it on the code object, one more object the
+/// program would count with `gc.get_objects()`.
 fn arg_names(code: &Bound<'_, PyCode>) -> PyResult<Vec<Name>> {
     const CO_VARARGS: u32 = 0x4;
     const CO_VARKEYWORDS: u32 = 0x8;
-    let varnames: Vec<String> = code.getattr("co_varnames")?.cast::<PyTuple>()?.extract()?;
     let argcount: usize = code.getattr("co_argcount")?.extract()?;
     let kwonly: usize = code.getattr("co_kwonlyargcount")?.extract()?;
     let flags: u32 = code.getattr("co_flags")?.extract()?;
+    let total = argcount
+        + kwonly
+        + usize::from(flags & CO_VARARGS != 0)
+        + usize::from(flags & CO_VARKEYWORDS != 0);
+    let varname = intern!(code.py(), "_varname_from_oparg");
+    let varnames: Vec<String> = (0..total)
+        .map(|i| code.call_method1(varname, (i,))?.extract())
+        .collect::<PyResult<_>>()?;
     let at = |i: usize| varnames.get(i).map(|name| Name::from(name.as_str()));
     let mut names: Vec<Name> = (0..argcount).filter_map(at).collect();
     let mut next = argcount + kwonly;

@@ -279,7 +279,13 @@ def record_program(kind: str, target: Optional[str], args: List[str], out: str, 
     discover_from = os.path.dirname(os.path.abspath(target)) if kind == "script" else os.getcwd()
     framework = kind if kind in ("pytest", "unittest") else None
     program = {"module": ["-m", target], "pytest": ["pytest"], "unittest": ["unittest"]}.get(kind, [target])
-    start(out, framework=framework, discover_from=discover_from, argv=[*program, *args], **options)
+    try:
+        start(out, framework=framework, discover_from=discover_from, argv=[*program, *args], **options)
+    except RuntimeError as error:
+        # Recording cannot start (no free sys.monitoring tool id, the trace
+        # file cannot be written): the program does not run.
+        print(f"tracesieve record: {error}", file=sys.stderr)
+        return 2
     status = 1
     try:
         status = run_program(kind, target, args)
