@@ -164,7 +164,7 @@ pub fn refilter_stream<R: Read, W: Write>(
     let mut batch = Vec::new();
     let mut written = 0u64;
     while let Some(event) = events.next_event()? {
-        filter.event(&event, &mut batch);
+        filter.take(event, &mut batch);
         for new in batch.drain(..) {
             writer.event(&new)?;
             written += 1;

@@ -152,26 +152,28 @@ impl EventFilter {
     }
 
     /// Re-filters one input event, appending what it becomes (nothing, or
-    /// the event preceded by its thread's regenerated `thread_start`) to `out`.
+    /// the event preceded by its thread's regenerated `thread_start`) to
+    /// `out`. See [`EventFilter::take`], which spares the copy.
     pub fn event(&mut self, event: &Event, out: &mut Vec<Event>) {
+        self.take(event.clone(), out);
+    }
+
+    /// [`EventFilter::event`] of an event that is given up: its values move
+    /// into the output instead of being copied.
+    pub fn take(&mut self, event: Event, out: &mut Vec<Event>) {
         let thread = event.thread();
         let t = event.time();
         let added = &mut self.added;
         let new = match event {
             Event::ThreadStart { .. } => None,
             Event::Call { code, args, .. } => {
-                self.stacks.entry(thread).or_default().push(*code);
-                let Some((decision, kept)) = kept_of(&self.kept, &self.decisions, *code) else {
+                self.stacks.entry(thread).or_default().push(code);
+                let Some((decision, kept)) = kept_of(&self.kept, &self.decisions, code) else {
                     return;
                 };
-                let args = kept_vars(args, |var| {
-                    let value =
-                        policy::slot(decision, Site::Arg(&var.name), var.value.clone(), added)?;
-                    Some(Var {
-                        kind: var.kind,
-                        name: var.name.clone(),
-                        value,
-                    })
+                let args = kept_vars(args, |Var { kind, name, value }| {
+                    let value = policy::slot(decision, Site::Arg(&name), value, added)?;
+                    Some(Var { kind, name, value })
                 });
                 Some(Event::Call {
                     thread: 0,
@@ -181,8 +183,8 @@ impl EventFilter {
                 })
             }
             Event::Resume { code, .. } => {
-                self.stacks.entry(thread).or_default().push(*code);
-                let Some((_, kept)) = kept_of(&self.kept, &self.decisions, *code) else {
+                self.stacks.entry(thread).or_default().push(code);
+                let Some((_, kept)) = kept_of(&self.kept, &self.decisions, code) else {
                     return;
                 };
                 Some(Event::Resume {
@@ -194,17 +196,12 @@ impl EventFilter {
             Event::Throw {
                 code, exception, ..
             } => {
-                self.stacks.entry(thread).or_default().push(*code);
-                let Some((decision, kept)) = kept_of(&self.kept, &self.decisions, *code) else {
+                self.stacks.entry(thread).or_default().push(code);
+                let Some((decision, kept)) = kept_of(&self.kept, &self.decisions, code) else {
                     return;
                 };
-                let exception = policy::slot(
-                    decision,
-                    Site::Arg("exception"),
-                    (**exception).clone(),
-                    added,
-                )
-                .unwrap_or(Slot::Dropped);
+                let exception = policy::slot(decision, Site::Arg("exception"), *exception, added)
+                    .unwrap_or(Slot::Dropped);
                 Some(Event::Throw {
                     thread: 0,
                     t,
@@ -220,63 +217,46 @@ impl EventFilter {
                     return;
                 };
                 let module_level = kept.module_level;
-                let vars = kept_vars(vars, |var| {
-                    let site = match var.kind {
-                        ValueKind::Global => Site::Global(&var.name),
+                let vars = kept_vars(vars, |Var { kind, name, value }| {
+                    let site = match kind {
+                        ValueKind::Global => Site::Global(&name),
                         // `local`, and kinds a line never holds, are decided as locals.
                         _ => Site::Local {
-                            name: &var.name,
+                            name: &name,
                             module_level,
                         },
                     };
-                    let value = policy::slot(decision, site, var.value.clone(), added)?;
-                    Some(Var {
-                        kind: var.kind,
-                        name: var.name.clone(),
-                        value,
-                    })
+                    let value = policy::slot(decision, site, value, added)?;
+                    Some(Var { kind, name, value })
                 });
                 Some(Event::Line {
                     thread: 0,
                     t,
-                    line: *line,
+                    line,
                     vars,
                 })
             }
-            Event::Return { value, .. }
-            | Event::Yield { value, .. }
-            | Event::Unwind { value, .. } => {
-                let top = self.stacks.get_mut(&thread).and_then(Vec::pop);
-                let Some((decision, _)) =
-                    top.and_then(|code| kept_of(&self.kept, &self.decisions, code))
-                else {
-                    return;
-                };
-                let site = match event {
-                    Event::Return { .. } => Site::Return,
-                    Event::Yield { .. } => Site::Yield,
-                    _ => Site::Unwind,
-                };
-                let value =
-                    policy::slot(decision, site, value.clone(), added).unwrap_or(Slot::Dropped);
-                Some(match event {
-                    Event::Return { .. } => Event::Return {
-                        thread: 0,
-                        t,
-                        value,
-                    },
-                    Event::Yield { .. } => Event::Yield {
-                        thread: 0,
-                        t,
-                        value,
-                    },
-                    _ => Event::Unwind {
-                        thread: 0,
-                        t,
-                        value,
-                    },
-                })
-            }
+            Event::Return { value, .. } => self.exit(thread, Site::Return, value).map(|value| {
+                Event::Return {
+                    thread: 0,
+                    t,
+                    value,
+                }
+            }),
+            Event::Yield { value, .. } => self.exit(thread, Site::Yield, value).map(|value| {
+                Event::Yield {
+                    thread: 0,
+                    t,
+                    value,
+                }
+            }),
+            Event::Unwind { value, .. } => self.exit(thread, Site::Unwind, value).map(|value| {
+                Event::Unwind {
+                    thread: 0,
+                    t,
+                    value,
+                }
+            }),
             Event::Raise {
                 line, exception, ..
             } => {
@@ -286,12 +266,12 @@ impl EventFilter {
                 else {
                     return;
                 };
-                let exception = policy::slot(decision, Site::Raise, (**exception).clone(), added)
+                let exception = policy::slot(decision, Site::Raise, *exception, added)
                     .unwrap_or(Slot::Dropped);
                 Some(Event::Raise {
                     thread: 0,
                     t,
-                    line: *line,
+                    line,
                     exception: Box::new(exception),
                 })
             }
@@ -299,6 +279,15 @@ impl EventFilter {
         if let Some(new) = new {
             self.push(thread, t, new, out);
         }
+    }
+
+    /// Leaves the frame on top of `thread`'s stack: its value as the
+    /// output keeps it (a dropped one keeps its marker), or `None` when the
+    /// frame's code is not recorded.
+    fn exit(&mut self, thread: u32, site: Site<'_>, value: Slot) -> Option<Slot> {
+        let code = self.stacks.get_mut(&thread).and_then(Vec::pop)?;
+        let (decision, _) = kept_of(&self.kept, &self.decisions, code)?;
+        Some(policy::slot(decision, site, value, &mut self.added).unwrap_or(Slot::Dropped))
     }
 
     /// Appends `event` (whose `thread` is overwritten) for input thread
@@ -346,11 +335,10 @@ pub fn thread_names(events: &[Event]) -> FxHashMap<u32, Name> {
     names
 }
 
-/// The variables `decide` keeps, in order, in a vector of exactly their
-/// number (a collected `filter_map` would reserve room for four).
-fn kept_vars(vars: &[Var], decide: impl FnMut(&Var) -> Option<Var>) -> Vec<Var> {
-    let mut kept = Vec::with_capacity(vars.len());
-    kept.extend(vars.iter().filter_map(decide));
+/// The variables `decide` keeps, in order, in the list they came in (cut to
+/// their number).
+fn kept_vars(vars: Vec<Var>, decide: impl FnMut(Var) -> Option<Var>) -> Vec<Var> {
+    let mut kept: Vec<Var> = vars.into_iter().filter_map(decide).collect();
     kept.shrink_to_fit();
     kept
 }
