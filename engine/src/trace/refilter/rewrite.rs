@@ -236,27 +236,30 @@ impl EventFilter {
                     vars,
                 })
             }
-            Event::Return { value, .. } => self.exit(thread, Site::Return, value).map(|value| {
-                Event::Return {
-                    thread: 0,
-                    t,
-                    value,
-                }
-            }),
-            Event::Yield { value, .. } => self.exit(thread, Site::Yield, value).map(|value| {
-                Event::Yield {
-                    thread: 0,
-                    t,
-                    value,
-                }
-            }),
-            Event::Unwind { value, .. } => self.exit(thread, Site::Unwind, value).map(|value| {
-                Event::Unwind {
-                    thread: 0,
-                    t,
-                    value,
-                }
-            }),
+            Event::Return { value, .. } => {
+                self.exit(thread, Site::Return, value)
+                    .map(|value| Event::Return {
+                        thread: 0,
+                        t,
+                        value,
+                    })
+            }
+            Event::Yield { value, .. } => {
+                self.exit(thread, Site::Yield, value)
+                    .map(|value| Event::Yield {
+                        thread: 0,
+                        t,
+                        value,
+                    })
+            }
+            Event::Unwind { value, .. } => {
+                self.exit(thread, Site::Unwind, value)
+                    .map(|value| Event::Unwind {
+                        thread: 0,
+                        t,
+                        value,
+                    })
+            }
             Event::Raise {
                 line, exception, ..
             } => {
@@ -266,8 +269,8 @@ impl EventFilter {
                 else {
                     return;
                 };
-                let exception = policy::slot(decision, Site::Raise, *exception, added)
-                    .unwrap_or(Slot::Dropped);
+                let exception =
+                    policy::slot(decision, Site::Raise, *exception, added).unwrap_or(Slot::Dropped);
                 Some(Event::Raise {
                     thread: 0,
                     t,
