@@ -425,6 +425,74 @@ test('the timeline draws frames and a click selects one', async () => {
   await screenshot(page, 'timeline');
 });
 
+test('a large tree comes a window at a time: scrolling, collapsing, revealing, the timeline', async () => {
+  const page = await open();
+  await drop(page, await trace('busy.tsieve'), 'busy.tsieve');
+  await page.waitForSelector('[data-testid=call-row]');
+  const [calls] = await callsKept(page);
+  assert(calls > 6000, `calls: ${calls}`);
+  const tree = page.locator('.tree');
+  const spacer = () => page.$eval('.tree-spacer', (s) => s.offsetHeight);
+  assert(await spacer() === calls * 22, `spacer ${await spacer()} for ${calls} calls`);
+  assert((await page.$$('[data-testid=call-row]')).length < 120, 'too many rows in the DOM');
+  // Rows where the tree is scrolled to.
+  const rowsInSight = () => page.evaluate(() => {
+    const t = document.querySelector('.tree');
+    return [...document.querySelectorAll('[data-testid=call-row]')]
+      .filter((r) => r.offsetTop >= t.scrollTop && r.offsetTop < t.scrollTop + t.clientHeight)
+      .map((r) => ({ label: r.querySelector('.label').textContent, node: Number(r.dataset.node), top: r.offsetTop }));
+  });
+  await tree.evaluate((t) => { t.scrollTop = t.scrollHeight / 2; });
+  const middle = await waitFor('rows in the middle', async () => {
+    const rows = await rowsInSight();
+    return rows.length > 10 && rows.every((r) => r.label === 'square') && rows;
+  });
+  assert(Math.abs(middle[0].node - calls / 2) < 60, `middle row is node ${middle[0].node}`);
+  assert((await page.$$('[data-testid=call-row]')).length < 200, 'too many rows in the DOM');
+  await screenshot(page, 'large-tree-middle');
+  // Collapsing `run` leaves two rows; expanding it brings them back.
+  await tree.evaluate((t) => { t.scrollTop = 0; });
+  await waitFor('the top rows', async () => (await rowsInSight()).some((r) => r.label === 'run'));
+  await page.locator('[data-testid=call-row]', { hasText: 'run' }).first().locator('.twisty').click();
+  await waitFor('run collapsed', async () => (await spacer()) === 2 * 22 && (await rowLabels(page)).length === 2);
+  await page.locator('[data-testid=call-row]', { hasText: 'run' }).first().locator('.twisty').click();
+  await waitFor('run expanded', async () => (await spacer()) === calls * 22);
+  // A search result near the end, selected, stays in sight when the search is cleared.
+  await page.fill('[data-testid=search]', 'square');
+  await waitFor('6,000 matches', async () => /6[,\u202F ]?000 matches/.test(await page.textContent('.matches')));
+  await tree.evaluate((t) => { t.scrollTop = t.scrollHeight; });
+  const last = await waitFor('the last matches', async () => {
+    const rows = await rowsInSight();
+    return rows.length > 0 && rows.at(-1).node === calls - 1 && rows.at(-1);
+  });
+  await page.locator(`[data-testid=call-row][data-node="${last.node}"]`).click();
+  await page.waitForSelector('[data-testid=value-row]');
+  await page.fill('[data-testid=search]', '');
+  await waitFor('the selected row in sight', async () =>
+    (await rowsInSight()).some((r) => r.node === last.node)
+    && (await page.$('[data-testid=call-row].selected')) !== null);
+  await screenshot(page, 'large-tree-selected');
+  // The timeline paints 6,000 calls in about a thousand pixels; a click selects one of them.
+  await page.click('text=Timeline');
+  const canvas = await page.waitForSelector('[data-testid=timeline]');
+  const box = await canvas.boundingBox();
+  await page.mouse.click(box.x + box.width * 0.5, box.y + 20 + 18 * 1 + 9);
+  await waitFor('run selected', async () => (await page.textContent('.source-head .label')) === 'run');
+  // Squares are painted once per pixel column; the recording may have gaps between them.
+  let square = false;
+  for (const at of [0.3, 0.5, 0.7, 0.2, 0.8, 0.4, 0.6]) {
+    await page.mouse.click(box.x + box.width * at, box.y + 20 + 18 * 2 + 9);
+    square = await waitFor('a square selected', async () => (await page.textContent('.source-head .label')) === 'square', 2000)
+      .catch(() => false);
+    if (square) break;
+  }
+  assert(square, 'no square selected from the timeline');
+  await screenshot(page, 'large-timeline');
+  // Back in the tree, the selected square is in sight.
+  await page.click('text=Call tree');
+  await waitFor('the square in sight', async () => (await page.$('[data-testid=call-row].selected')) !== null);
+});
+
 test('the summary shows the program, the chain with hashes and statistics', async () => {
   const page = await openSample();
   await page.click('text=Summary');

@@ -1,9 +1,11 @@
 //! The call tree view model: the frames of a trace, per thread, in the order
 //! they started, with what the tree, the timeline and the source view need.
 //!
-//! Built once per displayed trace (in the worker) from its events; the page
-//! only walks it ([`visible_rows`], [`search_rows`], [`CallTree::hit`]).
-//! Pure Rust, no browser types.
+//! The worker answers the page's questions from its call index (see
+//! `index`: rows, searches, flame charts, anchors); [`CallTree::build`]
+//! builds the whole tree of a trace's events, with [`visible_rows`],
+//! [`search_rows`] and [`ancestors`], as the model the session tests check
+//! those answers against. Pure Rust, no browser types.
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;

@@ -13,7 +13,7 @@
 //! Nothing here decides what is traced, redacted or dropped: the session
 //! asks the engine (`decide_codes`, `policy`) with what this module counts.
 
-use crate::calltree::{CallNode, CallTree, Entry, Exit, ThreadCalls};
+use crate::calltree::{Anchor, CallNode, CallTree, Entry, Exit, NodeKey, ThreadCalls};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use tracesieve_engine::trace::policy::{self, Site};
@@ -59,6 +59,74 @@ impl Hasher for QuickHasher {
 /// A hash map with [`QuickHasher`].
 pub type QuickMap<K, V> = HashMap<K, V, BuildHasherDefault<QuickHasher>>;
 
+/// Elements per block of a [`Column`] (after the first, which grows to it).
+const BLOCK_SHIFT: usize = 16;
+const BLOCK: usize = 1 << BLOCK_SHIFT;
+
+/// A growable array kept in blocks of [`BLOCK`] elements: growing never
+/// copies what it holds (a `Vec` doubles and copies, and in wasm the memory
+/// of the old copy stays with the tab), and at most one block is unused.
+/// The first block grows like a `Vec` up to [`BLOCK`], so that the many
+/// small threads of a program cost little.
+#[derive(Debug, Clone)]
+pub struct Column<T> {
+    blocks: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T> Default for Column<T> {
+    fn default() -> Self {
+        Column {
+            blocks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T: Copy> Column<T> {
+    /// How many elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends `value`.
+    pub fn push(&mut self, value: T) {
+        if self.blocks.is_empty() {
+            self.blocks.push(Vec::new());
+        } else if self.len >= BLOCK && self.len & (BLOCK - 1) == 0 {
+            self.blocks.push(Vec::with_capacity(BLOCK));
+        }
+        if let Some(block) = self.blocks.last_mut() {
+            block.push(value);
+        }
+        self.len += 1;
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.blocks.iter().map(Vec::capacity).sum::<usize>() * std::mem::size_of::<T>()
+    }
+}
+
+impl<T> std::ops::Index<usize> for Column<T> {
+    type Output = T;
+
+    fn index(&self, i: usize) -> &T {
+        &self.blocks[i >> BLOCK_SHIFT][i & (BLOCK - 1)]
+    }
+}
+
+impl<T> std::ops::IndexMut<usize> for Column<T> {
+    fn index_mut(&mut self, i: usize) -> &mut T {
+        &mut self.blocks[i >> BLOCK_SHIFT][i & (BLOCK - 1)]
+    }
+}
+
 /// How a frame started and ended, in one byte: entry in bits 0-1, exit in bits 2-3.
 fn pack(entry: Entry, exit: Exit) -> u8 {
     let e = match entry {
@@ -101,26 +169,28 @@ pub struct ThreadIndex {
     /// Its name, from its first `thread_start`.
     pub name: String,
     /// The code's position in the code table ([`NONE`] for an unknown id).
-    pub code: Vec<u32>,
+    pub code: Column<u32>,
     /// The enclosing frame ([`NONE`] for outermost frames).
-    pub parent: Vec<u32>,
+    pub parent: Column<u32>,
     /// How many frames follow in its subtree.
-    pub size: Vec<u32>,
+    pub size: Column<u32>,
     /// The number of the entering event in the file.
-    pub start: Vec<u32>,
+    pub start: Column<u32>,
     /// The number of the exiting event; for a frame still open at the end,
     /// of its last own event (its entry when it has none).
-    pub end: Vec<u32>,
+    pub end: Column<u32>,
     /// Time of the entering event.
-    pub t0: Vec<u64>,
+    pub t0: Column<u64>,
     /// Time of the event `end` numbers.
-    pub t1: Vec<u64>,
+    pub t1: Column<u64>,
     /// Its own `line` and `raise` events (those it is the innermost frame of).
-    pub own: Vec<u32>,
+    pub own: Column<u32>,
     /// Entry and exit, packed.
-    kind: Vec<u8>,
+    kind: Column<u8>,
     /// Open frames, innermost last.
     stack: Vec<u32>,
+    /// The deepest nesting, plus one (0 without frames).
+    pub depth: u32,
 }
 
 impl ThreadIndex {
@@ -159,7 +229,20 @@ impl ThreadIndex {
 
     /// Bytes held, for the record.
     pub fn bytes(&self) -> usize {
-        self.code.capacity() * 4 * 6 + self.t0.capacity() * 16 + self.kind.capacity()
+        [
+            &self.code,
+            &self.parent,
+            &self.size,
+            &self.start,
+            &self.end,
+            &self.own,
+        ]
+        .iter()
+        .map(|c| c.bytes())
+        .sum::<usize>()
+            + self.t0.bytes()
+            + self.t1.bytes()
+            + self.kind.bytes()
     }
 }
 
@@ -226,6 +309,12 @@ impl Profile {
     /// How many nodes.
     pub fn len(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// Bytes held (nodes and their maps, roughly).
+    pub fn bytes(&self) -> usize {
+        self.nodes.capacity() * std::mem::size_of::<ProfileNode>()
+            + (self.tops.capacity() + self.attrs.capacity()) * 24
     }
 
     /// Whether nothing was profiled.
@@ -512,6 +601,7 @@ impl IndexBuilder {
                     };
                     calls.stack.pop();
                     let f = f as usize;
+                    calls.size[f] = (calls.len() - f - 1) as u32;
                     calls.end[f] = number;
                     calls.t1[f] = t;
                     calls.kind[f] = pack(entry_of(calls.kind[f]), exit);
@@ -525,27 +615,11 @@ impl IndexBuilder {
     /// The index and the profile, once every event is in.
     pub fn finish(mut self) -> (CallIndex, Profile) {
         for calls in &mut self.index.threads {
-            calls.stack = Vec::new();
+            // Frames still open at the end hold every frame after them.
             let n = calls.len();
-            calls.size = vec![0; n];
-            for f in (0..n).rev() {
-                let p = calls.parent[f];
-                if p != NONE {
-                    calls.size[p as usize] += calls.size[f] + 1;
-                }
+            for f in std::mem::take(&mut calls.stack) {
+                calls.size[f as usize] = (n - f as usize - 1) as u32;
             }
-            for v in [
-                &mut calls.code,
-                &mut calls.parent,
-                &mut calls.start,
-                &mut calls.end,
-                &mut calls.own,
-            ] {
-                v.shrink_to_fit();
-            }
-            calls.t0.shrink_to_fit();
-            calls.t1.shrink_to_fit();
-            calls.kind.shrink_to_fit();
         }
         (self.index, self.profile)
     }
@@ -554,6 +628,7 @@ impl IndexBuilder {
 fn push(calls: &mut ThreadIndex, code: u32, number: u32, t: u64, entry: Entry) {
     let f = calls.code.len() as u32;
     calls.code.push(code);
+    calls.size.push(0);
     calls
         .parent
         .push(calls.stack.last().copied().unwrap_or(NONE));
@@ -564,6 +639,7 @@ fn push(calls: &mut ThreadIndex, code: u32, number: u32, t: u64, entry: Entry) {
     calls.own.push(0);
     calls.kind.push(pack(entry, Exit::Open));
     calls.stack.push(f);
+    calls.depth = calls.depth.max(calls.stack.len() as u32);
 }
 
 fn own(calls: &mut ThreadIndex, f: u32, number: u32, t: u64) {
@@ -573,70 +649,456 @@ fn own(calls: &mut ThreadIndex, f: u32, number: u32, t: u64) {
     calls.t1[f] = t;
 }
 
-/// The displayed call tree, and where its nodes are in the index.
+/// One thread of the displayed tree: which frames of the index it shows,
+/// and how they nest.
 #[derive(Debug, Default)]
-pub struct Displayed {
-    /// The tree the page draws.
-    pub tree: CallTree,
-    /// Displayed thread → thread slot in the index.
-    pub threads: Vec<usize>,
-    /// Displayed node → frame in the index, per displayed thread (empty
-    /// when every frame is shown: the same numbers).
-    pub frames: Vec<Vec<u32>>,
+pub struct ShownThread {
+    /// The thread's slot in the index.
+    pub slot: usize,
+    /// Its number in the displayed trace.
+    pub number: u32,
+    /// Displayed node → frame of the index; `None` when every frame is
+    /// shown (the same numbers, nested as in the index).
+    frames: Option<Vec<u32>>,
+    /// The enclosing displayed node, when `frames` is set.
+    parent: Vec<u32>,
+    /// How many nodes follow in its subtree, when `frames` is set.
+    size: Vec<u32>,
+    len: usize,
+    /// The deepest depth, plus one (0 when the thread has no frames).
+    pub depth: u32,
+}
+
+impl ShownThread {
+    /// How many nodes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the thread shows no frames.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes held besides the index.
+    pub fn bytes(&self) -> usize {
+        (self.frames.as_ref().map_or(0, Vec::capacity)
+            + self.parent.capacity()
+            + self.size.capacity())
+            * 4
+    }
+}
+
+/// The displayed call tree: per thread, the frames of the index it shows
+/// (a few bytes a node when filtered, nothing when shown as recorded). The
+/// page asks for the rows and timeline frames it draws; nothing else of
+/// the tree leaves the worker.
+#[derive(Debug, Default)]
+pub struct ShownTree {
+    /// Threads in displayed order.
+    pub threads: Vec<ShownThread>,
+    /// Recorded code position → displayed code index (empty: the same).
+    codes: Vec<u32>,
+    /// The last displayed event's time (frames still open end then).
+    pub end_t: u64,
+    /// The event number frames still open end at.
+    end_event: u32,
     /// Events in the displayed trace.
     pub events: u64,
     /// `call` events in it.
     pub calls: u64,
 }
 
-impl CallIndex {
-    /// The tree of the trace as recorded: every frame, threads in order of
-    /// their first event, open frames ending at the last event.
-    pub fn recorded(&self) -> Displayed {
+impl ShownTree {
+    /// Thread `thread`, if it exists.
+    pub fn thread(&self, thread: usize) -> Option<&ShownThread> {
+        self.threads.get(thread)
+    }
+
+    /// The index frame of node `n` of `t`.
+    fn frame(t: &ShownThread, n: usize) -> usize {
+        match &t.frames {
+            Some(frames) => frames[n] as usize,
+            None => n,
+        }
+    }
+
+    /// The thread slot and frame of the index that `node` of `thread` shows.
+    pub fn frame_of(&self, thread: usize, node: u32) -> Option<(usize, usize)> {
+        let t = self.threads.get(thread)?;
+        ((node as usize) < t.len).then(|| (t.slot, Self::frame(t, node as usize)))
+    }
+
+    fn parent(index: &CallIndex, t: &ShownThread, n: usize) -> u32 {
+        match t.frames {
+            Some(_) => t.parent[n],
+            None => index.threads[t.slot].parent[n],
+        }
+    }
+
+    fn size(index: &CallIndex, t: &ShownThread, n: usize) -> u32 {
+        match t.frames {
+            Some(_) => t.size[n],
+            None => index.threads[t.slot].size[n],
+        }
+    }
+
+    fn t0(index: &CallIndex, t: &ShownThread, n: usize) -> u64 {
+        index.threads[t.slot].t0[Self::frame(t, n)]
+    }
+
+    /// When the first node of `t` starts.
+    pub fn first_t0(index: &CallIndex, t: &ShownThread) -> Option<u64> {
+        (t.len > 0).then(|| Self::t0(index, t, 0))
+    }
+
+    /// The displayed code of a recorded code position.
+    fn code(&self, recorded: u32) -> u32 {
+        if self.codes.is_empty() {
+            recorded
+        } else {
+            self.codes.get(recorded as usize).copied().unwrap_or(NONE)
+        }
+    }
+
+    /// Node `n` of thread `thread` (which must exist), its depth found
+    /// through its ancestors.
+    pub fn node(&self, index: &CallIndex, thread: usize, n: u32) -> CallNode {
+        let t = &self.threads[thread];
+        self.node_at(index, t, n as usize, Self::depth_in(index, t, n as usize))
+    }
+
+    fn node_at(&self, index: &CallIndex, t: &ShownThread, n: usize, depth: u32) -> CallNode {
+        let calls = &index.threads[t.slot];
+        let f = Self::frame(t, n);
+        let open = calls.exit(f) == Exit::Open;
+        CallNode {
+            code: self.code(calls.code[f]),
+            depth,
+            size: Self::size(index, t, n),
+            start: calls.start[f],
+            end: if open { self.end_event } else { calls.end[f] },
+            t0: calls.t0[f],
+            t1: if open { self.end_t } else { calls.t1[f] },
+            entry: calls.entry(f),
+            exit: calls.exit(f),
+        }
+    }
+
+    fn depth_in(index: &CallIndex, t: &ShownThread, n: usize) -> u32 {
+        let mut depth = 0;
+        let mut p = Self::parent(index, t, n);
+        while p != NONE {
+            depth += 1;
+            p = Self::parent(index, t, p as usize);
+        }
+        depth
+    }
+
+    /// The nodes enclosing `node` (itself excluded), outermost first.
+    pub fn ancestors(&self, index: &CallIndex, thread: usize, node: u32) -> Vec<u32> {
+        let Some(t) = self.threads.get(thread).filter(|t| (node as usize) < t.len) else {
+            return Vec::new();
+        };
+        let mut path = Vec::new();
+        let mut p = Self::parent(index, t, node as usize);
+        while p != NONE {
+            path.push(p);
+            p = Self::parent(index, t, p as usize);
+        }
+        path.reverse();
+        path
+    }
+
+    /// The collapsed nodes that hide rows: existing ones, in order, none
+    /// inside another's subtree.
+    fn outermost(index: &CallIndex, t: &ShownThread, collapsed: &[u32]) -> Vec<(usize, usize)> {
+        let mut sorted: Vec<usize> = collapsed
+            .iter()
+            .map(|&c| c as usize)
+            .filter(|&c| c < t.len)
+            .collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut hiding: Vec<(usize, usize)> = Vec::new();
+        for c in sorted {
+            if hiding.last().is_some_and(|&(p, size)| c <= p + size) {
+                continue;
+            }
+            let size = Self::size(index, t, c) as usize;
+            if size > 0 {
+                hiding.push((c, size));
+            }
+        }
+        hiding
+    }
+
+    /// The rows of a tree view of `thread` with the subtrees of
+    /// `collapsed` hidden: how many there are, and the nodes of rows
+    /// `first..first + count` (fewer at the end).
+    pub fn rows(
+        &self,
+        index: &CallIndex,
+        thread: usize,
+        collapsed: &[u32],
+        first: usize,
+        count: usize,
+    ) -> (usize, Vec<u32>) {
+        let Some(t) = self.threads.get(thread) else {
+            return (0, Vec::new());
+        };
+        let hiding = Self::outermost(index, t, collapsed);
+        let total = t.len - hiding.iter().map(|&(_, size)| size).sum::<usize>();
+        // Row `first` is node `first` plus the rows hidden before it.
+        let mut node = first;
+        let mut next = 0;
+        while let Some(&(c, size)) = hiding.get(next) {
+            if c >= node {
+                break;
+            }
+            node += size;
+            next += 1;
+        }
+        let mut rows = Vec::with_capacity(count.min(total.saturating_sub(first)));
+        while rows.len() < count && node < t.len {
+            rows.push(node as u32);
+            match hiding.get(next) {
+                Some(&(c, size)) if c == node => {
+                    node += size + 1;
+                    next += 1;
+                }
+                _ => node += 1,
+            }
+        }
+        (total, rows)
+    }
+
+    /// The row of `node` in a tree view of `thread` with the subtrees of
+    /// `collapsed` hidden; `None` when it is hidden.
+    pub fn position(
+        &self,
+        index: &CallIndex,
+        thread: usize,
+        collapsed: &[u32],
+        node: u32,
+    ) -> Option<usize> {
+        let t = self.threads.get(thread)?;
+        let node = node as usize;
+        if node >= t.len {
+            return None;
+        }
+        let mut hidden = 0;
+        for (c, size) in Self::outermost(index, t, collapsed) {
+            if c >= node {
+                break;
+            }
+            if node <= c + size {
+                return None;
+            }
+            hidden += size;
+        }
+        Some(node - hidden)
+    }
+
+    /// The nodes of `thread` whose displayed code `matches`, in order.
+    pub fn search(
+        &self,
+        index: &CallIndex,
+        thread: usize,
+        matches: impl Fn(u32) -> bool,
+    ) -> Vec<u32> {
+        let Some(t) = self.threads.get(thread) else {
+            return Vec::new();
+        };
+        let codes = &index.threads[t.slot].code;
+        let mut cache: QuickMap<u32, bool> = QuickMap::default();
+        (0..t.len)
+            .filter(|&n| {
+                let code = self.code(codes[Self::frame(t, n)]);
+                *cache.entry(code).or_insert_with(|| matches(code))
+            })
+            .map(|n| n as u32)
+            .collect()
+    }
+
+    /// The frames of `thread` a flame chart `width` pixels wide paints for
+    /// the times `t0..t1`, in the order it paints them: every frame in the
+    /// window, except that of the frames narrower than two pixels only the
+    /// first is painted per pixel column and depth.
+    pub fn paint(
+        &self,
+        index: &CallIndex,
+        thread: usize,
+        t0: f64,
+        t1: f64,
+        width: f64,
+    ) -> Vec<(u32, CallNode)> {
+        let Some(t) = self.threads.get(thread).filter(|t| t.len > 0) else {
+            return Vec::new();
+        };
+        // Nodes start in time order: those running at `t0` and starting
+        // before it are the node started last before it and its ancestors.
+        let first = partition(t.len, |n| (Self::t0(index, t, n) as f64) < t0);
+        let last = partition(t.len, |n| (Self::t0(index, t, n) as f64) <= t1);
+        let mut path: Vec<(u32, u32)> = Vec::new();
+        if first > 0 {
+            let before = first as u32 - 1;
+            for (depth, a) in self
+                .ancestors(index, thread, before)
+                .into_iter()
+                .chain([before])
+                .enumerate()
+            {
+                path.push((a, depth as u32));
+            }
+        }
+        let scale = width / (t1 - t0);
+        let mut painted = vec![f64::NEG_INFINITY; t.depth as usize + 1];
+        let mut out = Vec::new();
+        let mut consider = |n: u32, node: CallNode| {
+            if (node.t1 as f64) < t0 || (node.t0 as f64) > t1 {
+                return;
+            }
+            let x0 = ((node.t0 as f64 - t0) * scale).max(-1.0);
+            let x1 = ((node.t1 as f64 - t0) * scale).min(width + 1.0);
+            let w = (x1 - x0).max(1.0);
+            let level = node.depth as usize;
+            if w < 2.0 && x0.floor() <= painted.get(level).copied().unwrap_or(f64::INFINITY) {
+                return;
+            }
+            if let Some(p) = painted.get_mut(level) {
+                *p = (x0 + w).floor();
+            }
+            out.push((n, node));
+        };
+        for &(a, depth) in &path {
+            consider(a, self.node_at(index, t, a as usize, depth));
+        }
+        for n in first..last {
+            let p = Self::parent(index, t, n);
+            while path.last().is_some_and(|&(a, _)| a != p) {
+                path.pop();
+            }
+            let depth = path.last().map_or(0, |&(_, d)| d + 1);
+            path.push((n as u32, depth));
+            consider(n as u32, self.node_at(index, t, n, depth));
+        }
+        out
+    }
+
+    /// The anchor of `node` of `thread`: its thread's name, recorded code
+    /// and how many nodes of that code come before it.
+    pub fn anchor(&self, index: &CallIndex, thread: usize, node: u32) -> Option<Anchor> {
+        let t = self
+            .threads
+            .get(thread)
+            .filter(|t| (node as usize) < t.len)?;
+        let calls = &index.threads[t.slot];
+        let code = calls.code[Self::frame(t, node as usize)];
+        let ordinal = (0..node as usize)
+            .filter(|&n| calls.code[Self::frame(t, n)] == code)
+            .count();
+        Some(Anchor {
+            thread: calls.name.clone(),
+            code,
+            ordinal,
+        })
+    }
+
+    /// The node `anchor` names in this tree, if it is still there.
+    pub fn locate(&self, index: &CallIndex, anchor: &Anchor) -> Option<NodeKey> {
+        let (thread, t) = self
+            .threads
+            .iter()
+            .enumerate()
+            .find(|(_, t)| index.threads[t.slot].name == anchor.thread)?;
+        let calls = &index.threads[t.slot];
+        let node = (0..t.len)
+            .filter(|&n| calls.code[Self::frame(t, n)] == anchor.code)
+            .nth(anchor.ordinal)?;
+        Some(NodeKey {
+            thread: thread as u32,
+            node: node as u32,
+        })
+    }
+
+    /// The whole tree as the page once received it (for the tests).
+    pub fn tree(&self, index: &CallIndex) -> CallTree {
         let threads = self
             .threads
             .iter()
-            .map(|calls| {
-                let mut depth = vec![0u32; calls.len()];
-                let mut deepest = 0;
-                let nodes = (0..calls.len())
-                    .map(|f| {
-                        let p = calls.parent[f];
-                        depth[f] = if p == NONE { 0 } else { depth[p as usize] + 1 };
-                        deepest = deepest.max(depth[f] + 1);
-                        let open = calls.exit(f) == Exit::Open;
-                        CallNode {
-                            code: calls.code[f],
-                            depth: depth[f],
-                            size: calls.size[f],
-                            start: calls.start[f],
-                            end: if open {
-                                u32::try_from(self.events).unwrap_or(NONE)
-                            } else {
-                                calls.end[f]
-                            },
-                            t0: calls.t0[f],
-                            t1: if open { self.last_t } else { calls.t1[f] },
-                            entry: calls.entry(f),
-                            exit: calls.exit(f),
-                        }
+            .enumerate()
+            .map(|(i, t)| {
+                let mut depths: Vec<u32> = Vec::with_capacity(t.len);
+                let nodes = (0..t.len)
+                    .map(|n| {
+                        let p = Self::parent(index, t, n);
+                        let depth = if p == NONE { 0 } else { depths[p as usize] + 1 };
+                        depths.push(depth);
+                        self.node_at(index, t, n, depth)
                     })
                     .collect();
                 ThreadCalls {
-                    thread: calls.number,
-                    name: calls.name.clone(),
+                    thread: t.number,
+                    name: index.threads[t.slot].name.clone(),
                     nodes,
-                    depth: deepest,
+                    depth: self.threads[i].depth,
                 }
             })
             .collect();
-        Displayed {
-            tree: CallTree {
-                threads,
-                end_t: self.last_t,
-            },
-            threads: (0..self.threads.len()).collect(),
-            frames: Vec::new(),
+        CallTree {
+            threads,
+            end_t: self.end_t,
+        }
+    }
+
+    /// Bytes held besides the index.
+    pub fn bytes(&self) -> usize {
+        self.threads.iter().map(ShownThread::bytes).sum::<usize>() + self.codes.capacity() * 4
+    }
+}
+
+/// The first of `0..len` for which `pred` is false (it is true before, false after).
+fn partition(len: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+impl CallIndex {
+    /// Bytes the index holds.
+    pub fn bytes(&self) -> usize {
+        self.threads.iter().map(ThreadIndex::bytes).sum()
+    }
+
+    /// The tree of the trace as recorded: every frame, threads in order of
+    /// their first event, open frames ending at the last event.
+    pub fn recorded(&self) -> ShownTree {
+        ShownTree {
+            threads: self
+                .threads
+                .iter()
+                .enumerate()
+                .map(|(slot, calls)| ShownThread {
+                    slot,
+                    number: calls.number,
+                    frames: None,
+                    parent: Vec::new(),
+                    size: Vec::new(),
+                    len: calls.len(),
+                    depth: calls.depth,
+                })
+                .collect(),
+            codes: Vec::new(),
+            end_t: self.last_t,
+            end_event: u32::try_from(self.events).unwrap_or(NONE),
             events: self.events,
             calls: self.calls,
         }
@@ -648,35 +1110,39 @@ impl CallIndex {
     /// threads numbered in order of their first kept event, each announced
     /// by a `thread_start`; frames still open end at the last kept event.
     /// `start` and `end` stay event numbers of the recorded file.
-    pub fn filtered(&self, shown: &[u32]) -> Displayed {
+    pub fn filtered(&self, shown: &[u32]) -> ShownTree {
         let code_of = |code: u32| shown.get(code as usize).copied().unwrap_or(NONE);
-        let mut threads: Vec<(u32, usize, ThreadCalls, Vec<u32>)> = Vec::new();
+        let mut threads: Vec<(u32, ShownThread)> = Vec::new();
         let mut events = 0u64;
         let mut calls_kept = 0u64;
         // The last kept event: its number and time.
         let mut last = (0u32, 0u64, false);
         for (slot, calls) in self.threads.iter().enumerate() {
-            let mut nodes: Vec<CallNode> = Vec::new();
-            let mut frames = Vec::new();
-            let mut parents: Vec<u32> = Vec::new();
-            // Per frame: the innermost kept frame at or around it (a node).
-            let mut around = vec![NONE; calls.len()];
+            let kept = (0..calls.len())
+                .filter(|&f| code_of(calls.code[f]) != NONE)
+                .count();
+            if kept == 0 {
+                continue;
+            }
+            let mut frames = Vec::with_capacity(kept);
+            let mut parent = Vec::with_capacity(kept);
+            // The open frames of the index: the last frame of each one's
+            // subtree, the innermost kept node at or around it, and how
+            // many kept nodes enclose its callees.
+            let mut stack: Vec<(usize, u32, u32)> = Vec::new();
             let mut deepest = 0;
             for f in 0..calls.len() {
-                let p = calls.parent[f];
-                let outer = if p == NONE { NONE } else { around[p as usize] };
-                let code = code_of(calls.code[f]);
-                if code == NONE {
-                    around[f] = outer;
+                while stack.last().is_some_and(|&(end, _, _)| end < f) {
+                    stack.pop();
+                }
+                let (outer, level) = stack.last().map_or((NONE, 0), |&(_, n, l)| (n, l));
+                let end = f + calls.size[f] as usize;
+                if code_of(calls.code[f]) == NONE {
+                    stack.push((end, outer, level));
                     continue;
                 }
-                let depth = if outer == NONE {
-                    0
-                } else {
-                    nodes[outer as usize].depth + 1
-                };
-                deepest = deepest.max(depth + 1);
-                around[f] = nodes.len() as u32;
+                deepest = deepest.max(level + 1);
+                stack.push((end, frames.len() as u32, level + 1));
                 let open = calls.exit(f) == Exit::Open;
                 events += 1 + u64::from(calls.own[f]) + u64::from(!open);
                 if calls.entry(f) == Entry::Call {
@@ -685,64 +1151,47 @@ impl CallIndex {
                 if !last.2 || calls.end[f] > last.0 {
                     last = (calls.end[f], calls.t1[f], true);
                 }
-                nodes.push(CallNode {
-                    code,
-                    depth,
-                    size: 0,
-                    start: calls.start[f],
-                    end: calls.end[f],
-                    t0: calls.t0[f],
-                    t1: calls.t1[f],
-                    entry: calls.entry(f),
-                    exit: calls.exit(f),
-                });
                 frames.push(f as u32);
-                parents.push(outer);
+                parent.push(outer);
             }
-            if nodes.is_empty() {
-                continue;
-            }
-            for n in (0..nodes.len()).rev() {
-                let p = parents[n];
+            let mut size = vec![0u32; kept];
+            for n in (0..kept).rev() {
+                let p = parent[n];
                 if p != NONE {
-                    nodes[p as usize].size += nodes[n].size + 1;
+                    size[p as usize] += size[n] + 1;
                 }
             }
             events += 1; // its thread_start
-            let first = nodes[0].start;
+            let first = calls.start[frames[0] as usize];
             threads.push((
                 first,
-                slot,
-                ThreadCalls {
-                    thread: 0,
-                    name: calls.name.clone(),
-                    nodes,
+                ShownThread {
+                    slot,
+                    number: 0,
+                    frames: Some(frames),
+                    parent,
+                    size,
+                    len: kept,
                     depth: deepest,
                 },
-                frames,
             ));
         }
         threads.sort_by_key(|t| t.0);
-        let end_t = last.1;
-        let mut displayed = Displayed {
+        ShownTree {
+            threads: threads
+                .into_iter()
+                .enumerate()
+                .map(|(number, (_, mut t))| {
+                    t.number = number as u32;
+                    t
+                })
+                .collect(),
+            codes: shown.to_vec(),
+            end_t: last.1,
+            end_event: u32::try_from(self.events).unwrap_or(NONE),
             events,
             calls: calls_kept,
-            ..Displayed::default()
-        };
-        for (number, (_, slot, mut calls, frames)) in threads.into_iter().enumerate() {
-            calls.thread = number as u32;
-            for node in &mut calls.nodes {
-                if node.exit == Exit::Open {
-                    node.t1 = end_t;
-                    node.end = u32::try_from(self.events).unwrap_or(NONE);
-                }
-            }
-            displayed.tree.threads.push(calls);
-            displayed.threads.push(slot);
-            displayed.frames.push(frames);
         }
-        displayed.tree.end_t = end_t;
-        displayed
     }
 }
 
@@ -779,7 +1228,7 @@ mod tests {
             line(0, 3, 10),
         ]);
         let (index, _) = index(&t);
-        assert_eq!(index.recorded().tree, CallTree::build(&t));
+        assert_eq!(index.recorded().tree(&index), CallTree::build(&t));
         assert_eq!(index.calls, 4);
         let main = &index.threads[0];
         assert_eq!(main.children(0).collect::<Vec<_>>(), vec![1, 2]);

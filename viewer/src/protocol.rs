@@ -3,19 +3,23 @@
 //! Every message is one [`Request`] or [`Response`] encoded with postcard
 //! ([`encode`], [`decode`]) and posted as a `Uint8Array`; an `Open` is
 //! posted as `[Uint8Array, Blob]`, the file itself, which the worker reads
-//! in slices (the page never copies it). The worker owns the trace; the
-//! page holds only what it draws.
+//! in slices (the page never copies it). The worker owns the trace and its
+//! call tree; the page holds only what it draws: the rows in its scroll
+//! range ([`TreeQuery`] → [`RowsView`]) and the frames its flame chart
+//! paints ([`TimelineQuery`] → [`TimelineView`]).
 //!
 //! ```text
 //! page                                   worker
 //!  |                      <- Ready         (wasm loaded; earlier messages would be lost)
-//!  | Open {name} + Blob ->
+//!  | Open {name, tree} + Blob ->
 //!  |                      <- Progress*     (after each slice decoded)
 //!  |                      <- Opened        (summary, sources, record-time filters)
-//!  |                      <- View {gen 0}  (the trace as recorded)
-//!  | Playground {gen, state} ->            (debounced, after each edit)
+//!  |                      <- View {gen 0}  (the trace as recorded, with the first rows)
+//!  | Playground {gen, state, tree, selected} ->   (debounced, after each edit)
 //!  |                      <- View {gen} | FilterProblem {gen}
 //!  |                         (FilterOk {gen} when no trace is open)
+//!  | Rows {tree} ->       <- Rows          (the tree rows the page shows)
+//!  | Timeline {window} -> <- Timeline      (the frames the flame chart paints)
 //!  | Frame {key} ->       <- Frame {key, frame}
 //!  | Why {code, value} -> <- Why {why}
 //!  | Download ->          <- DownloadPart* then Download {name, bytes}
@@ -23,10 +27,9 @@
 //!  |                      <- Failed {message}  (a trace that cannot be read, a bad request)
 //! ```
 
-use crate::calltree::{CallTree, NodeKey};
+use crate::calltree::{Entry, Exit, NodeKey};
 use crate::steps::{Frame, Role};
 use serde::{Deserialize, Serialize};
-use std::rc::Rc;
 pub use tracesieve_engine::trace::summary::{
     FilterSummary, RefilterReport, StatsSummary, TraceSummary,
 };
@@ -54,6 +57,8 @@ pub enum Request {
     Open {
         /// The file name, for messages and downloads.
         name: String,
+        /// The rows to send with the first view.
+        tree: TreeQuery,
     },
     /// Re-filter and relabel the open trace with this state.
     Playground {
@@ -61,7 +66,16 @@ pub enum Request {
         generation: u64,
         /// The state.
         state: PlaygroundState,
+        /// The rows to send with the view (no nodes collapsed; the thread
+        /// is that of the selected frame when it is still there).
+        tree: TreeQuery,
+        /// The selected frame, to find again in the new view.
+        selected: Option<NodeKey>,
     },
+    /// Rows of the displayed call tree.
+    Rows(TreeQuery),
+    /// The frames a flame chart paints.
+    Timeline(TimelineQuery),
     /// Cut out the steps of one frame of the displayed trace.
     Frame {
         /// The frame.
@@ -76,6 +90,118 @@ pub enum Request {
     },
     /// The displayed (re-filtered) trace as a trace file.
     Download,
+}
+
+/// A window of rows of the displayed call tree, as the page shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeQuery {
+    /// Echoed in the answer: the page ignores rows of an older state.
+    pub epoch: u64,
+    /// The thread (displayed index).
+    pub thread: u32,
+    /// The search text: rows are the nodes whose label contains it,
+    /// ignoring case (all rows when blank).
+    pub search: String,
+    /// Collapsed nodes: their subtrees have no rows.
+    pub collapsed: Vec<u32>,
+    /// The first row wanted.
+    pub first: u32,
+    /// How many rows.
+    pub count: u32,
+    /// A node to keep in sight: the rows are around it unless it is among
+    /// those asked for (or it has no row).
+    pub reveal: Option<u32>,
+    /// Whether the collapsed ancestors of `reveal` are expanded to show it.
+    pub expand: bool,
+}
+
+/// Rows of the displayed call tree.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowsView {
+    /// The query's epoch.
+    pub epoch: u64,
+    /// The generation of the view they are rows of.
+    pub generation: u64,
+    /// The thread.
+    pub thread: u32,
+    /// How many rows there are in all.
+    pub total: u32,
+    /// The position of the first row sent.
+    pub first: u32,
+    /// The rows from `first` on.
+    pub rows: Vec<RowView>,
+    /// Where the node to reveal is, if asked.
+    pub revealed: Option<Revealed>,
+}
+
+/// Where a revealed node is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revealed {
+    /// The node.
+    pub node: u32,
+    /// Its row (`None` when it is not a search result).
+    pub position: Option<u32>,
+    /// The collapsed ancestors that were expanded to show it.
+    pub expanded: Vec<u32>,
+}
+
+/// One row of the call tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowView {
+    /// The node (index in its thread, pre-order).
+    pub node: u32,
+    /// The code object (displayed index).
+    pub code: u32,
+    /// Nesting depth.
+    pub depth: u32,
+    /// How many nodes its subtree holds besides it.
+    pub size: u32,
+    /// Nanoseconds from its entry to its exit.
+    pub duration: u64,
+    /// How it was entered.
+    pub entry: Entry,
+    /// How it ended.
+    pub exit: Exit,
+}
+
+/// The frames a flame chart paints for a window of time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimelineQuery {
+    /// The view's generation.
+    pub generation: u64,
+    /// The thread (displayed index).
+    pub thread: u32,
+    /// The window's start, in nanoseconds.
+    pub t0: f64,
+    /// Its end.
+    pub t1: f64,
+    /// The chart's width in CSS pixels.
+    pub width: f64,
+}
+
+/// What the flame chart paints: every frame in the window, except that of
+/// the frames narrower than two pixels only one per pixel column and depth.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimelineView {
+    /// The query.
+    pub query: TimelineQuery,
+    /// The frames, in painting order.
+    pub frames: Vec<PaintedFrame>,
+}
+
+/// A frame the flame chart paints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaintedFrame {
+    /// The node.
+    pub node: u32,
+    /// The code object (displayed index).
+    pub code: u32,
+    /// Nesting depth.
+    pub depth: u32,
+    /// Its entry's time.
+    pub t0: u64,
+    /// Its exit's time.
+    pub t1: u64,
 }
 
 /// A value asked about: its role and name in a frame.
@@ -105,6 +231,10 @@ pub enum Response {
     Opened(Box<Opened>),
     /// The displayed trace changed.
     View(Box<TraceView>),
+    /// Rows of the call tree.
+    Rows(Box<RowsView>),
+    /// The frames a flame chart paints.
+    Timeline(Box<TimelineView>),
     /// The playground's filters load (answers a playground request made
     /// while no trace is open: there is nothing to re-filter).
     FilterOk {
@@ -213,8 +343,16 @@ pub struct SkippedCode {
 pub struct TraceView {
     /// The playground generation this answers.
     pub generation: u64,
-    /// The frames.
-    pub tree: Rc<CallTree>,
+    /// The threads that have frames, in displayed order.
+    pub threads: Vec<ThreadView>,
+    /// The first frame's start (ns).
+    pub start_t: u64,
+    /// The time of the last event.
+    pub end_t: u64,
+    /// The selected frame, found again (see [`Request::Playground`]).
+    pub selected: Option<NodeKey>,
+    /// The first rows to show (their thread is the one to show).
+    pub rows: RowsView,
     /// The code objects, by displayed index.
     pub codes: Vec<CodeView>,
     /// The codes the playground's filter skips (at most [`MAX_SKIPPED`]).
@@ -229,6 +367,19 @@ pub struct TraceView {
     pub report: RefilterReport,
     /// The chain in force (built-in head and user filters).
     pub chain: Vec<FilterSummary>,
+}
+
+/// A thread of the displayed trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadView {
+    /// Its number in the displayed trace.
+    pub thread: u32,
+    /// Its name.
+    pub name: String,
+    /// How many frames.
+    pub calls: u64,
+    /// The deepest depth, plus one.
+    pub depth: u32,
 }
 
 /// At most this many skipped codes are listed.
@@ -317,11 +468,19 @@ mod tests {
                 roots: vec!["/proj/src".into()],
                 framework: Some(Framework::Pytest),
             },
+            tree: TreeQuery {
+                search: "charge".into(),
+                collapsed: vec![1, 7],
+                count: 60,
+                ..TreeQuery::default()
+            },
+            selected: Some(NodeKey { thread: 0, node: 3 }),
         };
         let bytes = encode(&request).unwrap();
         assert_eq!(decode::<Request>(&bytes).unwrap(), request);
         let open = Request::Open {
             name: "t.tsieve".into(),
+            tree: TreeQuery::default(),
         };
         assert_eq!(decode::<Request>(&encode(&open).unwrap()).unwrap(), open);
         assert!(decode::<Response>(&[0xFF, 0xFF]).is_err());

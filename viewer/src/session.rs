@@ -14,18 +14,19 @@
 //! the engine's value policy over the profile; a frame's steps are decoded
 //! again from the chunks that hold them, through the same `EventFilter` a
 //! re-filtered file is written with; a download streams the file through
-//! `refilter_stream`.
+//! `refilter_stream`. The displayed call tree stays here too: the page asks
+//! for the rows it shows and the frames its flame chart paints.
 
-use crate::calltree::{Exit, NodeKey};
-use crate::index::{CallIndex, Displayed, IndexBuilder, Profile, NONE};
+use crate::calltree::{Anchor, Exit, NodeKey};
+use crate::index::{CallIndex, IndexBuilder, Profile, ShownTree, NONE};
 use crate::protocol::{
-    CodeView, FilterProblem, FilterSummary, Opened, PlaygroundState, RefilterReport, Request,
-    Response, SkippedCode, SourceView, StatsSummary, TraceView, ValueRef, ValueWhyView, WhyView,
+    CodeView, FilterProblem, FilterSummary, Opened, PaintedFrame, PlaygroundState, RefilterReport,
+    Request, Response, Revealed, RowView, RowsView, SkippedCode, SourceView, StatsSummary,
+    ThreadView, TimelineQuery, TimelineView, TraceView, TreeQuery, ValueRef, ValueWhyView, WhyView,
     MAX_SKIPPED,
 };
 use crate::steps::{Frame, Role, MAX_STEPS};
 use std::io::{self, BufReader, Read, Write};
-use std::rc::Rc;
 use tracesieve_engine::trace::decode::Keep;
 use tracesieve_engine::trace::index::{ChunkEntry, ChunkReplayer};
 use tracesieve_engine::trace::refilter::{
@@ -42,6 +43,9 @@ use tracesieve_engine::{
 
 /// Bytes decoded between two progress reports.
 pub const SLICE_BYTES: usize = 1 << 20;
+
+/// At most this many rows are sent at once.
+pub const MAX_ROWS: usize = 2000;
 
 /// The file that comes with a [`Request::Open`], read one slice at a time
 /// so that the whole file is never held as one more copy. The session
@@ -96,6 +100,8 @@ struct OpenTrace {
     /// Whether the record-time chain started with the built-in default.
     builtin_head: bool,
     shown: Shown,
+    /// The last search: thread, lower-cased text, the matching nodes.
+    search: Option<(usize, String, Vec<u32>)>,
 }
 
 /// How the trace is displayed, and what produced it.
@@ -114,10 +120,12 @@ struct Shown {
     next_thread: u32,
     /// Displayed code index → recorded code index.
     code_map: Vec<u32>,
-    /// Displayed threads and nodes → the index's.
-    threads: Vec<usize>,
-    frames: Vec<Vec<u32>>,
-    calls: u64,
+    /// The displayed call tree, over the index.
+    tree: ShownTree,
+    /// The generation of the view last sent.
+    generation: u64,
+    /// The displayed codes' labels, lower-cased (for searches).
+    labels: Vec<String>,
     report: RefilterReport,
 }
 
@@ -136,13 +144,26 @@ impl Session {
         out: &mut dyn FnMut(Response),
     ) {
         match request {
-            Request::Open { name } => match file {
-                Some(file) => self.open(name, file, out),
+            Request::Open { name, tree } => match file {
+                Some(file) => self.open(name, tree, file, out),
                 None => out(bad_request("no file came with the request to open one")),
             },
-            Request::Playground { generation, state } => match self.open.as_mut() {
-                Some(open) => out(open.playground(generation, &state)),
+            Request::Playground {
+                generation,
+                state,
+                tree,
+                selected,
+            } => match self.open.as_mut() {
+                Some(open) => out(open.playground(generation, &state, tree, selected)),
                 None => out(validate(generation, &state)),
+            },
+            Request::Rows(query) => match self.open.as_mut() {
+                Some(open) => out(Response::Rows(Box::new(open.rows(&query)))),
+                None => out(no_trace()),
+            },
+            Request::Timeline(query) => match self.open.as_ref() {
+                Some(open) => out(Response::Timeline(Box::new(open.timeline(query)))),
+                None => out(no_trace()),
             },
             Request::Frame { key } => match self.open.as_mut() {
                 Some(open) => out(open.frame(key)),
@@ -160,12 +181,18 @@ impl Session {
     }
 
     /// Reads a trace; the one open before stays open if this one cannot be read.
-    fn open(&mut self, name: String, file: Box<dyn Attachment>, out: &mut dyn FnMut(Response)) {
+    fn open(
+        &mut self,
+        name: String,
+        tree: TreeQuery,
+        file: Box<dyn Attachment>,
+        out: &mut dyn FnMut(Response),
+    ) {
+        // The trace open before stays open until this one is read.
         match OpenTrace::read(name, file, out) {
-            Ok((open, opened)) => {
+            Ok((mut open, opened)) => {
                 out(Response::Opened(Box::new(opened)));
-                let displayed = open.index.recorded();
-                let view = open.view(0, displayed.tree);
+                let view = open.view(0, tree, None);
                 self.open = Some(open);
                 out(view);
             }
@@ -335,6 +362,7 @@ impl OpenTrace {
             user_filters,
             builtin_head,
             shown,
+            search: None,
         };
         Ok((open, opened))
     }
@@ -362,9 +390,9 @@ impl Shown {
             filter: None,
             next_thread: 0,
             code_map: (0..trace.codes.len() as u32).collect(),
-            threads: (0..index.threads.len()).collect(),
-            frames: Vec::new(),
-            calls: index.calls,
+            tree: index.recorded(),
+            generation: 0,
+            labels: Vec::new(),
             report: RefilterReport {
                 events: tables.events as usize,
                 codes: trace.codes.len(),
@@ -377,7 +405,13 @@ impl Shown {
 
 impl OpenTrace {
     /// Re-filters and relabels with `state`.
-    fn playground(&mut self, generation: u64, state: &PlaygroundState) -> Response {
+    fn playground(
+        &mut self,
+        generation: u64,
+        state: &PlaygroundState,
+        query: TreeQuery,
+        selected: Option<NodeKey>,
+    ) -> Response {
         let (sources, paths) = self.sources(state);
         let options = ChainOptions {
             builtin: self.builtin_head,
@@ -409,10 +443,15 @@ impl OpenTrace {
                 .as_ref()
                 .is_some_and(|c| c.id() == chain.id());
         let decisions = decide_codes(trace, &chain, &naming);
+        // The selected frame, in terms that survive the re-filter.
+        let anchor = selected.and_then(|key| {
+            self.shown
+                .tree
+                .anchor(&self.index, key.thread as usize, key.node)
+        });
         if unchanged {
             self.shown = Shown::recorded(&self.tables, &self.index, naming, Some(chain), decisions);
-            let tree = self.index.recorded().tree;
-            return self.view(generation, tree);
+            return self.view(generation, query, anchor);
         }
         let names = self.tables.thread_names.iter().cloned().collect();
         let filter = EventFilter::new(trace, names, &chain, &naming);
@@ -425,13 +464,6 @@ impl OpenTrace {
                 code_map.push(i as u32);
             }
         }
-        let Displayed {
-            tree,
-            threads,
-            frames,
-            events,
-            calls,
-        } = self.index.filtered(&shown_code);
         let values = if self.profile.overflowed {
             match self.stream_added(&chain, &naming) {
                 Ok(stats) => stats,
@@ -448,6 +480,10 @@ impl OpenTrace {
             self.profile
                 .count(&decisions, |c| shown_code[c as usize] != NONE, module_level)
         };
+        // The tree shown before goes first: the two are never held together.
+        self.shown.tree = ShownTree::default();
+        self.search = None;
+        let tree = self.index.filtered(&shown_code);
         let added = FilterStats {
             scopes_skipped: filter.added().scopes_skipped,
             redacted: values.redacted,
@@ -456,7 +492,7 @@ impl OpenTrace {
         let recorded = self.tables.trace.trailer.as_ref().map(|t| &t.stats);
         let total = sum(recorded.cloned().unwrap_or_default(), &added);
         let report = RefilterReport {
-            events: events as usize,
+            events: tree.events as usize,
             codes: filter.tables().codes.len(),
             total: StatsSummary::of(&total),
             added: StatsSummary::of(&added),
@@ -468,12 +504,12 @@ impl OpenTrace {
             filter: Some(filter),
             next_thread: 0,
             code_map,
-            threads,
-            frames,
-            calls,
+            tree,
+            generation,
+            labels: Vec::new(),
             report,
         };
-        self.view(generation, tree)
+        self.view(generation, query, anchor)
     }
 
     /// What re-filtering with `chain` and `naming` redacts and drops, by
@@ -538,18 +574,19 @@ impl OpenTrace {
         }
     }
 
-    /// The view of the displayed trace, with its `tree`.
-    fn view(&self, generation: u64, tree: crate::calltree::CallTree) -> Response {
-        let shown = &self.shown;
+    /// The view of the displayed trace, with the rows `query` asks for;
+    /// the frame `anchor` names is selected (and revealed) if it is there.
+    fn view(&mut self, generation: u64, mut query: TreeQuery, anchor: Option<Anchor>) -> Response {
+        self.search = None;
         let displayed = self.shown_tables();
-        let labels = relabel(displayed, &shown.naming);
-        let codes = displayed
+        let labels = relabel(displayed, &self.shown.naming);
+        let codes: Vec<CodeView> = displayed
             .codes
             .iter()
             .zip(labels)
             .enumerate()
             .map(|(i, (code, label))| CodeView {
-                recorded: shown.code_map.get(i).copied().unwrap_or(i as u32),
+                recorded: self.shown.code_map.get(i).copied().unwrap_or(i as u32),
                 label: label.label,
                 module: label.module_name,
                 module_reason: label.reason,
@@ -557,6 +594,9 @@ impl OpenTrace {
                 first_line: code.first_line,
             })
             .collect();
+        let shown = &mut self.shown;
+        shown.generation = generation;
+        shown.labels = codes.iter().map(|c| c.label.to_lowercase()).collect();
         let skipped: Vec<SkippedCode> = shown
             .decisions
             .iter()
@@ -588,17 +628,159 @@ impl OpenTrace {
                     .collect()
             })
             .unwrap_or_default();
+        let tree = &shown.tree;
+        let threads: Vec<ThreadView> = tree
+            .threads
+            .iter()
+            .map(|t| ThreadView {
+                thread: t.number,
+                name: self.index.threads[t.slot].name.clone(),
+                calls: t.len() as u64,
+                depth: t.depth,
+            })
+            .collect();
+        let start_t = tree
+            .threads
+            .iter()
+            .filter_map(|t| ShownTree::first_t0(&self.index, t))
+            .fold(tree.end_t, u64::min);
+        let selected = anchor.and_then(|a| tree.locate(&self.index, &a));
+        match selected {
+            Some(key) => {
+                query.thread = key.thread;
+                query.reveal = Some(key.node);
+                query.expand = true;
+            }
+            None if query.thread as usize >= threads.len() => query.thread = 0,
+            None => {}
+        }
+        query.collapsed.clear();
+        let rows = self.rows(&query);
         Response::View(Box::new(TraceView {
             generation,
-            tree: Rc::new(tree),
+            threads,
+            start_t,
+            end_t: self.shown.tree.end_t,
+            selected,
+            rows,
             codes,
             skipped_total: skipped.len(),
             skipped: skipped.into_iter().take(MAX_SKIPPED).collect(),
-            calls_kept: shown.calls,
+            calls_kept: self.shown.tree.calls,
             calls_recorded: self.index.calls,
-            report: shown.report.clone(),
+            report: self.shown.report.clone(),
             chain,
         }))
+    }
+
+    /// The rows of the displayed tree that `query` asks for.
+    fn rows(&mut self, query: &TreeQuery) -> RowsView {
+        let thread = query.thread as usize;
+        let count = (query.count as usize).min(MAX_ROWS);
+        let needle = query.search.trim().to_lowercase();
+        let tree = &self.shown.tree;
+        let index = &self.index;
+        let mut revealed = None;
+        let (total, first, nodes) = if needle.is_empty() {
+            let mut collapsed = query.collapsed.clone();
+            let mut position = None;
+            if let Some(node) = query.reveal {
+                let mut expanded = Vec::new();
+                if query.expand {
+                    let ancestors = tree.ancestors(index, thread, node);
+                    let kept;
+                    (expanded, kept) = collapsed.iter().partition(|c| ancestors.contains(c));
+                    collapsed = kept;
+                }
+                position = tree.position(index, thread, &collapsed, node);
+                revealed = Some(Revealed {
+                    node,
+                    position: position.map(|p| p as u32),
+                    expanded,
+                });
+            }
+            let (total, _) = tree.rows(index, thread, &collapsed, 0, 0);
+            let first = around(query.first as usize, count, position, total);
+            let (total, nodes) = tree.rows(index, thread, &collapsed, first, count);
+            (total, first, nodes)
+        } else {
+            let cached = self
+                .search
+                .as_ref()
+                .is_some_and(|(t, text, _)| *t == thread && *text == needle);
+            if !cached {
+                let labels = &self.shown.labels;
+                let matches = tree.search(index, thread, |code| {
+                    labels
+                        .get(code as usize)
+                        .is_some_and(|label| label.contains(&needle))
+                });
+                self.search = Some((thread, needle, matches));
+            }
+            let matches = self.search.as_ref().map_or(&[][..], |(_, _, m)| m);
+            let position = query.reveal.and_then(|n| matches.binary_search(&n).ok());
+            revealed = query.reveal.map(|node| Revealed {
+                node,
+                position: position.map(|p| p as u32),
+                expanded: Vec::new(),
+            });
+            let total = matches.len();
+            let first = around(query.first as usize, count, position, total);
+            let nodes = matches[first..(first + count).min(total)].to_vec();
+            (total, first, nodes)
+        };
+        let rows = nodes
+            .into_iter()
+            .map(|n| {
+                let node = tree.node(index, thread, n);
+                RowView {
+                    node: n,
+                    code: node.code,
+                    depth: node.depth,
+                    size: node.size,
+                    duration: node.t1.saturating_sub(node.t0),
+                    entry: node.entry,
+                    exit: node.exit,
+                }
+            })
+            .collect();
+        RowsView {
+            epoch: query.epoch,
+            generation: self.shown.generation,
+            thread: query.thread,
+            total: total as u32,
+            first: first as u32,
+            rows,
+            revealed,
+        }
+    }
+
+    /// The frames a flame chart paints for `query`.
+    fn timeline(&self, mut query: TimelineQuery) -> TimelineView {
+        query.generation = self.shown.generation;
+        let frames = if query.width > 0.0 && query.t1 > query.t0 {
+            self.shown
+                .tree
+                .paint(
+                    &self.index,
+                    query.thread as usize,
+                    query.t0,
+                    query.t1,
+                    query.width,
+                )
+                .into_iter()
+                .map(|(node, n)| PaintedFrame {
+                    node,
+                    code: n.code,
+                    depth: n.depth,
+                    t0: n.t0,
+                    t1: n.t1,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        TimelineView { query, frames }
     }
 
     /// Decodes chunk `chunk` again into the cache, unless it is there.
@@ -691,23 +873,11 @@ impl OpenTrace {
 
     /// The steps of a displayed frame.
     fn frame(&mut self, key: NodeKey) -> Response {
-        let Some(&slot) = self.shown.threads.get(key.thread as usize) else {
-            return bad_request("no such thread in the displayed trace");
-        };
-        let f = if self.shown.frames.is_empty() {
-            Some(key.node).filter(|&n| (n as usize) < self.index.threads[slot].len())
-        } else {
-            self.shown
-                .frames
-                .get(key.thread as usize)
-                .and_then(|frames| frames.get(key.node as usize))
-                .copied()
-        };
-        let Some(f) = f else {
+        let Some((slot, f)) = self.shown.tree.frame_of(key.thread as usize, key.node) else {
             return bad_request("no such call in the displayed trace");
         };
-        let recorded_code = self.index.threads[slot].code[f as usize];
-        let events = match self.frame_events(slot, f as usize) {
+        let recorded_code = self.index.threads[slot].code[f];
+        let events = match self.frame_events(slot, f) {
             Ok(events) => events,
             Err(message) => return Response::Failed { message },
         };
@@ -879,6 +1049,16 @@ impl OpenTrace {
             notes,
         }))
     }
+}
+
+/// The first of `count` rows to send: `first`, unless the row at
+/// `position` is not among them (then the rows around it); at most `total`.
+fn around(first: usize, count: usize, position: Option<usize>, total: usize) -> usize {
+    let first = match position {
+        Some(p) if p < first || p >= first + count => p.saturating_sub(count / 2),
+        _ => first,
+    };
+    first.min(total.saturating_sub(count.min(total)))
 }
 
 /// The input's statistics plus what a pass added.
@@ -1088,10 +1268,11 @@ fn bad_request(message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calltree::CallTree;
+    use crate::calltree::{ancestors, search_rows, visible_rows, CallTree, ThreadCalls};
     use crate::protocol::PlaygroundState;
     use crate::steps::{Marker, StepKind};
     use crate::testkit::*;
+    use std::collections::HashSet;
     use tracesieve_engine::trace::refilter::refilter;
     use tracesieve_engine::trace::{
         read_trace, try_write_trace, write_trace, Attr, Slot, Trace, TraceWriter, Value, Var,
@@ -1143,7 +1324,10 @@ mod tests {
 
     fn open(session: &mut Session, name: &str, bytes: Vec<u8>) -> Vec<Response> {
         let mut out = Vec::new();
-        let request = Request::Open { name: name.into() };
+        let request = Request::Open {
+            name: name.into(),
+            tree: rows_query(0),
+        };
         session.handle(request, Some(Box::new(bytes)), &mut |r| out.push(r));
         out
     }
@@ -1152,6 +1336,24 @@ mod tests {
         let mut session = Session::new();
         let out = open(&mut session, "t.tsieve", bytes);
         (session, out)
+    }
+
+    /// The first rows of thread `thread`.
+    fn rows_query(thread: u32) -> TreeQuery {
+        TreeQuery {
+            thread,
+            count: 50,
+            ..TreeQuery::default()
+        }
+    }
+
+    fn play(generation: u64, state: PlaygroundState) -> Request {
+        Request::Playground {
+            generation,
+            state,
+            tree: rows_query(0),
+            selected: None,
+        }
     }
 
     fn view(response: &Response) -> &TraceView {
@@ -1193,25 +1395,13 @@ mod tests {
     #[test]
     fn the_recorded_state_changes_nothing_and_a_skip_removes_calls() {
         let (mut session, _) = opened(write_trace(&recorded()));
-        let out = run(
-            &mut session,
-            Request::Playground {
-                generation: 1,
-                state: state(USER),
-            },
-        );
+        let out = run(&mut session, play(1, state(USER)));
         let same = view(&out[0]);
         assert_eq!((same.calls_kept, same.report.events), (3, 10));
         let skip = format!(
             "{USER}\n[[scope.rules]]\nselector = \"obj:shop.pay.refund\"\nexec = \"skip\"\n"
         );
-        let out = run(
-            &mut session,
-            Request::Playground {
-                generation: 2,
-                state: state(&skip),
-            },
-        );
+        let out = run(&mut session, play(2, state(&skip)));
         let v = view(&out[0]);
         assert_eq!(v.generation, 2);
         assert_eq!(v.calls_kept, 2);
@@ -1225,13 +1415,7 @@ mod tests {
     fn a_broken_filter_is_placed_at_its_line() {
         let (mut session, _) = opened(write_trace(&recorded()));
         let broken = "[meta]\nname = \"x\"\nversion = 1\n[scope]\ndefault_exec = \"inherit\"\ndefault_value_action = \"inherit\"\n[[scope.rules]]\nselector = \"pkg:foo:bar\"\nexec = \"skip\"\n";
-        let out = run(
-            &mut session,
-            Request::Playground {
-                generation: 5,
-                state: state(broken),
-            },
-        );
+        let out = run(&mut session, play(5, state(broken)));
         let Response::FilterProblem {
             generation,
             problem,
@@ -1252,15 +1436,15 @@ mod tests {
         let (mut session, _) = opened(write_trace(&recorded()));
         let out = run(
             &mut session,
-            Request::Playground {
-                generation: 1,
-                state: PlaygroundState {
+            play(
+                1,
+                PlaygroundState {
                     filters: vec![USER.into()],
                     naming: NamingMode::Paths,
                     roots: vec!["/proj/shop".into()],
                     framework: None,
                 },
-            },
+            ),
         );
         let v = view(&out[0]);
         assert_eq!(v.codes[0].label, "<pay>");
@@ -1288,13 +1472,7 @@ mod tests {
         assert!(!frame.steps[0].changes[0].at_record_time);
         // A filter that allows `note`: it stays redacted, and why says so.
         let allow = "[meta]\nname = \"open\"\nversion = 1\n[scope]\ndefault_exec = \"inherit\"\ndefault_value_action = \"inherit\"\n";
-        let out = run(
-            &mut session,
-            Request::Playground {
-                generation: 1,
-                state: state(allow),
-            },
-        );
+        let out = run(&mut session, play(1, state(allow)));
         assert!(matches!(out[0], Response::View(_)), "{:?}", out[0]);
         let out = run(
             &mut session,
@@ -1363,21 +1541,9 @@ mod tests {
     #[test]
     fn filters_are_checked_without_a_trace() {
         let mut session = Session::new();
-        let out = run(
-            &mut session,
-            Request::Playground {
-                generation: 4,
-                state: state(USER),
-            },
-        );
+        let out = run(&mut session, play(4, state(USER)));
         assert_eq!(out, vec![Response::FilterOk { generation: 4 }]);
-        let out = run(
-            &mut session,
-            Request::Playground {
-                generation: 5,
-                state: state("[meta]\nname = 3\n"),
-            },
-        );
+        let out = run(&mut session, play(5, state("[meta]\nname = 3\n")));
         let Response::FilterProblem { problem, .. } = &out[0] else {
             panic!("{:?}", out[0]);
         };
@@ -1564,15 +1730,17 @@ mod tests {
         let bytes = chunked(&recorded, 700);
         let (mut session, _) = opened(bytes.clone());
         assert!(session.open.as_ref().unwrap().chunks.len() > 20);
+        // The tree shown before, its codes' recorded indices, and a frame selected in it.
+        let mut before: Option<(CallTree, Vec<u32>, NodeKey)> = None;
         for (generation, filter) in filters.iter().enumerate() {
             let st = state(filter);
-            let out = run(
-                &mut session,
-                Request::Playground {
-                    generation: generation as u64 + 1,
-                    state: st.clone(),
-                },
-            );
+            let mut request = play(generation as u64 + 1, st.clone());
+            if let (Request::Playground { selected, .. }, Some((_, _, key))) =
+                (&mut request, &before)
+            {
+                *selected = Some(*key);
+            }
+            let out = run(&mut session, request);
             let v = view(&out[0]);
             let open = session.open.as_ref().unwrap();
             let (sources, _) = open.sources(&st);
@@ -1588,7 +1756,39 @@ mod tests {
                 whole.trace = recorded.clone();
             }
             let expected = CallTree::build(&whole.trace);
-            assert_eq!(shape(&v.tree), shape(&expected), "filter {generation}");
+            let open = session.open.as_ref().unwrap();
+            let tree = open.shown.tree.tree(&open.index);
+            assert_eq!(shape(&tree), shape(&expected), "filter {generation}");
+            check_queries(&mut session, &tree, v);
+            let recorded_of: Vec<u32> = v.codes.iter().map(|c| c.recorded).collect();
+            if let Some((old, old_codes, key)) = &before {
+                let anchor =
+                    old.anchor(*key, |c| old_codes.get(c as usize).copied().unwrap_or(NONE));
+                let found = anchor.and_then(|a| {
+                    tree.locate(&a, |c| recorded_of.get(c as usize).copied().unwrap_or(NONE))
+                });
+                assert_eq!(v.selected, found, "filter {generation}");
+                if let Some(key) = found {
+                    assert_eq!(v.rows.thread, key.thread);
+                    let revealed = v.rows.revealed.as_ref().unwrap();
+                    assert_eq!(revealed.node, key.node);
+                    let row = revealed.position.unwrap() as usize - v.rows.first as usize;
+                    assert_eq!(v.rows.rows[row].node, key.node);
+                }
+            }
+            if let Some(calls) = tree.threads.iter().max_by_key(|t| t.nodes.len()) {
+                let thread = tree
+                    .threads
+                    .iter()
+                    .position(|t| t.name == calls.name)
+                    .unwrap();
+                let node = (calls.nodes.len() * 2 / 3) as u32;
+                let key = NodeKey {
+                    thread: thread as u32,
+                    node,
+                };
+                before = Some((tree.clone(), recorded_of, key));
+            }
             if generation > 0 {
                 assert_eq!(v.report, RefilterReport::of(&whole), "filter {generation}");
             }
@@ -1641,16 +1841,277 @@ mod tests {
             append: false,
         };
         let chain = chain_for(&recorded, &options, sources).unwrap();
-        let out = run(
-            &mut session,
-            Request::Playground {
-                generation: 9,
-                state: st,
-            },
-        );
+        let out = run(&mut session, play(9, st));
         let whole = refilter(&recorded, &chain, &naming);
         assert_eq!(view(&out[0]).report, RefilterReport::of(&whole));
         assert!(whole.added.redacted.iter().sum::<u64>() > 0);
+    }
+
+    /// The page's old view of a flame chart: what it painted of `calls`.
+    fn painted(calls: &ThreadCalls, t0: f64, t1: f64, width: f64) -> Vec<u32> {
+        let scale = width / (t1 - t0);
+        let mut painted = vec![f64::NEG_INFINITY; calls.depth as usize + 1];
+        let mut out = Vec::new();
+        for (index, node) in calls.nodes.iter().enumerate() {
+            if (node.t1 as f64) < t0 || (node.t0 as f64) > t1 {
+                continue;
+            }
+            let x0 = ((node.t0 as f64 - t0) * scale).max(-1.0);
+            let x1 = ((node.t1 as f64 - t0) * scale).min(width + 1.0);
+            let w = (x1 - x0).max(1.0);
+            let level = node.depth as usize;
+            if w < 2.0 && x0.floor() <= painted.get(level).copied().unwrap_or(f64::INFINITY) {
+                continue;
+            }
+            if let Some(p) = painted.get_mut(level) {
+                *p = (x0 + w).floor();
+            }
+            out.push(index as u32);
+        }
+        out
+    }
+
+    fn rows_of(session: &mut Session, query: TreeQuery) -> RowsView {
+        let out = run(session, Request::Rows(query));
+        match &out[0] {
+            Response::Rows(rows) => (**rows).clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The rows, searches, reveals and flame charts the worker answers
+    /// equal what the page once computed from the whole `tree`.
+    fn check_queries(session: &mut Session, tree: &CallTree, v: &TraceView) {
+        assert_eq!(v.threads.len(), tree.threads.len());
+        let label = |code: u32| v.codes.get(code as usize).map_or("", |c| c.label.as_str());
+        let row = |calls: &ThreadCalls, n: u32| {
+            let node = &calls.nodes[n as usize];
+            RowView {
+                node: n,
+                code: node.code,
+                depth: node.depth,
+                size: node.size,
+                duration: node.t1 - node.t0,
+                entry: node.entry,
+                exit: node.exit,
+            }
+        };
+        for (thread, calls) in tree.threads.iter().enumerate() {
+            assert_eq!(v.threads[thread].calls, calls.nodes.len() as u64);
+            assert_eq!(v.threads[thread].depth, calls.depth);
+            let query = |collapsed: Vec<u32>, first: u32, count: u32| TreeQuery {
+                epoch: 7,
+                thread: thread as u32,
+                collapsed,
+                first,
+                count,
+                ..TreeQuery::default()
+            };
+            // Every node with a subtree, then every third one, collapsed.
+            let parents: Vec<u32> = (0..calls.nodes.len() as u32)
+                .filter(|&n| calls.nodes[n as usize].size > 0)
+                .collect();
+            let some: Vec<u32> = parents.iter().copied().step_by(3).collect();
+            for collapsed in [Vec::new(), some.clone(), parents.clone()] {
+                let set: HashSet<u32> = collapsed.iter().copied().collect();
+                let want = visible_rows(&calls.nodes, &set);
+                for first in [0, want.len() as u32 / 2, want.len() as u32] {
+                    let got = rows_of(session, query(collapsed.clone(), first, 40));
+                    assert_eq!(got.total as usize, want.len());
+                    assert_eq!(got.epoch, 7);
+                    let from = got.first as usize;
+                    assert!(from <= first as usize);
+                    let rows: Vec<RowView> = want[from..(from + 40).min(want.len())]
+                        .iter()
+                        .map(|&n| row(calls, n))
+                        .collect();
+                    assert_eq!(got.rows, rows, "thread {thread}, first {first}");
+                }
+            }
+            // A node deep inside collapsed nodes is revealed.
+            if let Some(deep) =
+                (0..calls.nodes.len() as u32).max_by_key(|&n| calls.nodes[n as usize].depth)
+            {
+                let ancestors = ancestors(&calls.nodes, deep);
+                let mut q = query(some.clone(), 0, 30);
+                q.reveal = Some(deep);
+                let hidden = rows_of(session, q.clone());
+                let hidden_revealed = hidden.revealed.unwrap();
+                assert!(hidden_revealed.expanded.is_empty());
+                if ancestors.iter().any(|a| some.contains(a)) {
+                    assert_eq!(hidden_revealed.position, None);
+                }
+                q.expand = true;
+                let got = rows_of(session, q);
+                let revealed = got.revealed.clone().unwrap();
+                let mut expanded: Vec<u32> = some
+                    .iter()
+                    .copied()
+                    .filter(|c| ancestors.contains(c))
+                    .collect();
+                expanded.sort_unstable();
+                assert_eq!(revealed.expanded, expanded);
+                let set: HashSet<u32> = some
+                    .iter()
+                    .copied()
+                    .filter(|c| !ancestors.contains(c))
+                    .collect();
+                let want = visible_rows(&calls.nodes, &set);
+                let position = want.iter().position(|&n| n == deep).unwrap();
+                assert_eq!(revealed.position, Some(position as u32));
+                assert_eq!(got.rows[position - got.first as usize].node, deep);
+            }
+            // Searches.
+            for text in ["CHAR", "re", "nothing like it"] {
+                let want = search_rows(&calls.nodes, text, label);
+                let mut q = query(some.clone(), 0, 25);
+                q.search = format!(" {text} ");
+                let got = rows_of(session, q.clone());
+                assert_eq!(got.total as usize, want.len());
+                let nodes: Vec<u32> = got.rows.iter().map(|r| r.node).collect();
+                assert_eq!(nodes, want[..want.len().min(25)].to_vec());
+                if let Some(&last) = want.last() {
+                    q.reveal = Some(last);
+                    let got = rows_of(session, q);
+                    assert_eq!(got.revealed.unwrap().position, Some(want.len() as u32 - 1));
+                    assert_eq!(got.rows.last().unwrap().node, last);
+                }
+            }
+            // Flame charts: the whole thread, and zoomed into its middle.
+            let start = calls.nodes.first().map_or(0.0, |n| n.t0 as f64);
+            let end = tree.end_t as f64;
+            let span = (end - start).max(100.0);
+            for (t0, t1, width) in [
+                (start, start + span, 1200.0),
+                (start + span * 0.4, start + span * 0.45, 900.0),
+                (start + span * 0.5, start + span * 0.5 + 100.0, 300.0),
+            ] {
+                let out = run(
+                    session,
+                    Request::Timeline(TimelineQuery {
+                        generation: 0,
+                        thread: thread as u32,
+                        t0,
+                        t1,
+                        width,
+                    }),
+                );
+                let Response::Timeline(got) = &out[0] else {
+                    panic!("{:?}", out[0]);
+                };
+                assert_eq!(got.query.generation, v.generation);
+                let want = painted(calls, t0, t1, width);
+                let nodes: Vec<u32> = got.frames.iter().map(|f| f.node).collect();
+                assert_eq!(nodes, want, "thread {thread}, {t0}..{t1}");
+                for f in &got.frames {
+                    let n = &calls.nodes[f.node as usize];
+                    assert_eq!((f.code, f.depth, f.t0, f.t1), (n.code, n.depth, n.t0, n.t1));
+                }
+            }
+        }
+        // The view's first rows are those of its thread.
+        let mut q = rows_query(v.rows.thread);
+        q.reveal = v.rows.revealed.as_ref().map(|r| r.node);
+        q.expand = true;
+        let mut first = rows_of(session, q);
+        first.epoch = v.rows.epoch;
+        assert_eq!(first, v.rows);
+    }
+
+    /// What the worker holds per structure for a real trace:
+    /// `TRACESIEVE_MEASURE=target/bench-traces/calls-1700000.tsieve cargo
+    /// test -p tracesieve-viewer --lib --release -- --ignored --nocapture measure`.
+    #[test]
+    #[ignore]
+    fn measure() {
+        let Ok(path) = std::env::var("TRACESIEVE_MEASURE") else {
+            return;
+        };
+        let bytes = std::fs::read(&path).unwrap();
+        let started = std::time::Instant::now();
+        let (mut session, _) = opened(bytes);
+        let elapsed = started.elapsed();
+        let open = session.open.as_ref().unwrap();
+        let frames: usize = open.index.threads.iter().map(|t| t.len()).sum();
+        let mib = |b: usize| b as f64 / (1 << 20) as f64;
+        println!(
+            "{path}: {} events, {frames} frames, opened in {elapsed:?}",
+            open.index.events
+        );
+        println!(
+            "  call index: {:.1} MiB ({:.1} bytes a frame)",
+            mib(open.index.bytes()),
+            open.index.bytes() as f64 / frames as f64
+        );
+        println!(
+            "  shown tree (as recorded): {:.1} MiB",
+            mib(open.shown.tree.bytes())
+        );
+        println!(
+            "  profile: {} nodes, {:.2} MiB",
+            open.profile.len(),
+            mib(open.profile.bytes())
+        );
+        println!(
+            "  chunk index: {} chunks, {:.2} MiB",
+            open.chunks.len(),
+            mib(open.chunks.capacity() * std::mem::size_of::<ChunkEntry>())
+        );
+        println!(
+            "  tables: {} codes, {} sources, {} threads",
+            open.tables.trace.codes.len(),
+            open.tables.trace.sources.len(),
+            open.index.threads.len()
+        );
+        let skip = "[meta]\nname = \"b\"\nversion = 1\n[scope]\ndefault_exec = \"inherit\"\ndefault_value_action = \"inherit\"\n[[scope.rules]]\nselector = \"obj:*.square\"\nexec = \"skip\"\n";
+        let started = std::time::Instant::now();
+        let out = run(&mut session, play(1, state(skip)));
+        let v = view(&out[0]);
+        println!(
+            "  re-filter: {:?}, {} calls kept",
+            started.elapsed(),
+            v.calls_kept
+        );
+        let open = session.open.as_ref().unwrap();
+        println!(
+            "  shown tree (filtered): {:.1} MiB",
+            mib(open.shown.tree.bytes())
+        );
+        let out = run(&mut session, play(2, state("")));
+        let v = view(&out[0]);
+        let started = std::time::Instant::now();
+        let mut q = rows_query(0);
+        q.first = v.threads[0].calls as u32 / 2;
+        let rows = rows_of(&mut session, q);
+        println!(
+            "  rows in the middle: {:?} ({} rows)",
+            started.elapsed(),
+            rows.rows.len()
+        );
+        let started = std::time::Instant::now();
+        let out = run(
+            &mut session,
+            Request::Timeline(TimelineQuery {
+                generation: 2,
+                thread: 0,
+                t0: v.start_t as f64,
+                t1: v.end_t as f64,
+                width: 1200.0,
+            }),
+        );
+        let Response::Timeline(t) = &out[0] else {
+            panic!()
+        };
+        println!(
+            "  whole timeline: {:?} ({} frames painted)",
+            started.elapsed(),
+            t.frames.len()
+        );
+        let bytes = |r: &Response| crate::protocol::encode(r).unwrap().len();
+        let timeline = bytes(&out[0]);
+        let view = bytes(&Response::View(Box::new(v.clone())));
+        let rows = bytes(&Response::Rows(Box::new(rows)));
+        println!("  messages: view {view} B, rows {rows} B, whole timeline {timeline} B");
     }
 
     #[test]

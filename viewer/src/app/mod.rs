@@ -11,11 +11,11 @@ mod tree;
 mod why;
 pub mod worker;
 
-use crate::calltree::{self, NodeKey};
+use crate::calltree::NodeKey;
 use crate::format;
 use crate::protocol::{
-    FilterProblem, Opened, PlaygroundState, Request, Response, SourceView, TraceView, ValueRef,
-    WhyView,
+    FilterProblem, Opened, PlaygroundState, Request, Response, RowsView, SourceView, TimelineQuery,
+    TimelineView, TraceView, TreeQuery, ValueRef, WhyView,
 };
 use crate::share;
 use crate::steps::{Frame, StepKind};
@@ -113,8 +113,12 @@ pub enum Msg {
     Search(String),
     /// A node was expanded or collapsed.
     Toggle(u32),
-    /// A frame was selected.
-    Select(NodeKey),
+    /// The tree needs rows `first..first + count`.
+    Range(u32, u32),
+    /// The timeline shows another window: it needs the frames to paint.
+    Window(TimelineQuery),
+    /// A frame was selected (with its displayed code).
+    Select(NodeKey, u32),
     /// A step was picked.
     Step(usize),
     /// "why?" about a code (recorded index) and maybe one of its values.
@@ -160,8 +164,27 @@ pub struct App {
     thread: usize,
     search: String,
     collapsed: Shared<HashSet<u32>>,
-    rows: Shared<Vec<u32>>,
+    /// The rows the worker sent last (of the state numbered `epoch`).
+    rows: Shared<RowsView>,
+    /// Counts changes of what the rows are (view, thread, search, collapsed
+    /// nodes): rows of an older state are not shown.
+    epoch: u64,
+    /// The rows the tree last needed, and the last rows asked for.
+    range: (u32, u32),
+    asked: Option<(u64, u32, u32)>,
+    /// A row to scroll into sight: a counter and its position.
+    scroll_to: Option<(u64, u32)>,
+    /// The frames the timeline paints, and the last window asked for.
+    painted: Option<Shared<TimelineView>>,
+    window_asked: Option<TimelineQuery>,
+    /// A window asked for while the worker still paints another: asked
+    /// for once it answers (wheel zooms come faster than a whole thread of
+    /// millions of frames is painted).
+    window_waiting: Option<TimelineQuery>,
+    window_busy: bool,
     selected: Option<NodeKey>,
+    /// The selected frame's displayed code.
+    selected_code: Option<u32>,
     frame: Option<Shared<Frame>>,
     step: usize,
     /// The step to restore when the re-selected frame arrives after a re-filter.
@@ -211,8 +234,17 @@ impl Component for App {
             thread: 0,
             search: String::new(),
             collapsed: Shared::new(HashSet::new()),
-            rows: Shared::new(Vec::new()),
+            rows: Shared::new(RowsView::default()),
+            epoch: 0,
+            range: (0, 100),
+            asked: None,
+            scroll_to: None,
+            painted: None,
+            window_asked: None,
+            window_waiting: None,
+            window_busy: false,
             selected: None,
+            selected_code: None,
             frame: None,
             step: 0,
             keep_step: None,
@@ -250,6 +282,8 @@ impl Component for App {
                 // Start a fresh worker: the failed one held the trace, so it is closed.
                 self.loading = None;
                 self.worker = None;
+                self.window_busy = false;
+                self.window_waiting = None;
                 let closed = self.opened.take().is_some();
                 self.view = None;
                 self.selected = None;
@@ -329,11 +363,11 @@ impl Component for App {
             Msg::Thread(thread) => {
                 self.thread = thread;
                 self.collapsed = Shared::new(HashSet::new());
-                self.recompute_rows();
+                self.refresh_rows(false);
             }
             Msg::Search(text) => {
                 self.search = text;
-                self.recompute_rows();
+                self.refresh_rows(false);
             }
             Msg::Toggle(node) => {
                 let mut collapsed = (*self.collapsed).clone();
@@ -341,9 +375,33 @@ impl Component for App {
                     collapsed.insert(node);
                 }
                 self.collapsed = Shared::new(collapsed);
-                self.recompute_rows();
+                self.refresh_rows(false);
             }
-            Msg::Select(key) => {
+            Msg::Range(first, count) => {
+                self.range = (first, count);
+                if self.view.is_some() && self.asked != Some((self.epoch, first, count)) {
+                    self.asked = Some((self.epoch, first, count));
+                    let query = TreeQuery {
+                        reveal: None,
+                        ..self.tree_query(false)
+                    };
+                    self.post(Request::Rows(query));
+                }
+                return false;
+            }
+            Msg::Window(query) => {
+                if self.view.is_some() && self.window_asked.as_ref() != Some(&query) {
+                    self.window_asked = Some(query.clone());
+                    if self.window_busy {
+                        self.window_waiting = Some(query);
+                        return false;
+                    }
+                    self.window_busy = true;
+                    self.post(Request::Timeline(query));
+                }
+                return false;
+            }
+            Msg::Select(key, code) => {
                 if self.selected == Some(key) {
                     return false;
                 }
@@ -351,12 +409,13 @@ impl Component for App {
                     self.thread = key.thread as usize;
                     self.collapsed = Shared::new(HashSet::new());
                 }
-                self.reveal(key);
                 self.selected = Some(key);
+                self.selected_code = Some(code);
                 self.frame = None;
                 self.step = 0;
                 self.keep_step = None;
                 self.post(Request::Frame { key });
+                self.refresh_rows(true);
             }
             Msg::Step(step) => self.step = step,
             Msg::Why(code, value) => self.post(Request::Why { code, value }),
@@ -495,7 +554,64 @@ impl App {
             total: file.size() as u64,
             events: 0,
         });
-        self.post_with(Request::Open { name }, Some(file));
+        self.epoch += 1;
+        let tree = TreeQuery {
+            thread: 0,
+            collapsed: Vec::new(),
+            first: 0,
+            reveal: None,
+            ..self.tree_query(false)
+        };
+        self.post_with(Request::Open { name, tree }, Some(file));
+    }
+
+    /// The rows the tree shows now, as a query; the selected frame is
+    /// kept in sight when it has a row (made to have one with `expand`).
+    fn tree_query(&self, expand: bool) -> TreeQuery {
+        TreeQuery {
+            epoch: self.epoch,
+            thread: self.thread as u32,
+            search: self.search.clone(),
+            collapsed: self.collapsed.iter().copied().collect(),
+            first: self.range.0,
+            count: self.range.1,
+            reveal: self
+                .selected
+                .filter(|key| key.thread as usize == self.thread)
+                .map(|key| key.node),
+            expand,
+        }
+    }
+
+    /// What the rows are changed: asks for them again (`expand`ing the
+    /// selected frame's ancestors).
+    fn refresh_rows(&mut self, expand: bool) {
+        self.epoch += 1;
+        if self.view.is_some() {
+            self.asked = Some((self.epoch, self.range.0, self.range.1));
+            self.post(Request::Rows(self.tree_query(expand)));
+        }
+    }
+
+    /// Rows from the worker: shown if they are rows of the state shown.
+    fn take_rows(&mut self, rows: RowsView) {
+        if rows.generation != self.view_generation || rows.epoch != self.epoch {
+            return;
+        }
+        if let Some(revealed) = &rows.revealed {
+            if !revealed.expanded.is_empty() {
+                let mut collapsed = (*self.collapsed).clone();
+                for node in &revealed.expanded {
+                    collapsed.remove(node);
+                }
+                self.collapsed = Shared::new(collapsed);
+            }
+            if let Some(position) = revealed.position {
+                let count = self.scroll_to.map_or(0, |(n, _)| n + 1);
+                self.scroll_to = Some((count, position));
+            }
+        }
+        self.rows = Shared::new(rows);
     }
 
     fn post(&mut self, request: Request) {
@@ -553,9 +669,19 @@ impl App {
             return;
         }
         self.debounce = None;
+        // The new view comes with its rows: no node collapsed, the
+        // selected frame's thread when it is still there.
+        self.epoch += 1;
+        let tree = TreeQuery {
+            collapsed: Vec::new(),
+            reveal: None,
+            ..self.tree_query(false)
+        };
         self.post(Request::Playground {
             generation,
             state: self.play.clone(),
+            tree,
+            selected: self.selected.filter(|_| self.view.is_some()),
         });
     }
 
@@ -609,26 +735,47 @@ impl App {
                     self.problem = None;
                 }
                 self.view_generation = view.generation;
-                // The selected frame, found again in the new tree if it is still there.
-                let anchor = match (&self.view, self.selected) {
-                    (Some(old), Some(key)) => old.tree.anchor(key, |c| recorded(old, c)),
-                    _ => None,
-                };
-                let found = anchor.and_then(|a| view.tree.locate(&a, |c| recorded(&view, c)));
-                if self.thread >= view.tree.threads.len() {
-                    self.thread = 0;
-                }
-                self.view = Some(Shared::new(*view));
+                // The worker found the selected frame again, if it is still
+                // there, and chose the thread (the selected frame's).
+                let mut view = *view;
+                let rows = std::mem::take(&mut view.rows);
+                let found = view.selected;
+                self.thread = rows.thread as usize;
                 self.collapsed = Shared::new(HashSet::new());
                 self.selected = None;
+                self.selected_code = None;
                 self.frame = None;
-                self.recompute_rows();
+                self.painted = None;
+                self.window_asked = None;
+                self.window_waiting = None;
+                self.view = Some(Shared::new(view));
                 if let Some(key) = found {
                     self.keep_step = Some(self.step);
-                    self.thread = key.thread as usize;
-                    self.recompute_rows();
                     self.selected = Some(key);
+                    self.selected_code = rows
+                        .rows
+                        .iter()
+                        .find(|r| r.node == key.node)
+                        .map(|r| r.code);
                     self.post(Request::Frame { key });
+                }
+                if rows.epoch == self.epoch {
+                    self.take_rows(rows);
+                } else {
+                    // The tree changed since: these rows do for now.
+                    self.rows = Shared::new(rows);
+                    self.refresh_rows(false);
+                }
+            }
+            Response::Rows(rows) => self.take_rows(*rows),
+            Response::Timeline(painted) => {
+                self.window_busy = false;
+                if let Some(query) = self.window_waiting.take() {
+                    self.window_busy = true;
+                    self.post(Request::Timeline(query));
+                }
+                if painted.query.generation == self.view_generation {
+                    self.painted = Some(Shared::new(*painted));
                 }
             }
             Response::FilterOk { generation } => {
@@ -646,6 +793,7 @@ impl App {
             }
             Response::Frame { key, frame } => {
                 if self.selected == Some(key) {
+                    self.selected_code = Some(frame.code);
                     // Start at the first line rather than the call itself,
                     // or where the user was before a re-filter.
                     let first_line = frame.steps.iter().position(|s| s.kind == StepKind::Line);
@@ -667,54 +815,10 @@ impl App {
             }
             Response::Failed { message } => {
                 self.loading = None;
+                self.window_busy = false;
                 self.error(message);
             }
         }
-    }
-
-    /// The rows of the tree: search results, or the expanded nodes.
-    fn recompute_rows(&mut self) {
-        let Some(view) = &self.view else {
-            self.rows = Shared::new(Vec::new());
-            return;
-        };
-        let Some(calls) = view.tree.threads.get(self.thread) else {
-            self.rows = Shared::new(Vec::new());
-            return;
-        };
-        let rows = if self.search.trim().is_empty() {
-            calltree::visible_rows(&calls.nodes, &self.collapsed)
-        } else {
-            calltree::search_rows(&calls.nodes, self.search.trim(), |code| {
-                view.codes
-                    .get(code as usize)
-                    .map_or("", |c| c.label.as_str())
-            })
-        };
-        self.rows = Shared::new(rows);
-    }
-
-    /// Expands the ancestors of `key` so that its row shows.
-    fn reveal(&mut self, key: NodeKey) {
-        let Some(calls) = self
-            .view
-            .as_ref()
-            .and_then(|v| v.tree.threads.get(key.thread as usize))
-        else {
-            return;
-        };
-        let hidden: Vec<u32> = calltree::ancestors(&calls.nodes, key.node)
-            .into_iter()
-            .filter(|a| self.collapsed.contains(a))
-            .collect();
-        if !hidden.is_empty() || key.thread as usize != self.thread {
-            let mut collapsed = (*self.collapsed).clone();
-            for a in hidden {
-                collapsed.remove(&a);
-            }
-            self.collapsed = Shared::new(collapsed);
-        }
-        self.recompute_rows();
     }
 
     fn views(&self, ctx: &Context<Self>) -> Html {
@@ -750,12 +854,12 @@ impl App {
                     .unwrap_or_default(),
             )
         });
-        let on_select = link.callback(Msg::Select);
+        let on_select = link.callback(|(key, code): (NodeKey, u32)| Msg::Select(key, code));
         let on_why_code = link.callback(|code: u32| Msg::Why(code, None));
-        let selected_code = self.selected.and_then(|key| {
-            let node = view.tree.node(key)?;
-            view.codes.get(node.code as usize).cloned()
-        });
+        let selected_code = self
+            .selected_code
+            .filter(|_| self.selected.is_some())
+            .and_then(|code| view.codes.get(code as usize).cloned());
         let why_value = {
             let recorded = selected_code.as_ref().map(|c| c.recorded);
             link.batch_callback(move |value: ValueRef| {
@@ -772,28 +876,31 @@ impl App {
                     { tab(Tab::Timeline, "Timeline") }
                     { tab(Tab::Summary, "Summary") }
                     <select class="threads" data-testid="thread-select" onchange={on_thread} title="Thread">
-                        { for view.tree.threads.iter().enumerate().map(|(i, t)| html! {
+                        { for view.threads.iter().enumerate().map(|(i, t)| html! {
                             <option value={i.to_string()} selected={i == self.thread}>
-                                { format!("thread {} {} ({} calls)", t.thread, t.name, format::count(t.nodes.len() as u64)) }
+                                { format!("thread {} {} ({} calls)", t.thread, t.name, format::count(t.calls)) }
                             </option>
                         }) }
                     </select>
                     <input class="search" type="search" placeholder="Search calls by name" data-testid="search"
                         value={self.search.clone()} oninput={on_search} />
                     if !self.search.trim().is_empty() {
-                        <span class="matches">{ match self.rows.len() { 1 => "1 match".to_string(), n => format!("{} matches", format::count(n as u64)) } }</span>
+                        <span class="matches">{ match self.rows.total { 1 => "1 match".to_string(), n => format!("{} matches", format::count(u64::from(n))) } }</span>
                     }
                 </nav>
                 <div class="view-body">
                     { match self.tab {
                         Tab::Tree => html! {
-                            <CallTreeView view={view.clone()} thread={self.thread} rows={self.rows.clone()}
+                            <CallTreeView view={view.clone()} rows={self.rows.clone()}
                                 collapsed={self.collapsed.clone()} searching={!self.search.trim().is_empty()}
-                                selected={self.selected} on_select={on_select.clone()}
-                                on_toggle={link.callback(Msg::Toggle)} on_why={on_why_code.clone()} />
+                                selected={self.selected} scroll_to={self.scroll_to} on_select={on_select.clone()}
+                                on_toggle={link.callback(Msg::Toggle)} on_why={on_why_code.clone()}
+                                on_range={link.callback(|(first, count)| Msg::Range(first, count))} />
                         },
                         Tab::Timeline => html! {
-                            <Timeline view={view.clone()} thread={self.thread} selected={self.selected} on_select={on_select.clone()} />
+                            <Timeline view={view.clone()} thread={self.thread} selected={self.selected}
+                                painted={self.painted.clone()} on_select={on_select.clone()}
+                                on_window={link.callback(Msg::Window)} />
                         },
                         Tab::Summary => html! {
                             <Summary opened={opened.clone()} view={Some(view.clone())} />
@@ -836,13 +943,6 @@ impl App {
             />
         }
     }
-}
-
-/// The recorded trace's index of code `code` of `view`.
-fn recorded(view: &TraceView, code: u32) -> u32 {
-    view.codes
-        .get(code as usize)
-        .map_or(u32::MAX, |c| c.recorded)
 }
 
 /// The progress bar while a trace is read.

@@ -1,10 +1,13 @@
 //! The timeline: a flame chart of one thread on a canvas. The wheel zooms
 //! around the pointer, dragging pans, a click selects the frame under it.
+//! The worker says which frames to paint for the window shown (frames
+//! narrower than two pixels once per pixel column and depth); the page
+//! never holds the tree.
 
 use super::shared::Shared;
 use crate::calltree::NodeKey;
 use crate::format;
-use crate::protocol::TraceView;
+use crate::protocol::{TimelineQuery, TimelineView, TraceView};
 use gloo_events::{EventListener, EventListenerOptions};
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, WheelEvent};
@@ -26,8 +29,12 @@ pub struct TimelineProps {
     pub thread: usize,
     /// The selected frame.
     pub selected: Option<NodeKey>,
-    /// A frame was clicked.
-    pub on_select: Callback<NodeKey>,
+    /// The frames to paint, as the worker last sent them.
+    pub painted: Option<Shared<TimelineView>>,
+    /// A frame was clicked: its key and code.
+    pub on_select: Callback<(NodeKey, u32)>,
+    /// The window shown changed: the frames to paint for it are needed.
+    pub on_window: Callback<TimelineQuery>,
 }
 
 /// The visible time window, in nanoseconds.
@@ -48,14 +55,8 @@ struct Extent {
 
 impl Extent {
     fn of(view: &TraceView) -> Extent {
-        let end = view.tree.end_t as f64;
-        let start = view
-            .tree
-            .threads
-            .iter()
-            .filter_map(|thread| thread.nodes.first())
-            .map(|node| node.t0 as f64)
-            .fold(end, f64::min);
+        let end = view.end_t as f64;
+        let start = (view.start_t as f64).min(end);
         Extent { start, end }
     }
 
@@ -98,6 +99,48 @@ impl Window {
     }
 }
 
+/// A click on the chart: the depth and pixel clicked, the chart's width and window.
+#[derive(Debug, Clone, Copy)]
+struct Click {
+    depth: u32,
+    x: f64,
+    width: f64,
+    window: Window,
+}
+
+impl Click {
+    /// The innermost painted frame at the depth clicked running at the
+    /// time clicked, or else the one painted under the pointer (a frame
+    /// narrower than a pixel stands for the others in its pixel column).
+    fn hit(&self, painted: &TimelineView, thread: usize) -> Option<(NodeKey, u32)> {
+        let Click {
+            depth,
+            x,
+            width,
+            window,
+        } = *self;
+        let scale = width / window.span();
+        let at = (window.t0 + x / scale).max(0.0) as u64;
+        let frames = &painted.frames;
+        let f = frames
+            .iter()
+            .rev()
+            .find(|f| f.depth == depth && f.t0 <= at && f.t1 >= at)
+            .or_else(|| {
+                frames.iter().rev().find(|f| {
+                    let x0 = ((f.t0 as f64 - window.t0) * scale).max(-1.0);
+                    let x1 = ((f.t1 as f64 - window.t0) * scale).min(width + 1.0);
+                    f.depth == depth && x0.floor() <= x && x < x0 + (x1 - x0).max(1.0) + 1.0
+                })
+            })?;
+        let key = NodeKey {
+            thread: thread as u32,
+            node: f.node,
+        };
+        Some((key, f.code))
+    }
+}
+
 /// A drag in progress: where it started and the window then.
 #[derive(Debug, Clone, Copy)]
 struct Drag {
@@ -122,14 +165,43 @@ pub fn Timeline(props: &TimelineProps) -> Html {
         });
     }
 
+    // Ask for the frames of the window shown.
+    {
+        let canvas = canvas.clone();
+        let on_window = props.on_window.clone();
+        use_effect_with(
+            (props.view.clone(), props.thread, *window),
+            move |(view, thread, window)| {
+                if let Some(canvas) = canvas.cast::<HtmlCanvasElement>() {
+                    on_window.emit(TimelineQuery {
+                        generation: view.generation,
+                        thread: *thread as u32,
+                        t0: window.t0,
+                        t1: window.t1,
+                        width: canvas.client_width().max(1) as f64,
+                    });
+                }
+            },
+        );
+    }
+
     // Draw whenever something shown changes.
     {
         let canvas = canvas.clone();
         use_effect_with(
-            (props.view.clone(), props.thread, *window, props.selected),
-            move |(view, thread, window, selected)| {
+            (
+                props.view.clone(),
+                props.thread,
+                *window,
+                props.selected,
+                props.painted.clone(),
+            ),
+            move |(view, thread, window, selected, painted)| {
                 if let Some(canvas) = canvas.cast::<HtmlCanvasElement>() {
-                    draw(&canvas, view, *thread, *window, *selected);
+                    let painted = painted.as_ref().filter(|p| {
+                        p.query.generation == view.generation && p.query.thread == *thread as u32
+                    });
+                    draw(&canvas, view, painted, *thread, *window, *selected);
                 }
             },
         );
@@ -198,13 +270,36 @@ pub fn Timeline(props: &TimelineProps) -> Html {
             );
         })
     };
+    // A click made before the frames of this view and thread came: it is
+    // resolved when they come.
+    let pending = use_mut_ref(|| Option::<Click>::None);
+    {
+        let pending = pending.clone();
+        let on_select = props.on_select.clone();
+        let generation = props.view.generation;
+        let thread = props.thread;
+        use_effect_with(props.painted.clone(), move |painted| {
+            let painted = painted
+                .as_ref()
+                .filter(|p| p.query.generation == generation && p.query.thread == thread as u32);
+            if let Some(painted) = painted {
+                if let Some(click) = pending.borrow_mut().take() {
+                    if let Some(hit) = click.hit(painted, thread) {
+                        on_select.emit(hit);
+                    }
+                }
+            }
+        });
+    }
     let onmouseup = {
         let drag = drag.clone();
         let window = window.clone();
         let canvas = canvas.clone();
-        let view = props.view.clone();
+        let painted = props.painted.clone();
+        let generation = props.view.generation;
         let thread = props.thread;
         let on_select = props.on_select.clone();
+        let pending = pending.clone();
         Callback::from(move |e: MouseEvent| {
             let Some(d) = drag.borrow_mut().take() else {
                 return;
@@ -219,10 +314,22 @@ pub fn Timeline(props: &TimelineProps) -> Html {
             if y < 0.0 {
                 return;
             }
-            let depth = (y / LEVEL) as u32;
-            let t = window.t0 + e.offset_x() as f64 / width * window.span();
-            if let Some(key) = view.tree.hit(thread, depth, t.max(0.0) as u64) {
-                on_select.emit(key);
+            let click = Click {
+                depth: (y / LEVEL) as u32,
+                x: e.offset_x() as f64,
+                width,
+                window: *window,
+            };
+            let painted = painted
+                .as_ref()
+                .filter(|p| p.query.generation == generation && p.query.thread == thread as u32);
+            match painted {
+                Some(painted) => {
+                    if let Some(hit) = click.hit(painted, thread) {
+                        on_select.emit(hit);
+                    }
+                }
+                None => *pending.borrow_mut() = Some(click),
             }
         })
     };
@@ -243,7 +350,6 @@ pub fn Timeline(props: &TimelineProps) -> Html {
     };
     let depth = props
         .view
-        .tree
         .threads
         .get(props.thread)
         .map_or(1, |t| t.depth.max(1));
@@ -269,17 +375,19 @@ pub fn Timeline(props: &TimelineProps) -> Html {
     }
 }
 
-/// Paints the flame chart of `thread` within `window`.
+/// Paints the flame chart of `thread` within `window`: the frames the
+/// worker sent (`painted`), if they are for this thread.
 fn draw(
     canvas: &HtmlCanvasElement,
     view: &TraceView,
+    painted: Option<&Shared<TimelineView>>,
     thread: usize,
     window: Window,
     selected: Option<NodeKey>,
 ) {
-    let Some(calls) = view.tree.threads.get(thread) else {
+    if view.threads.get(thread).is_none() {
         return;
-    };
+    }
     let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
     let width = canvas.client_width().max(1) as f64;
     let height = canvas.client_height().max(1) as f64;
@@ -312,23 +420,15 @@ fn draw(
     }
 
     let scale = width / window.span();
-    // Per depth, the last pixel column painted: tiny frames are painted once per column.
-    let mut painted = vec![f64::NEG_INFINITY; calls.depth as usize + 1];
     let mut chosen = None;
-    for (index, node) in calls.nodes.iter().enumerate() {
+    let frames = painted.map_or(&[][..], |p| p.frames.as_slice());
+    for node in frames {
         if (node.t1 as f64) < window.t0 || (node.t0 as f64) > window.t1 {
             continue;
         }
         let x0 = ((node.t0 as f64 - window.t0) * scale).max(-1.0);
         let x1 = ((node.t1 as f64 - window.t0) * scale).min(width + 1.0);
         let w = (x1 - x0).max(1.0);
-        let level = node.depth as usize;
-        if w < 2.0 && x0.floor() <= painted.get(level).copied().unwrap_or(f64::INFINITY) {
-            continue;
-        }
-        if let Some(p) = painted.get_mut(level) {
-            *p = (x0 + w).floor();
-        }
         let y = RULER + node.depth as f64 * LEVEL;
         ctx.set_fill_style_str(&color(node.code));
         ctx.fill_rect(x0, y + 1.0, w, LEVEL - 2.0);
@@ -353,7 +453,7 @@ fn draw(
         if selected
             == Some(NodeKey {
                 thread: thread as u32,
-                node: index as u32,
+                node: node.node,
             })
         {
             chosen = Some((x0, y, w));

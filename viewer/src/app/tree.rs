@@ -1,10 +1,12 @@
-//! The call tree: a virtualized list of rows, only the visible ones in the
-//! DOM, so a trace of a million events scrolls as smoothly as a small one.
+//! The call tree: a virtualized list of rows. The worker holds the tree;
+//! the page asks it for the rows in (and a little around) its scroll range
+//! and puts only the visible ones in the DOM, so a trace of fifty million
+//! events scrolls as smoothly as a small one.
 
 use super::shared::Shared;
-use crate::calltree::{CallNode, Entry, Exit, NodeKey};
+use crate::calltree::{Entry, Exit, NodeKey};
 use crate::format;
-use crate::protocol::TraceView;
+use crate::protocol::{RowView, RowsView, TraceView};
 use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
 use yew::prelude::*;
@@ -13,30 +15,35 @@ use yew::prelude::*;
 pub const ROW_HEIGHT: f64 = 22.0;
 /// Rows rendered above and below the visible ones.
 const OVERSCAN: usize = 12;
+/// Rows asked for above and below the rendered ones, so that scrolling a
+/// little needs no answer from the worker.
+const PREFETCH: usize = 60;
 /// Pixels of indentation per nesting level.
 const INDENT: u32 = 14;
 
 /// The tree's inputs.
 #[derive(Properties, PartialEq)]
 pub struct TreeProps {
-    /// The displayed trace.
+    /// The displayed trace (its codes).
     pub view: Shared<TraceView>,
-    /// Index of the thread shown.
-    pub thread: usize,
-    /// The node indices to show, in order.
-    pub rows: Shared<Vec<u32>>,
+    /// The rows the worker sent: their thread, how many there are, a window of them.
+    pub rows: Shared<RowsView>,
     /// Whether a row is collapsed, by node index.
     pub collapsed: Shared<std::collections::HashSet<u32>>,
     /// Whether rows are search results (no expanders then).
     pub searching: bool,
     /// The selected frame.
     pub selected: Option<NodeKey>,
-    /// A row was clicked.
-    pub on_select: Callback<NodeKey>,
+    /// A row to scroll into sight (a counter, so that the same row can be asked again, and its position).
+    pub scroll_to: Option<(u64, u32)>,
+    /// A row was clicked: its frame and code.
+    pub on_select: Callback<(NodeKey, u32)>,
     /// An expander was clicked (node index).
     pub on_toggle: Callback<u32>,
     /// "why?" was clicked (recorded code index).
     pub on_why: Callback<u32>,
+    /// Rows `first..first + count` are needed (they are not all in `rows`).
+    pub on_range: Callback<(u32, u32)>,
 }
 
 /// The call tree view.
@@ -57,47 +64,62 @@ pub fn CallTreeView(props: &TreeProps) -> Html {
         })
     };
 
-    // Keep the selected row in sight (a click on the timeline selects too).
+    // Keep a revealed row in sight (a click on the timeline selects too).
     {
         let container = container.clone();
-        let rows = props.rows.clone();
-        let thread = props.thread;
         let height_handle = height.clone();
-        use_effect_with((props.selected, rows.clone()), move |(selected, _)| {
-            if let (Some(key), Some(el)) = (selected, container.cast::<HtmlElement>()) {
-                height_handle.set(el.client_height() as f64);
-                if key.thread as usize == thread {
-                    if let Ok(index) = rows.binary_search(&key.node) {
-                        let top = index as f64 * ROW_HEIGHT;
-                        let view_top = el.scroll_top() as f64;
-                        let view_height = el.client_height() as f64;
-                        if top < view_top || top + ROW_HEIGHT > view_top + view_height {
-                            el.set_scroll_top((top - view_height / 3.0).max(0.0) as i32);
-                        }
-                    }
+        let scroll_handle = scroll_top.clone();
+        use_effect_with(props.scroll_to, move |scroll_to| {
+            if let (Some((_, position)), Some(el)) = (scroll_to, container.cast::<HtmlElement>()) {
+                let view_height = el.client_height() as f64;
+                height_handle.set(view_height);
+                let top = *position as f64 * ROW_HEIGHT;
+                let view_top = el.scroll_top() as f64;
+                if top < view_top || top + ROW_HEIGHT > view_top + view_height {
+                    let to = (top - view_height / 3.0).max(0.0);
+                    el.set_scroll_top(to as i32);
+                    scroll_handle.set(el.scroll_top() as f64);
                 }
             }
         });
     }
 
-    let Some(calls) = props.view.tree.threads.get(props.thread) else {
-        return html! { <div class="empty">{ "No calls in this trace." }</div> };
-    };
-    let total = props.rows.len();
+    let window = &props.rows;
+    let total = window.total as usize;
     let first = ((*scroll_top / ROW_HEIGHT) as usize).saturating_sub(OVERSCAN);
     let last = (((*scroll_top + *height) / ROW_HEIGHT) as usize + OVERSCAN).min(total);
-    let rows = props.rows.get(first..last).unwrap_or(&[]);
+
+    // Ask for the rows in sight when the worker has not sent them.
+    {
+        let on_range = props.on_range.clone();
+        let have = (
+            window.first as usize,
+            window.first as usize + window.rows.len(),
+        );
+        let missing = first < last && (first < have.0 || last > have.1);
+        use_effect_with(
+            (first, last, missing, props.rows.clone()),
+            move |&(first, last, missing, _)| {
+                if missing {
+                    let from = first.saturating_sub(PREFETCH);
+                    on_range.emit((from as u32, (last + PREFETCH - from) as u32));
+                }
+            },
+        );
+    }
+
+    if props.view.threads.is_empty() {
+        return html! { <div class="empty">{ "No calls in this trace." }</div> };
+    }
+    let shown = window.rows.iter().enumerate().filter_map(|(i, r)| {
+        let position = window.first as usize + i;
+        (first..last).contains(&position).then_some((position, r))
+    });
 
     html! {
         <div class="tree" ref={container} {onscroll} role="tree">
             <div class="tree-spacer" style={format!("height:{}px", total as f64 * ROW_HEIGHT)}>
-                { for rows.iter().enumerate().map(|(i, &index)| {
-                    let position = first + i;
-                    match calls.nodes.get(index as usize) {
-                        Some(node) => row(props, index, node, position),
-                        None => html! {},
-                    }
-                }) }
+                { for shown.map(|(position, r)| row(props, r, position)) }
             </div>
             if total == 0 {
                 <div class="empty">{ if props.searching { "No call matches." } else { "No calls on this thread." } }</div>
@@ -107,9 +129,10 @@ pub fn CallTreeView(props: &TreeProps) -> Html {
 }
 
 /// One row.
-fn row(props: &TreeProps, index: u32, node: &CallNode, position: usize) -> Html {
+fn row(props: &TreeProps, node: &RowView, position: usize) -> Html {
+    let index = node.node;
     let key = NodeKey {
-        thread: props.thread as u32,
+        thread: props.rows.thread,
         node: index,
     };
     let code = props.view.codes.get(node.code as usize);
@@ -133,7 +156,10 @@ fn row(props: &TreeProps, index: u32, node: &CallNode, position: usize) -> Html 
     } else {
         "▾"
     };
-    let on_select = props.on_select.reform(move |_: MouseEvent| key);
+    let displayed_code = node.code;
+    let on_select = props
+        .on_select
+        .reform(move |_: MouseEvent| (key, displayed_code));
     let on_toggle = {
         let toggle = props.on_toggle.clone();
         let expandable = !props.searching && node.size > 0;
@@ -168,6 +194,7 @@ fn row(props: &TreeProps, index: u32, node: &CallNode, position: usize) -> Html 
         <div
             class={classes!("call-row", selected.then_some("selected"))}
             data-testid="call-row"
+            data-node={index.to_string()}
             role="treeitem"
             aria-selected={selected.to_string()}
             style={format!("top:{}px", position as f64 * ROW_HEIGHT)}
@@ -179,7 +206,7 @@ fn row(props: &TreeProps, index: u32, node: &CallNode, position: usize) -> Html 
             if let Some(entry) = entry { <span class="tag">{ entry }</span> }
             if let Some(exit) = exit { <span class={classes!("tag", exit)}>{ exit }</span> }
             <span class="place">{ place }</span>
-            <span class="dur">{ format::duration(node.t1.saturating_sub(node.t0)) }</span>
+            <span class="dur">{ format::duration(node.duration) }</span>
             <button class="why" title="Why is this call traced, and how is it named?" onclick={on_why}>{ "why?" }</button>
         </div>
     }
