@@ -39,7 +39,8 @@ struct LegacyState {
     suspended: FxHashSet<usize>,
     /// `co_code` of each code object seen, to read the last instruction.
     bytecode: FxHashMap<usize, Py<PyBytes>>,
-    /// The exception last raised in each frame, for its unwind.
+    /// The exception last raised in each frame, for its unwind, kept only
+    /// while it may still unwind the frame (see [`forget_handled`]).
     raised: FxHashMap<usize, Py<PyAny>>,
     /// A generator frame resumed, not yet known to be a plain resume or a throw.
     pending_resume: Option<(usize, Py<PyAny>)>,
@@ -152,8 +153,22 @@ extern "C" fn trace(
     what: c_int,
     arg: *mut ffi::PyObject,
 ) -> c_int {
-    // SAFETY: CPython calls trace functions with the GIL held.
-    let py = unsafe { Python::assume_attached() };
+    // CPython calls trace functions with the GIL held, but not through
+    // PyO3: `attach` tells PyO3 so. Without it PyO3 believes the thread is
+    // detached and defers every `Py` drop to a pool it empties only when it
+    // next attaches, so an exception or a value the recorder let go of stayed
+    // alive, for the program to see (a weak reference not cleared, a
+    // refcount one too high). On a thread holding the GIL, attaching only
+    // bumps PyGILState_Ensure's counter, and empties that pool.
+    Python::attach(|py| trace_attached(py, frame, what, arg))
+}
+
+fn trace_attached(
+    py: Python<'_>,
+    frame: *mut ffi::PyFrameObject,
+    what: c_int,
+    arg: *mut ffi::PyObject,
+) -> c_int {
     if !INSTALLED.load(Ordering::Relaxed) || STATE.with(|s| s.borrow().is_none()) {
         // SAFETY: removing this thread's hook from inside it is allowed.
         unsafe { ffi::PyEval_SetTrace(None, std::ptr::null_mut()) };
@@ -338,6 +353,7 @@ fn on_call(py: Python<'_>, frame: *mut ffi::PyFrameObject) {
 }
 
 fn on_line(py: Python<'_>, frame: *mut ffi::PyFrameObject) {
+    forget_handled(py, frame);
     let code = code_of(py, frame);
     // SAFETY: `frame` is live.
     let line = unsafe { ffi::PyFrame_GetLineNumber(frame) };
@@ -347,6 +363,35 @@ fn on_line(py: Python<'_>, frame: *mut ffi::PyFrameObject) {
     if verdict == Some(Verdict::Ignore) {
         skip_lines(frame);
     }
+}
+
+/// A line runs in `frame` after an exception was raised there: the
+/// exception kept for the frame's unwind becomes the one being handled now
+/// (an `except` or `finally` block, or a `with` exit, is running: that is
+/// what a bare `raise` or the block's end unwinds with), or is let go when
+/// none is (the exception was caught and its handler is done). Keeping it
+/// until the frame returned kept it, its traceback and their frames' locals
+/// alive longer than without the recorder (test_exceptions'
+/// `testExceptionCleanupState`). An exception handled in a caller is alive
+/// as long as this frame runs anyway.
+fn forget_handled(py: Python<'_>, frame: *mut ffi::PyFrameObject) {
+    let key = frame as usize;
+    if with_state(|s| s.raised.is_empty() || !s.raised.contains_key(&key)).unwrap_or(true) {
+        return;
+    }
+    // SAFETY: GIL held; a new reference, or NULL when nothing is handled.
+    let handled = unsafe { Bound::from_owned_ptr_or_opt(py, ffi::PyErr_GetHandledException()) }
+        .filter(|handled| !handled.is_none());
+    // What is let go is dropped after the state's borrow ends: dropping it
+    // may run a finalizer.
+    let _released = with_state(|s| match handled {
+        Some(handled) => s
+            .raised
+            .get_mut(&key)
+            .filter(|kept| kept.as_ptr() != handled.as_ptr())
+            .map(|kept| std::mem::replace(kept, handled.unbind())),
+        None => s.raised.remove(&key),
+    });
 }
 
 fn last_opcode(
@@ -416,7 +461,7 @@ fn on_exception(py: Python<'_>, frame: *mut ffi::PyFrameObject, arg: *mut ffi::P
         return;
     };
     let code = code_of(py, frame);
-    with_state(|s| s.raised.insert(frame as usize, exception.clone().unbind()));
+    let _previous = with_state(|s| s.raised.insert(frame as usize, exception.clone().unbind()));
     // SAFETY: `frame` is live.
     let line = unsafe { ffi::PyFrame_GetLineNumber(frame) };
     with_session(py, |s| {

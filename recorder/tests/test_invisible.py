@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from conftest import assert_same_behaviour, record, run_python
+from conftest import assert_same_behaviour, code_id, export_json, record, run_python, walk
 
 MONITORING = sys.version_info >= (3, 12)
 needs_monitoring = pytest.mark.skipif(not MONITORING, reason="sys.monitoring is 3.12+")
@@ -542,3 +542,120 @@ def test_no_frame_object_where_python_makes_none(tmp_path):
     plain = same_as_plain(tmp_path, SNEAKY_FRAME, "--values", "none")
     if MONITORING:
         assert plain.stdout == "gi_frame is the sneaky frame: True\n"
+
+
+# --- 5. what the program lets go of is freed when it would be ------------------
+
+RELEASED = """\
+    import gc, sys, weakref
+
+    class Obj:
+        pass
+
+    def handled_here():
+        # test_exceptions' testExceptionCleanupState: an exception caught in
+        # this frame, its traceback and their frames' locals are freed when
+        # the except block ends, not when the frame returns.
+        obj = Obj()
+        ref = weakref.ref(obj)
+        def inner():
+            local = obj
+            raise KeyError(obj)
+        try:
+            inner()
+        except KeyError as e:
+            pass
+        obj = None
+        print("after the except block:", ref())
+        try:
+            raise KeyError(Obj())
+        finally:
+            print("in a finally block:", sys.exc_info()[0].__name__)
+        print("never")
+
+    class Caught:
+        # test_enum's test_missing_exceptions_reset: a frame that handled an
+        # exception returned, so nothing holds its `self` any more.
+        def __init__(self):
+            try:
+                raise ValueError()
+            except ValueError:
+                pass
+
+    def refcount():
+        # test_coroutines' test_for_6: what the recorder read and let go of
+        # holds no reference (3.11: a `Py` dropped in the trace hook).
+        obj = Obj()
+        before = sys.getrefcount(obj)
+        def use(o):
+            try:
+                raise StopIteration(o)
+            except StopIteration:
+                return o
+        for _ in range(3):
+            use(obj)
+        return sys.getrefcount(obj) - before
+
+    gc.disable()  # what is freed is freed by reference counting
+    try:
+        handled_here()
+    except KeyError:
+        pass
+    print("after the return:", weakref.ref(Caught())())
+    print("references left:", refcount())
+"""
+
+
+@pytest.mark.parametrize("values", ["none", "all"])
+def test_what_the_program_lets_go_of_is_freed(tmp_path, values):
+    plain = same_as_plain(tmp_path, RELEASED, "--values", values)
+    assert plain.stdout == (
+        "after the except block: None\n"
+        "in a finally block: KeyError\n"
+        "after the return: None\n"
+        "references left: 0\n"
+    )
+
+
+UNWOUND = """\
+    def nested():
+        try:
+            raise KeyError("outer")
+        except KeyError:
+            try:
+                raise ValueError("inner")
+            except ValueError:
+                pass
+            raise  # the KeyError again, with no exception event on 3.11
+
+    def in_finally():
+        try:
+            raise KeyError("finally")
+        finally:
+            x = 1
+
+    for f in (nested, in_finally):
+        try:
+            f()
+        except KeyError:
+            pass
+"""
+
+
+def test_an_unwind_carries_the_exception_that_left_the_frame(tmp_path):
+    # 3.11 sees no exception event for a bare `raise` or the end of a
+    # finally block: the exception kept for the unwind follows the one being
+    # handled at each line.
+    same_as_plain(tmp_path, UNWOUND, "--values", "all")
+    trace = export_json(tmp_path / "trace.tsieve")
+
+    def exception(event):
+        value = event["value"]["value"]
+        args = next(a["value"]["value"] for a in value["attrs"] if a["name"] == "args")
+        return value["type_name"], args["items"][0]["value"]
+
+    unwinds = {
+        qualname: [exception(e) for e, c in walk(trace) if e["event"] == "unwind" and c == code_id(trace, qualname)]
+        for qualname in ("nested", "in_finally")
+    }
+    assert unwinds == {"nested": [("KeyError", "outer")], "in_finally": [("KeyError", "finally")]}
