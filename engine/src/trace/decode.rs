@@ -155,16 +155,10 @@ impl Decoder {
     /// skipped, events handed out.
     pub fn replaying(&self) -> Decoder {
         let mut decoder = Decoder::new(Keep::Stream);
-        decoder.trace = self.trace.as_ref().map(|t| Trace {
-            header: t.header.clone(),
-            codes: Vec::new(),
-            sys_paths: Vec::new(),
-            modules: Vec::new(),
-            markers: Vec::new(),
-            sources: Vec::new(),
-            events: Vec::new(),
-            trailer: None,
-        });
+        decoder.trace = self
+            .trace
+            .as_ref()
+            .map(|t| Trace::of_header(t.header.clone()));
         decoder.strings = self.strings.clone();
         decoder.code_ids = self.code_ids.clone();
         decoder.replay = true;
@@ -437,16 +431,7 @@ impl Decoder {
             }
             let header: TraceHeader = serde_json::from_str(json)
                 .map_err(|e| Corrupt(format!("the header does not decode: {e}")))?;
-            self.trace = Some(Trace {
-                header,
-                codes: Vec::new(),
-                sys_paths: Vec::new(),
-                modules: Vec::new(),
-                markers: Vec::new(),
-                sources: Vec::new(),
-                events: Vec::new(),
-                trailer: None,
-            });
+            self.trace = Some(Trace::of_header(header));
             return Ok(());
         }
         if self.trace.is_none() {

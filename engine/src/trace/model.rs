@@ -599,6 +599,20 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// A trace of `header` alone: no tables, no events, no trailer yet.
+    pub fn of_header(header: TraceHeader) -> Trace {
+        Trace {
+            header,
+            codes: Vec::new(),
+            sys_paths: Vec::new(),
+            modules: Vec::new(),
+            markers: Vec::new(),
+            sources: Vec::new(),
+            events: Vec::new(),
+            trailer: None,
+        }
+    }
+
     /// The resolver inputs in force when `code` was first seen, for the
     /// `paths` naming mode, with `extra_roots` tried first as `sys.path` entries.
     pub fn resolver_inputs(&self, code: &CodeInfo, extra_roots: &[String]) -> ResolverInputs {
