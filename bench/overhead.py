@@ -74,6 +74,10 @@ def clear(path):
 RUN_LIMIT_S = 600
 
 
+class RunFailed(Exception):
+    """A tool exited with an error (or was killed) on a workload."""
+
+
 def run_once(argv, workload, trace):
     clear(trace)
     started = time.perf_counter()
@@ -85,7 +89,8 @@ def run_once(argv, workload, trace):
         return float(RUN_LIMIT_S)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
-        raise SystemExit(f"{argv[0:4]} {workload} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+        killed = " (killed: out of memory?)" if done.returncode == -9 else ""
+        raise RunFailed(f"exit status {done.returncode}{killed}", done.stderr[-2000:])
     return elapsed
 
 
@@ -119,12 +124,23 @@ def measure(workloads, repeat):
                     continue
                 # CodeTracer's recorder takes minutes on the larger workloads: once is enough.
                 runs = 1 if label.startswith("codetracer") else repeat
-                times = [run_once(argv, workload, trace) for _ in range(runs)]
+                try:
+                    times = [run_once(argv, workload, trace) for _ in range(runs)]
+                except RunFailed as failure:
+                    # A peer that cannot record a workload is a result, not
+                    # a reason to stop; tracesieve's own failures are.
+                    if label.startswith("tracesieve"):
+                        raise SystemExit(f"{label} {workload} failed: {failure.args[0]}\n{failure.args[1]}")
+                    rows.append({"tool": label, "failed": failure.args[0]})
+                    print(f"{workload:8} {label:26} failed: {failure.args[0]}", file=sys.stderr)
+                    continue
                 rows.append({"tool": label, "median_s": statistics.median(times), "runs": times, "size": size_of(trace)})
                 print(f"{workload:8} {label:26} {statistics.median(times):8.3f} s", file=sys.stderr)
             plain = rows[0]["median_s"]
             plain_work = plain - startup["python"]
             for row in rows:
+                if "failed" in row:
+                    continue
                 row["startup_s"] = startup[row["tool"]]
                 row["ratio"] = row["median_s"] / plain
                 row["work_ratio"] = (row["median_s"] - row["startup_s"]) / plain_work
@@ -174,7 +190,7 @@ def verdicts(results):
         lines.append("* Fully skipped code, as a multiple of plain Python's work with start-up aside, on the workloads "
                      f"with at least 0.1 s of work (target within 10 %): {', '.join(skips)}.")
     for name in ("mixed", "library"):
-        if name in by:
+        if name in by and "failed" not in row_of(by[name], "codetracer 0.3.0"):
             ts = row_of(by[name], "tracesieve --values all")
             ct = row_of(by[name], "codetracer 0.3.0")
             speed = ct["us_per_call"] / ts["us_per_call"] if ts["us_per_call"] > 0 else float("inf")
@@ -201,6 +217,9 @@ def markdown_table(results, repeat):
             "|---|---|---|---|---|---|---|---|",
         ]
         for row in result["rows"]:
+            if "failed" in row:
+                lines.append(f"| {row['tool']} | failed: {row['failed']} | | | | | | |")
+                continue
             per_call = "–" if row["tool"] == "python" else f"{row['us_per_call']:.2f}"
             per_line = "–" if row["tool"] == "python" or "ns_per_line" not in row else f"{row['ns_per_line']:.0f}"
             capped = ">" if row["median_s"] >= RUN_LIMIT_S else ""
