@@ -454,7 +454,8 @@ impl OpenTrace {
             return self.view(generation, query, anchor);
         }
         let names = self.tables.thread_names.iter().cloned().collect();
-        let filter = EventFilter::new(trace, names, &chain, &naming);
+        // The decisions are made once, for the view and for the filter.
+        let filter = EventFilter::with_decisions(trace, names, decisions.clone(), &chain, &naming);
         // Recorded code index → displayed index, as the filter renumbers them.
         let mut shown_code = vec![NONE; decisions.len()];
         let mut code_map = Vec::new();
@@ -490,7 +491,7 @@ impl OpenTrace {
             dropped: values.dropped,
         };
         let recorded = self.tables.trace.trailer.as_ref().map(|t| &t.stats);
-        let total = sum(recorded.cloned().unwrap_or_default(), &added);
+        let total = recorded.cloned().unwrap_or_default().plus(&added);
         let report = RefilterReport {
             events: tree.events as usize,
             codes: filter.tables().codes.len(),
@@ -889,7 +890,7 @@ impl OpenTrace {
                 let mut kept = Vec::with_capacity(events.len() + 1);
                 for mut event in events {
                     *event.thread_mut() = thread;
-                    filter.event(&event, &mut kept);
+                    filter.take(event, &mut kept);
                 }
                 (kept, &filter.tables().codes)
             }
@@ -1059,16 +1060,6 @@ fn around(first: usize, count: usize, position: Option<usize>, total: usize) -> 
         _ => first,
     };
     first.min(total.saturating_sub(count.min(total)))
-}
-
-/// The input's statistics plus what a pass added.
-fn sum(mut total: FilterStats, added: &FilterStats) -> FilterStats {
-    total.scopes_skipped = total.scopes_skipped.saturating_add(added.scopes_skipped);
-    for k in 0..total.redacted.len() {
-        total.redacted[k] = total.redacted[k].saturating_add(added.redacted[k]);
-        total.dropped[k] = total.dropped[k].saturating_add(added.dropped[k]);
-    }
-    total
 }
 
 /// The attached file as a [`Read`], from the start.
