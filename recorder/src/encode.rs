@@ -150,8 +150,12 @@ impl Encoder {
         if let Ok(i) = obj.cast_exact::<PyInt>() {
             return match i.extract::<i64>() {
                 Ok(value) => Value::Int { value },
-                Err(_) => Value::BigInt {
-                    digits: i.to_string(),
+                Err(_) => match big_int_digits(i) {
+                    Ok(digits) => Value::BigInt { digits },
+                    Err(error) => Value::ReprError {
+                        type_name: Name::from("int"),
+                        message: error.to_string(),
+                    },
                 },
             };
         }
@@ -713,4 +717,93 @@ fn instance_dict<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyAny>> {
     };
     let _ = PyErr::take(py);
     dict.ok()
+}
+
+/// Ints of more bits than this are given in hexadecimal: turning one into
+/// decimal takes time that grows with the square of its size.
+const DECIMAL_BITS_LIMIT: u64 = 1 << 16;
+
+/// The digits of an int too large for 64 bits, worked out here rather than
+/// by `str()`, which refuses ints of more than `sys.get_int_max_str_digits()`
+/// digits (4,300 by default) and would report that to the program's
+/// unraisable hook: decimal up to [`DECIMAL_BITS_LIMIT`] bits, hexadecimal
+/// (`0x…`) above it. Only `int`'s own methods run.
+fn big_int_digits(int: &Bound<'_, PyInt>) -> PyResult<String> {
+    let negative = int.lt(0)?;
+    let magnitude = if negative {
+        int.neg()?
+    } else {
+        int.clone().into_any()
+    };
+    let sign = if negative { "-" } else { "" };
+    let bits: u64 = magnitude.call_method0("bit_length")?.extract()?;
+    if bits > DECIMAL_BITS_LIMIT {
+        let hex: String = magnitude.call_method1("__format__", ("x",))?.extract()?;
+        return Ok(format!("{sign}0x{hex}"));
+    }
+    let bytes: Vec<u8> = magnitude
+        .call_method1("to_bytes", (bits.div_ceil(8), "little"))?
+        .extract()?;
+    Ok(format!("{sign}{}", decimal_digits(&bytes)))
+}
+
+/// The decimal digits of an unsigned number given as little-endian bytes.
+fn decimal_digits(little_endian: &[u8]) -> String {
+    const CHUNK: u64 = 10_000_000_000_000_000_000; // 10^19, the most a u64 holds
+    let mut limbs: Vec<u64> = little_endian
+        .chunks(8)
+        .map(|chunk| {
+            let mut limb = [0u8; 8];
+            limb[..chunk.len()].copy_from_slice(chunk);
+            u64::from_le_bytes(limb)
+        })
+        .collect();
+    let mut chunks = Vec::new();
+    loop {
+        while limbs.last() == Some(&0) {
+            limbs.pop();
+        }
+        if limbs.is_empty() {
+            break;
+        }
+        let mut remainder: u128 = 0;
+        for limb in limbs.iter_mut().rev() {
+            let value = (remainder << 64) | u128::from(*limb);
+            *limb = (value / u128::from(CHUNK)) as u64;
+            remainder = value % u128::from(CHUNK);
+        }
+        chunks.push(remainder as u64);
+    }
+    let Some((first, rest)) = chunks.split_last() else {
+        return "0".to_string();
+    };
+    let mut text = first.to_string();
+    for chunk in rest.iter().rev() {
+        text.push_str(&format!("{chunk:019}"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal_digits;
+
+    #[test]
+    fn decimal_digits_of_little_endian_numbers() {
+        assert_eq!(decimal_digits(&[]), "0");
+        assert_eq!(decimal_digits(&[0, 0]), "0");
+        assert_eq!(decimal_digits(&[1]), "1");
+        assert_eq!(
+            decimal_digits(&u64::MAX.to_le_bytes()),
+            u64::MAX.to_string()
+        );
+        let big = u128::MAX - 12345;
+        assert_eq!(decimal_digits(&big.to_le_bytes()), big.to_string());
+        // 10^19 exactly: a chunk of zeros below a 1.
+        let ten19: u128 = 10_000_000_000_000_000_000;
+        assert_eq!(decimal_digits(&ten19.to_le_bytes()), ten19.to_string());
+        let mut bytes = (ten19 * 7 + 5).to_le_bytes().to_vec();
+        bytes.extend([0; 5]);
+        assert_eq!(decimal_digits(&bytes), (ten19 * 7 + 5).to_string());
+    }
 }

@@ -4,15 +4,20 @@
 //! with the reason in its trailer, one warning is printed, and the traced
 //! program carries on. Reaching the size limit (`record --max-size`) stops
 //! recording the same way, with the limit in the trailer instead of a fault.
+//! Warnings go to the process's standard error (file descriptor 2), never
+//! through the program's `sys.stderr` object, which it may have replaced or
+//! closed.
 
 use crate::filters::{framework, load_chain, naming_mode, raise_filter_error};
-use crate::session::{Session, SessionConfig};
+use crate::session::{OpenTrace, Session, SessionConfig};
 use crate::{legacy, modules, monitoring};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::cell::Cell;
+use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use tracesieve_engine::size::size_text;
 use tracesieve_engine::trace::{RecordedFilter, TraceHeader, ValueBounds};
@@ -33,7 +38,12 @@ enum EarlyStop {
     Fault(String),
     /// The trace file reached the size limit, this many bytes.
     SizeLimit(u64),
+    /// The trace file was deleted or replaced while recording.
+    FileGone,
 }
+
+/// The reason a deleted trace file gives in its trailer and the summary.
+const FILE_GONE: &str = "the trace file was deleted or replaced while recording";
 
 /// The interpreter hooks in use.
 pub enum Backend {
@@ -45,7 +55,7 @@ pub enum Backend {
 
 /// How a recording ended, for `stop()` and the summary line.
 #[derive(Clone)]
-struct Ended {
+pub struct Ended {
     path: String,
     counts: crate::session::Counts,
     stats: tracesieve_engine::trace::FilterStats,
@@ -55,6 +65,9 @@ struct Ended {
 
 static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
 static ENDED: Mutex<Option<Ended>> = Mutex::new(None);
+/// Set in a child process after `fork()`: the recording is the parent's,
+/// and the child's callbacks do nothing (see [`forget_after_fork`]).
+static FORKED_AWAY: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     static IN_HOOK: Cell<bool> = const { Cell::new(false) };
@@ -78,7 +91,7 @@ fn lock<T: Send>(py: Python<'_>, mutex: &'static Mutex<T>) -> MutexGuard<'static
 /// trace reaching the size limit, after the record that reached it (then
 /// `None` is returned, as after a fault: the hooks are gone).
 pub fn with_session<R>(py: Python<'_>, f: impl FnOnce(&mut Session) -> PyResult<R>) -> Option<R> {
-    if IN_HOOK.with(Cell::get) {
+    if IN_HOOK.with(Cell::get) || FORKED_AWAY.load(Ordering::Relaxed) {
         return None;
     }
     IN_HOOK.with(|h| h.set(true));
@@ -102,6 +115,7 @@ pub fn with_session<R>(py: Python<'_>, f: impl FnOnce(&mut Session) -> PyResult<
                             }
                             _ => Ok(Some(value)),
                         },
+                        Ok(Err(_)) if active.session.trace_file_gone() => Err(EarlyStop::FileGone),
                         Ok(Err(error)) => Err(EarlyStop::Fault(error.to_string())),
                         Err(panic) => Err(EarlyStop::Fault(panic_text(&panic))),
                     }
@@ -158,22 +172,29 @@ fn stop_early(py: Python<'_>, why: EarlyStop) {
             "the trace reached --max-size {}; recording stopped",
             size_text(*limit)
         ),
+        EarlyStop::FileGone => {
+            format!("{path} was deleted or replaced while recording; recording stopped")
+        }
     };
     let tail = match &why {
         EarlyStop::Fault(reason) => format!(": {reason}"),
-        EarlyStop::SizeLimit(_) => String::new(),
+        EarlyStop::SizeLimit(_) | EarlyStop::FileGone => String::new(),
     };
+    let gone = matches!(why, EarlyStop::FileGone);
     let closed = match end(py, active, None, Some(why)) {
+        Ok(()) if gone => "what was recorded is lost".to_string(),
         Ok(()) => format!("{path} is closed and readable"),
         Err(error) => format!("closing {path} failed: {error}"),
     };
-    let message = format!("tracesieve: {head} (the program goes on; {closed}){tail}\n");
-    let _ = modules::get(py).and_then(|m| {
-        m.sys
-            .bind(py)
-            .getattr("stderr")?
-            .call_method1("write", (message,))
-    });
+    warn(&format!(
+        "tracesieve: {head} (the program goes on; {closed}){tail}\n"
+    ));
+}
+
+/// Writes `message` to the process's standard error, unbuffered. Nothing
+/// is reported if that fails (standard error closed or full).
+pub fn warn(message: &str) {
+    let _ = std::io::stderr().write_all(message.as_bytes());
 }
 
 /// Unregisters the hooks and closes the trace; the trace is closed even if
@@ -184,31 +205,126 @@ fn end(
     exit_status: Option<i32>,
     early: Option<EarlyStop>,
 ) -> PyResult<()> {
-    let unregistered = match active.backend {
-        Backend::Monitoring(registration, _) => monitoring::unregister(py, registration),
-        Backend::Legacy(registration) => legacy::unregister(py, registration),
-    };
     let (detached, size_limit) = match early {
         None => (None, None),
         Some(EarlyStop::Fault(reason)) => (Some(reason), None),
         Some(EarlyStop::SizeLimit(limit)) => (None, Some(limit)),
+        Some(EarlyStop::FileGone) => (Some(FILE_GONE.to_string()), None),
     };
+    let (trace, unregistered) = let_go(py, active, detached.clone(), size_limit);
+    trace.finish(exit_status, detached, size_limit)?;
+    unregistered
+}
+
+/// Unregisters the hooks, keeps how the recording ended for `stop()` and
+/// the summary, and lets go of the interpreter side of the session: what is
+/// left is the open trace, for its trailer.
+fn let_go(
+    py: Python<'_>,
+    active: Active,
+    detached: Option<String>,
+    size_limit: Option<u64>,
+) -> (OpenTrace, PyResult<()>) {
+    let unregistered = match active.backend {
+        Backend::Monitoring(registration, _) => monitoring::unregister(py, registration),
+        Backend::Legacy(registration) => legacy::unregister(py, registration),
+    };
+    py.detach(crate::sealing::stop_timer);
     let ended = Ended {
         path: active.path,
         counts: active.session.counts().clone(),
         stats: active.session.stats().clone(),
-        detached: detached.clone(),
+        detached,
         size_limit,
     };
     *lock(py, &ENDED) = Some(ended);
-    let finished = active.session.finish(exit_status, detached, size_limit);
-    unregistered?;
-    finished?;
-    Ok(())
+    (active.session.close(), unregistered)
+}
+
+/// Stops recording when the interpreter is about to end, for `record`,
+/// whose trailer needs the process's exit status, known only later: the
+/// hooks are unregistered and the open trace is returned, to be finished
+/// once the status is known (`crate::process_exit`). `None` if nothing is
+/// recording (it stopped early, or the program stopped it).
+pub fn stop_for_exit(py: Python<'_>) -> Option<(OpenTrace, PyResult<()>)> {
+    let taken = lock(py, &ACTIVE).take();
+    taken.map(|active| let_go(py, active, None, None))
+}
+
+/// How the last recording of this process ended, if one did.
+pub fn ended() -> Option<Ended> {
+    ENDED.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Seals the active recording's buffered events, if no callback is running
+/// (the sealing timer's call; it never waits, and needs no GIL: sealing
+/// touches only the writer, and the lock keeps every other user out).
+pub fn seal_if_idle() {
+    if let Ok(mut guard) = ACTIVE.try_lock() {
+        if let Some(active) = guard.as_mut() {
+            active.session.seal_buffered();
+        }
+    }
+}
+
+/// In a child process after `fork()`: the recording is the parent's. The
+/// child's callbacks stop doing anything at once; the hooks are
+/// unregistered and the session let go without writing a byte to the
+/// parent's file. (If another thread of the parent held the recording at
+/// the fork, its lock is never released in the child: the session is then
+/// left as it is, and the callbacks, which never take the lock again, stay
+/// quiet.)
+#[pyfunction]
+pub fn forget_after_fork(py: Python<'_>) {
+    FORKED_AWAY.store(true, Ordering::Relaxed);
+    let taken = match ACTIVE.try_lock() {
+        Ok(mut guard) => guard.take(),
+        Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner().take(),
+        Err(TryLockError::WouldBlock) => None,
+    };
+    if let Some(active) = taken {
+        let _ = match active.backend {
+            Backend::Monitoring(registration, _) => monitoring::unregister(py, registration),
+            Backend::Legacy(registration) => legacy::unregister(py, registration),
+        };
+        active.session.abandon();
+    }
+    *ENDED.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    crate::process_exit::forget_after_fork();
+}
+
+impl Ended {
+    /// The one-line summary `tracesieve record` prints on stderr.
+    pub fn summary_line(&self) -> String {
+        let size = match std::fs::metadata(&self.path) {
+            Ok(meta) => format!("{:.1} KiB", meta.len() as f64 / 1024.0),
+            Err(_) => "deleted".to_string(),
+        };
+        let stats = &self.stats;
+        let mut line = format!(
+            "tracesieve: {} events ({} calls, {} lines) from {} code objects -> {} ({size}); \
+             skipped {} scopes, redacted {} values, dropped {}",
+            self.counts.events,
+            self.counts.calls,
+            self.counts.lines,
+            self.counts.codes,
+            self.path,
+            stats.scopes_skipped,
+            stats.redacted.iter().sum::<u64>(),
+            stats.dropped.iter().sum::<u64>(),
+        );
+        if let Some(reason) = &self.detached {
+            line.push_str(&format!("; detached early: {reason}"));
+        }
+        if let Some(limit) = self.size_limit {
+            line.push_str(&format!("; stopped at --max-size {}", size_text(limit)));
+        }
+        line
+    }
 }
 
 /// The deepest value nesting a trace may hold, with room for attribute slots.
-const MAX_DEPTH: u32 = 30;
+pub const MAX_DEPTH: u32 = 30;
 
 /// Starts recording to `path`. The filter chain is the built-in default
 /// (unless `builtin_filter` is false), the framework filter, then `filters`
@@ -313,6 +429,8 @@ pub fn start(
         .ok()
         .and_then(|v| v.parse().ok());
     *lock(py, &ENDED) = None;
+    // A forked child may record on its own, once its parent's is let go.
+    FORKED_AWAY.store(false, Ordering::Relaxed);
     // Callbacks that fire before the session is stored find none and do nothing.
     let backend = match tool {
         Some(tool) => {
@@ -328,6 +446,8 @@ pub fn start(
         fault_after,
         max_size,
     });
+    crate::process_exit::register_fork_handlers(py)?;
+    crate::sealing::start_timer();
     Ok(())
 }
 

@@ -11,6 +11,8 @@ mod inputs;
 mod legacy;
 mod modules;
 mod monitoring;
+mod process_exit;
+mod sealing;
 mod session;
 mod traces;
 
@@ -48,6 +50,7 @@ fn size_text(bytes: u64) -> String {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("BUILD", BUILD)?;
+    m.add("MAX_VALUE_DEPTH", hooks::MAX_DEPTH)?;
     m.add(
         "PROJECT_MARKERS",
         tracesieve_engine::identity::PROJECT_MARKERS.to_vec(),
@@ -66,6 +69,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hooks::start, m)?)?;
     m.add_function(wrap_pyfunction!(hooks::stop, m)?)?;
     m.add_function(wrap_pyfunction!(hooks::is_recording, m)?)?;
+    m.add_function(wrap_pyfunction!(process_exit::record_until_exit, m)?)?;
+    m.add_function(wrap_pyfunction!(process_exit::python_exiting, m)?)?;
+    m.add_function(wrap_pyfunction!(process_exit::exit_now, m)?)?;
     m.add_function(wrap_pyfunction!(parse_size, m)?)?;
     m.add_function(wrap_pyfunction!(size_text, m)?)?;
     Ok(())

@@ -11,7 +11,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyCode, PyDict, PyString, PyTuple};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Read};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -110,11 +111,58 @@ pub struct Session {
     config_sources: bool,
     max_source_bytes: u64,
     ignore_prefix: String,
-    last_flush: Instant,
+    /// The trace file's path and identity, to notice it deleted or replaced.
+    file: TraceFile,
 }
 
-/// How often buffered events are sealed into a chunk, at the most.
-const FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+/// The trace file being written: its path and, for a regular file, its
+/// device and inode numbers when it was created.
+struct TraceFile {
+    path: String,
+    identity: Option<(u64, u64)>,
+}
+
+impl TraceFile {
+    /// Whether the path no longer names the file being written (it was
+    /// deleted, or replaced by another file). Devices are never gone.
+    fn is_gone(&self) -> bool {
+        self.identity.is_some_and(|identity| {
+            std::fs::metadata(&self.path)
+                .map(|meta| (meta.dev(), meta.ino()) != identity)
+                .unwrap_or(true)
+        })
+    }
+}
+
+/// What is left of a recording once its interpreter side is let go: the
+/// open trace and the statistics its trailer needs. Holds no Python object,
+/// so it can be finished after the interpreter has ended (the exit status
+/// of `tracesieve record` is known only then).
+pub struct OpenTrace {
+    writer: TraceWriter<BufWriter<File>>,
+    stats: FilterStats,
+}
+
+impl OpenTrace {
+    /// Writes the trailer and closes the file. `detached` is the fault that
+    /// stopped recording early, `size_limit` the size at which it stopped.
+    pub fn finish(
+        self,
+        exit_status: Option<i32>,
+        detached: Option<String>,
+        size_limit: Option<u64>,
+    ) -> std::io::Result<()> {
+        let trailer = Trailer {
+            exit_status,
+            end_unix_ms: unix_ms(),
+            stats: self.stats,
+            detached,
+            size_limit,
+        };
+        let mut sink = self.writer.finish(&trailer)?;
+        std::io::Write::flush(&mut sink)
+    }
+}
 
 // SAFETY: a Session is only ever used with the GIL held, behind a mutex.
 // Its `Rc`s never leave it and `Py` handles are only touched under the GIL.
@@ -126,10 +174,15 @@ fn now_ns(started: Instant) -> u64 {
 
 impl Session {
     /// Opens `path` and writes the header.
+    /// The header is written through at once, so a path that cannot take
+    /// data (`/dev/full`, a full disk) fails here, before anything runs.
     pub fn create(path: &str, config: SessionConfig) -> std::io::Result<Session> {
-        let file = BufWriter::with_capacity(1 << 16, File::create(path)?);
+        let file = File::create(path)?;
+        let meta = file.metadata()?;
+        let identity = meta.is_file().then(|| (meta.dev(), meta.ino()));
         let header = config.header;
-        let writer = TraceWriter::new(file, &header)?;
+        let mut writer = TraceWriter::new(BufWriter::with_capacity(1 << 16, file), &header)?;
+        writer.flush()?;
         Ok(Session {
             writer,
             chain: config.chain,
@@ -150,7 +203,10 @@ impl Session {
             config_sources: config.sources,
             max_source_bytes: config.max_source_bytes,
             ignore_prefix: config.ignore_prefix,
-            last_flush: Instant::now(),
+            file: TraceFile {
+                path: path.to_string(),
+                identity,
+            },
         })
     }
 
@@ -171,32 +227,58 @@ impl Session {
         self.writer.bytes_written() + self.writer.buffered_bytes() as u64
     }
 
-    /// Writes the trailer and closes the file. `detached` is the fault that
-    /// stopped recording early, `size_limit` the size at which it stopped.
-    pub fn finish(
-        self,
-        exit_status: Option<i32>,
-        detached: Option<String>,
-        size_limit: Option<u64>,
-    ) -> std::io::Result<()> {
-        let trailer = Trailer {
-            exit_status,
-            end_unix_ms: unix_ms(),
+    /// Lets go of everything that belongs to the interpreter (code objects,
+    /// names, the encoder's caches; the GIL must be held) and keeps the open
+    /// trace, for its trailer.
+    pub fn close(self) -> OpenTrace {
+        OpenTrace {
+            writer: self.writer,
             stats: self.stats,
-            detached,
-            size_limit,
-        };
-        let mut sink = self.writer.finish(&trailer)?;
-        std::io::Write::flush(&mut sink)
+        }
+    }
+
+    /// Lets go of the recording without writing another byte to its file:
+    /// in a child process after `fork()`, where the file is the parent's.
+    /// Buffered records are dropped unwritten; the file descriptor is closed.
+    pub fn abandon(self) {
+        let OpenTrace { writer, .. } = self.close();
+        let (file, _unwritten) = writer.into_sink_unsealed().into_parts();
+        drop(file);
+    }
+
+    /// Seals the buffered events into a chunk now, if there are any: the
+    /// timer's seal when no event comes to do it (`crate::sealing`). An
+    /// error leaves the writer broken, and the next event reports it.
+    pub fn seal_buffered(&mut self) {
+        if self.writer.buffered_bytes() > 0 {
+            let _ = self.writer.flush();
+        }
+    }
+
+    /// Whether the trace file was deleted or replaced while recording.
+    pub fn trace_file_gone(&self) -> bool {
+        self.file.is_gone()
+    }
+
+    /// Seals the buffered events, first checking that the file is still
+    /// there: events written to a deleted file are lost, so that is a fault.
+    fn seal(&mut self) -> PyResult<()> {
+        if self.file.is_gone() {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+                "the trace file {} was deleted or replaced while recording",
+                self.file.path
+            )));
+        }
+        self.writer.flush()?;
+        Ok(())
     }
 
     fn write(&mut self, event: Event) -> PyResult<()> {
         self.counts.events += 1;
-        // Seal a chunk at least every second, so a killed program leaves a
-        // trace readable up to its last second or so.
-        if self.counts.events.is_multiple_of(1024) && self.last_flush.elapsed() >= FLUSH_INTERVAL {
-            self.writer.flush()?;
-            self.last_flush = Instant::now();
+        // Sealed a few times a second (the timer asks), so a killed program
+        // leaves a trace readable up to its last fraction of a second.
+        if crate::sealing::take_due() {
+            self.seal()?;
         }
         match event {
             Event::Call { .. } => self.counts.calls += 1,
@@ -394,21 +476,9 @@ impl Session {
         if !self.config_sources || !self.sources_seen.insert(filename.to_string()) {
             return Ok(());
         }
-        let (text, omitted) = match std::fs::metadata(filename) {
-            Ok(meta) if meta.len() > self.max_source_bytes => (
-                None,
-                Some(format!(
-                    "{} bytes, over the {} byte limit",
-                    meta.len(),
-                    self.max_source_bytes
-                )),
-            ),
-            Ok(_) => match std::fs::read(filename).map(String::from_utf8) {
-                Ok(Ok(text)) => (Some(text), None),
-                Ok(Err(_)) => (None, Some("not UTF-8".to_string())),
-                Err(e) => (None, Some(e.to_string())),
-            },
-            Err(e) => (None, Some(e.to_string())),
+        let (text, omitted) = match read_source(filename, self.max_source_bytes) {
+            Ok(text) => (Some(text), None),
+            Err(why) => (None, Some(why)),
         };
         self.writer.source(&SourceFile {
             path: filename.to_string(),
@@ -700,6 +770,37 @@ impl Session {
             exception: Box::new(slot),
         })
     }
+}
+
+/// The text of a source file to embed, or why it is left out. Only a
+/// regular file is read (a FIFO would block the program, a device such as
+/// `/dev/zero` never ends), opened without blocking, and no more than
+/// `max_bytes` of it: its size is checked on the open file, and the read
+/// is bounded in case it grows.
+fn read_source(filename: &str, max_bytes: u64) -> Result<String, String> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(filename)
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".to_string());
+    }
+    if meta.len() > max_bytes {
+        return Err(format!(
+            "{} bytes, over the {max_bytes} byte limit",
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(format!("over the {max_bytes} byte limit"));
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())
 }
 
 /// The id of the current thread's thread state: unique for the life of the

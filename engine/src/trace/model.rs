@@ -237,9 +237,11 @@ pub enum Value {
         /// The value.
         value: i64,
     },
-    /// A larger `int`, in decimal.
+    /// A larger `int`, in decimal (in hexadecimal over 65,536 bits).
     BigInt {
-        /// Decimal digits, with a leading `-` when negative.
+        /// Decimal digits, with a leading `-` when negative; an int of over
+        /// 65,536 bits (about 19,700 digits) is given in hexadecimal,
+        /// `0x…` or `-0x…`, which takes time in proportion to its size.
         digits: String,
     },
     /// A `float`.

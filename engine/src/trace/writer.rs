@@ -319,6 +319,13 @@ impl<W: Write> TraceWriter<W> {
         Ok(self.sink)
     }
 
+    /// The sink, without sealing the open chunk or flushing: for a writer
+    /// that must not write another byte (a forked child's copy of its
+    /// parent's recording). Buffered records are dropped.
+    pub fn into_sink_unsealed(self) -> W {
+        self.sink
+    }
+
     /// Writes the buffered records, flushes and returns the sink, without a
     /// trailer: the file reads as a recording that ended early.
     pub fn into_inner(mut self) -> io::Result<W> {

@@ -88,8 +88,8 @@ def start(
     closed with the limit in its trailer, one warning goes to stderr, and
     the program goes on unrecorded.
     """
-    max_size = _size_in_bytes(max_size)
     _warn_if_debug_build()
+    max_size = _size_in_bytes(max_size)
     _native.start(
         os.fspath(path),
         chain_paths(filters, discover_from, discover),
@@ -173,126 +173,118 @@ def recording(path: PathLike = "trace.tsieve", **options) -> Iterator[None]:
         stop()
 
 
-def summary_line(summary: dict) -> str:
-    """The one-line summary printed on stderr after ``tracesieve record``."""
-    size = os.path.getsize(summary["path"]) if os.path.exists(summary["path"]) else 0
-    line = (
-        f"tracesieve: {summary['events']} events ({summary['calls']} calls, {summary['lines']} lines) "
-        f"from {summary['codes']} code objects -> {summary['path']} ({size / 1024:.1f} KiB); "
-        f"skipped {summary['scopes_skipped']} scopes, redacted {summary['redacted']} values, "
-        f"dropped {summary['dropped']}"
-    )
-    if summary.get("detached"):
-        line += f"; detached early: {summary['detached']}"
-    if summary.get("size_limit"):
-        line += f"; stopped at --max-size {size_text(summary['size_limit'])}"
-    return line
+STARTUP_HOOK = "tracesieve_record.pth"
+# A .pth line that starts with "import" is run by `site` at every start of
+# the interpreter: it costs a dictionary lookup unless `record` set the
+# variable (see _startup).
+STARTUP_HOOK_LINE = "import os; 'TRACESIEVE_RECORD' in os.environ and __import__('tracesieve._startup')\n"
 
 
-def _exit_code(code) -> int:
-    """The process exit status Python derives from ``SystemExit(code)``."""
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code
-    print(code, file=sys.stderr)
-    return 1
+def _site_packages_of_this_install() -> str:
+    """The site-packages folder tracesieve is installed in: the one holding
+    the package, or, for an editable install, the one holding its ``.pth``
+    or metadata; else the environment's own."""
+    import site
+    import sysconfig
+
+    folders = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        folders.append(site.getusersitepackages())
+    package_parent = os.path.dirname(PACKAGE_DIR.rstrip(os.sep))
+    for folder in folders:
+        if os.path.abspath(folder) == package_parent:
+            return folder
+    for folder in folders:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        if any(n == "tracesieve.pth" or (n.startswith("tracesieve-") and n.endswith(".dist-info")) for n in names):
+            return folder
+    return sysconfig.get_path("purelib")
 
 
-def _own_frames_trimmed(tb, keep_runpy=False):
-    """The traceback without tracesieve's and runpy's frames on top, as
-    Python itself would print it (``python -m`` shows runpy's frames: with
-    ``keep_runpy``, only tracesieve's are left out)."""
-    import runpy
-
-    # runpy is a frozen module on 3.11+: its frames are named "<frozen runpy>",
-    # not after runpy.__file__.
-    runpy_files = {os.path.abspath(runpy.__file__), "<frozen runpy>"}
-    while tb is not None:
-        raw = tb.tb_frame.f_code.co_filename
-        filename = os.path.abspath(raw)
-        is_runpy = raw in runpy_files or filename in runpy_files
-        if not (filename.startswith(PACKAGE_DIR) or (is_runpy and not keep_runpy)):
-            break
-        tb = tb.tb_next
-    return tb
-
-
-def run_program(kind: str, target: Optional[str], args: List[str]) -> int:
-    """Runs a script, module, pytest or unittest in this process, the way
-    ``python`` would, and returns its exit status. Uncaught exceptions are
-    printed as Python prints them."""
-    import runpy
-
+def install_startup_hook() -> str:
+    """Makes sure the start-up hook ``tracesieve_record.pth`` is in the
+    site-packages folder tracesieve is installed in (a wheel brings it; an
+    editable install gets it here) and returns its path. Raises OSError
+    when it is missing and cannot be written."""
+    path = os.path.join(_site_packages_of_this_install(), STARTUP_HOOK)
     try:
-        if kind == "script":
-            script = os.path.abspath(target)
-            sys.argv = [target, *args]
-            sys.path[0] = os.path.dirname(script)
-            runpy.run_path(script, run_name="__main__")
-        elif kind == "module":
-            sys.argv = [target, *args]
-            sys.path[0] = os.getcwd()
-            # What `python -m` itself calls, so that a missing module and an
-            # uncaught exception are reported exactly as python -m reports
-            # them (runpy's frames included). It runs the module in the
-            # namespace of sys.modules["__main__"]: a fresh module, as with
-            # python -m, not tracesieve's own __main__.
-            main = sys.modules.get("__main__")
-            sys.modules["__main__"] = type(sys)("__main__")
-            try:
-                runpy._run_module_as_main(target, alter_argv=True)
-            finally:
-                if main is not None:
-                    sys.modules["__main__"] = main
-        elif kind == "pytest":
-            import pytest
-
-            sys.argv = ["pytest", *args]
-            return int(pytest.main(args))
-        elif kind == "unittest":
-            import unittest
-
-            sys.argv = ["python -m unittest", *args]
-            unittest.main(module=None, argv=sys.argv)
-        return 0
-    except SystemExit as exit_:
-        return _exit_code(exit_.code)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as error:  # noqa: BLE001 - reported exactly as Python would
-        # The default excepthook prints the exception's own __traceback__
-        # when it has one (ignoring the traceback argument), so the trimmed
-        # traceback has to be set on the exception itself.
-        trimmed = _own_frames_trimmed(error.__traceback__, keep_runpy=kind == "module")
-        error.__traceback__ = trimmed
-        sys.excepthook(type(error), error, trimmed)
-        return 1
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
+        with open(path, encoding="utf-8") as existing:
+            if existing.read() == STARTUP_HOOK_LINE:
+                return path
+    except OSError:
+        pass
+    partial = f"{path}.partial-{os.getpid()}"
+    try:
+        with open(partial, "w", encoding="utf-8") as hook:
+            hook.write(STARTUP_HOOK_LINE)
+        os.replace(partial, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise OSError(f"cannot install the start-up hook {path} that recording needs: {error.strerror or error}") from None
+    return path
 
 
-def record_program(kind: str, target: Optional[str], args: List[str], out: str, quiet: bool, **options) -> int:
-    """``tracesieve record``: records the program, prints the summary line,
-    returns the program's exit status."""
+def program_command(kind: str, target: Optional[str], args: List[str]) -> List[str]:
+    """The interpreter's arguments that run the program as ``python`` would:
+    ``app.py ...``, ``-m mod ...``, ``-m pytest ...``, ``-m unittest ...``."""
+    if kind == "script":
+        return [target, *args]
+    if kind == "module":
+        return ["-m", target, *args]
+    return ["-m", kind, *args]
+
+
+def interpreter_options(orig_argv: List[str]) -> List[str]:
+    """The options the interpreter was started with (``-X dev``, ``-W
+    error``, ``-O``, ...), up to what it ran (``-m tracesieve``, the
+    ``tracesieve`` script): the program runs with the same. Options set
+    through the environment (``PYTHONDEVMODE``, ...) reach it by the
+    environment."""
+    options: List[str] = []
+    arguments = iter(orig_argv[1:])
+    for argument in arguments:
+        if argument == "-" or not argument.startswith("-") or argument.startswith(("-m", "-c")):
+            break
+        options.append(argument)
+        if argument in ("-X", "-W", "--check-hash-based-pycs"):
+            options.append(next(arguments, ""))
+    return options
+
+
+def record_program(kind: str, target: Optional[str], args: List[str], out: str, quiet: bool, **options) -> None:
+    """``tracesieve record``: replaces this process with the interpreter
+    running the program as ``python`` would, recording from its start (see
+    ``_startup``); returns only by raising. The filter chain is resolved
+    here, so a missing filter is reported before anything runs; the rest
+    (a broken filter, a trace file that cannot be written) is reported by
+    the new process before the program's first line, with exit status 2."""
+    import json
+
+    if sys.flags.no_site:
+        raise RuntimeError("recording needs the site module, which python -S turns off")
+    install_startup_hook()
+    _warn_if_debug_build()
     discover_from = os.path.dirname(os.path.abspath(target)) if kind == "script" else os.getcwd()
     framework = kind if kind in ("pytest", "unittest") else None
-    program = {"module": ["-m", target], "pytest": ["pytest"], "unittest": ["unittest"]}.get(kind, [target])
-    try:
-        start(out, framework=framework, discover_from=discover_from, argv=[*program, *args], **options)
-    except RuntimeError as error:
-        # Recording cannot start (no free sys.monitoring tool id, the trace
-        # file cannot be written): the program does not run.
-        print(f"tracesieve record: {error}", file=sys.stderr)
-        return 2
-    status = 1
-    try:
-        status = run_program(kind, target, args)
-    finally:
-        summary = stop(status)
-        if summary and not quiet:
-            print(summary_line(summary), file=sys.stderr)
-    return status
-
-
+    command = program_command(kind, target, args)
+    header_argv = {"module": ["-m", target], "pytest": ["pytest"], "unittest": ["unittest"]}.get(kind, [target])
+    settings = dict(
+        options,
+        path=out,
+        filters=chain_paths(options.get("filters", ()), discover_from),
+        discover=False,
+        framework=framework,
+        argv=[*header_argv, *args],
+        quiet=quiet,
+    )
+    env = dict(os.environ)
+    env["TRACESIEVE_RECORD"] = json.dumps(settings)
+    interpreter = [sys.executable, *interpreter_options(sys.orig_argv)]
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os.execve(sys.executable, [*interpreter, *command], env)

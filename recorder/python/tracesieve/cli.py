@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from typing import List, Optional, Sequence
 
 from . import _filters, _recording, _traces
-from ._native import BUILD, __version__
+from ._native import BUILD, MAX_VALUE_DEPTH, __version__
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -72,10 +72,10 @@ def _build_parser() -> argparse.ArgumentParser:
     record.add_argument("--no-builtin-filter", action="store_true", help="leave out the built-in default filter (experts and tests)")
     record.add_argument("--module-names", choices=["globals", "paths"], default="globals", help="how module names are chosen for filtering (default: globals)")
     record.add_argument("--values", choices=["none", "args", "all"], default="all", help="values to capture: none, args (arguments and returns) or all (default)")
-    record.add_argument("--max-depth", type=int, default=3, metavar="N", help="containers nested deeper are not expanded (default: 3)")
-    record.add_argument("--max-items", type=int, default=32, metavar="N", help="items kept per container (default: 32)")
-    record.add_argument("--max-string-bytes", type=int, default=256, metavar="N", help="bytes kept of a str or bytes value (default: 256)")
-    record.add_argument("--max-nodes", type=int, default=100, metavar="N", help="values encoded per recorded value, in all; containers are cut past it (default: 100)")
+    record.add_argument("--max-depth", type=_count_arg(1, MAX_DEPTH), default=3, metavar="N", help=f"containers nested deeper are not expanded, 1 to {MAX_DEPTH} (default: 3)")
+    record.add_argument("--max-items", type=_count_arg(0, MAX_BOUND), default=32, metavar="N", help="items kept per container (default: 32)")
+    record.add_argument("--max-string-bytes", type=_count_arg(0, MAX_BOUND), default=256, metavar="N", help="bytes kept of a str or bytes value (default: 256)")
+    record.add_argument("--max-nodes", type=_count_arg(1, MAX_BOUND), default=100, metavar="N", help="values encoded per recorded value, in all; containers are cut past it (default: 100)")
     record.add_argument("--repr", action="store_true", help="call repr() on objects without a structural encoding (runs the program's code)")
     record.add_argument("--no-sources", action="store_true", help="do not embed source files in the trace")
     record.add_argument(
@@ -137,6 +137,27 @@ def _value_spec(text: str) -> tuple:
     return (kind, name)
 
 
+# The deepest nesting the recorder encodes, and the largest other bound (a
+# 32-bit count in the trace header).
+MAX_DEPTH = MAX_VALUE_DEPTH
+MAX_BOUND = 2**32 - 1
+
+
+def _count_arg(low: int, high: int):
+    """An argparse type: a whole number from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
 def _size_arg(text: str) -> int:
     try:
         return _recording.parse_size(text)
@@ -144,10 +165,16 @@ def _size_arg(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _usage_error(command: str, error: Exception) -> int:
-    """Reports a missing file, an unreadable trace or an invalid filter; exit status 2."""
+def error_line(command: str, error: Exception) -> str:
+    """The one line that reports a user's mistake: a missing file, an
+    unreadable trace, an invalid filter, a file that cannot be written."""
     kind = "invalid filter: " if isinstance(error, _filters.FilterError) else ""
-    print(f"tracesieve {command}: {kind}{error}", file=sys.stderr)
+    return f"tracesieve {command}: {kind}{error}"
+
+
+def _usage_error(command: str, error: Exception) -> int:
+    """Reports a user's mistake on stderr; exit status 2."""
+    print(error_line(command, error), file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -271,12 +298,14 @@ def split_record_args(args: List[str]):
 
 
 def _run_record(parser: argparse.ArgumentParser, argv: List[str]) -> int:
+    """Returns only when the program cannot be started: on success this
+    process becomes the program (see ``_recording.record_program``)."""
     options, kind, target, program_args = split_record_args(argv)
     args = parser.parse_args(["record", *options])
     if kind is None:
         parser.parse_args(["record", "--help"])
     try:
-        return _recording.record_program(
+        _recording.record_program(
             kind,
             target,
             program_args,
@@ -294,8 +323,9 @@ def _run_record(parser: argparse.ArgumentParser, argv: List[str]) -> int:
             sources=not args.no_sources,
             max_size=args.max_size,
         )
-    except (FileNotFoundError, _filters.FilterError) as e:
+    except (OSError, RuntimeError, _filters.FilterError) as e:
         return _usage_error("record", e)
+    return EXIT_USAGE  # not reached: record_program replaced this process
 
 
 def format_info(summary: dict) -> str:
@@ -374,8 +404,21 @@ def _run_view(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Runs the command line; returns the exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Runs the command line; returns the exit status. When the reader of
+    its output goes away (``tracesieve info TRACE | head``), the command
+    stops quietly with status 1, as Python's documentation advises."""
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:
+        import os
+
+        # Python flushes stdout again at exit: point it somewhere that takes it.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PROBLEMS
+
+
+def _run(argv: List[str]) -> int:
     parser = _build_parser()
     if argv and argv[0] == "record":
         return _run_record(parser, argv[1:])

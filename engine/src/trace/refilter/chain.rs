@@ -30,17 +30,56 @@ impl ChainOptions {
 }
 
 /// The chain that re-filters `trace`: the head chosen by `options`, then
-/// `user`, loaded for the platform the trace was recorded on.
+/// `user`, loaded for the platform the trace was recorded on. A problem in
+/// the trace's own chain (with `append`) names the copy recorded in the
+/// trace, not the file at that path today, which may differ.
 pub fn chain_for(
     trace: &Trace,
     options: &ChainOptions,
     user: impl IntoIterator<Item = FilterSource>,
 ) -> Result<FilterChain, FilterError> {
+    let platform = trace.header.platform;
     let mut sources: Vec<FilterSource> = if options.append {
-        trace.header.filters.iter().map(|f| f.to_source()).collect()
+        let recorded: Vec<FilterSource> =
+            trace.header.filters.iter().map(|f| f.to_source()).collect();
+        FilterChain::load(&recorded, platform).map_err(|mut error| {
+            error.source = format!("{} (the copy recorded in the trace)", error.source);
+            error
+        })?;
+        recorded
     } else {
         builtin::head(options.builtin, options.framework)
     };
     sources.extend(user);
-    FilterChain::load(&sources, trace.header.platform)
+    FilterChain::load(&sources, platform)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::model::RecordedFilter;
+    use crate::trace::refilter::testkit::{user, TraceBuilder};
+
+    #[test]
+    fn a_broken_recorded_filter_is_reported_as_the_copy_in_the_trace() {
+        let mut builder = TraceBuilder::new();
+        builder.trace.header.filters.push(RecordedFilter {
+            path: "/p/.codetracer/trace-filter.toml".into(),
+            text: "[meta]\nname = 'x'\nversion = 1\n[scope]\ndefault_exec = 'sometimes'\ndefault_value_action = 'allow'\n".into(),
+            project_root: Some("/p".into()),
+            sha256: String::new(),
+            inline: false,
+        });
+        let options = ChainOptions {
+            append: true,
+            ..ChainOptions::recorded(&builder.trace)
+        };
+        let valid = FilterSource::file("/p/.codetracer/trace-filter.toml", user(""));
+        let error = chain_for(&builder.trace, &options, [valid]).unwrap_err();
+        assert_eq!(
+            error.source,
+            "/p/.codetracer/trace-filter.toml (the copy recorded in the trace)"
+        );
+        assert!(error.to_string().contains("sometimes"), "{error}");
+    }
 }

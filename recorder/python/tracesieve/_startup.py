@@ -1,0 +1,58 @@
+"""Recording from the interpreter's start: the other half of ``tracesieve
+record``.
+
+``record`` does not run the program itself: it replaces its own process
+with the interpreter running the program exactly as ``python`` would
+(``python app.py``, ``python -m mod``, ``python -m pytest``), with the
+recording's settings in the environment variable ``TRACESIEVE_RECORD``.
+The start-up hook ``tracesieve_record.pth`` (in site-packages, see
+``_recording.install_startup_hook``) imports this module when that variable
+is set; it starts recording before the program's first line, so nothing of
+tracesieve is on the program's stack, and ``__main__``, ``sys.argv``,
+tracebacks and the exit status are Python's own.
+
+The variable is removed from the environment at once: the program sees the
+environment it was given.
+"""
+
+import os
+import sys
+
+ENV_RECORD = "TRACESIEVE_RECORD"
+
+
+def _start_from_environment() -> None:
+    import atexit
+    import json
+
+    from . import _native, _recording
+
+    settings = json.loads(os.environ.pop(ENV_RECORD))
+    quiet = settings.pop("quiet")
+    # `record` said it already if this is a debug build.
+    _recording._warned_debug_build = True
+    try:
+        _recording.start(**settings)
+    except Exception as error:  # noqa: BLE001 - reported in one line; the program does not run
+        from .cli import EXIT_USAGE, error_line
+
+        print(error_line("record", error), file=sys.stderr, flush=True)
+        os._exit(EXIT_USAGE)
+    _native.record_until_exit(quiet)
+    # Registered before the program's own handlers, so it runs after them.
+    atexit.register(_at_python_exit)
+    os._exit = _native._exit
+
+
+def _at_python_exit() -> None:
+    """Stops the hooks; the trailer is written when the process ends. An
+    uncaught KeyboardInterrupt ends it by SIGINT, with no exit handler run:
+    its trace is closed now, with the status a shell sees (130)."""
+    from . import _native
+
+    last = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    _native.python_exiting(130 if isinstance(last, KeyboardInterrupt) else None)
+
+
+if ENV_RECORD in os.environ:
+    _start_from_environment()
