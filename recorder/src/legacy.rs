@@ -18,6 +18,13 @@
 //! Frames of ignored code get `f_trace_lines = False`, so they cost one call
 //! and one return callback each.
 //!
+//! `sys.gettrace()` returns a [`Tracer`], so a program that swaps in its own
+//! trace function and puts the previous one back (`old = sys.gettrace();
+//! sys.settrace(f); ...; sys.settrace(old)`) puts the recorder back: the
+//! interpreter then calls the `Tracer`, which installs the C hook again and
+//! records from there. Events while the program's own function was in place
+//! are not recorded: a thread has one trace function.
+//!
 //! [`Session`]: crate::session::Session
 
 use crate::hooks::with_session;
@@ -73,6 +80,7 @@ fn with_state<R>(f: impl FnOnce(&mut LegacyState) -> R) -> Option<R> {
 
 /// Installs the hook on this thread and on threads started from now on.
 pub fn register(py: Python<'_>) -> PyResult<crate::hooks::Backend> {
+    TRACER.get_or_try_init(py, || Py::new(py, Tracer))?;
     let opcode: u8 = py
         .import("dis")?
         .getattr("opmap")?
@@ -86,7 +94,7 @@ pub fn register(py: Python<'_>) -> PyResult<crate::hooks::Backend> {
         .extract()?;
     SEND.store(send, Ordering::Relaxed);
     INSTALLED.store(true, Ordering::Relaxed);
-    install_on_this_thread()?;
+    install_on_this_thread(py)?;
     let bootstrap = wrap_pyfunction!(thread_bootstrap, py)?;
     crate::modules::get(py)?
         .threading
@@ -109,7 +117,7 @@ pub fn unregister(py: Python<'_>, _registration: Registration) -> PyResult<()> {
     Ok(())
 }
 
-fn install_on_this_thread() -> PyResult<()> {
+fn install_on_this_thread(py: Python<'_>) -> PyResult<()> {
     let yield_opcode = YIELD_VALUE.load(Ordering::Relaxed);
     STATE.with(|s| {
         *s.borrow_mut() = Some(LegacyState {
@@ -122,9 +130,59 @@ fn install_on_this_thread() -> PyResult<()> {
             generator_returned: None,
         })
     });
-    // SAFETY: installing a C trace function for the current thread, GIL held.
-    unsafe { ffi::PyEval_SetTrace(Some(trace), std::ptr::null_mut()) };
+    set_hook_on_this_thread(py);
     Ok(())
+}
+
+/// The object `sys.gettrace()` returns while the hook is installed (see the
+/// module's documentation): called by the interpreter when a program
+/// restores it with `sys.settrace`, it installs the C hook again.
+#[pyclass(module = "tracesieve", name = "Tracer", frozen)]
+pub struct Tracer;
+
+#[pymethods]
+impl Tracer {
+    /// Installs the C hook on this thread again and records this event.
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        frame: Bound<'_, PyAny>,
+        event: &str,
+        arg: Bound<'_, PyAny>,
+    ) -> Py<PyAny> {
+        if INSTALLED.load(Ordering::Relaxed) && STATE.with(|s| s.borrow().is_some()) {
+            set_hook_on_this_thread(py);
+            let what = match event {
+                "call" => Some(ffi::PyTrace_CALL),
+                "line" => Some(ffi::PyTrace_LINE),
+                "return" => Some(ffi::PyTrace_RETURN),
+                "exception" => Some(ffi::PyTrace_EXCEPTION),
+                _ => None,
+            };
+            if let Some(what) = what {
+                trace_attached(
+                    py,
+                    frame.as_ptr() as *mut ffi::PyFrameObject,
+                    what,
+                    arg.as_ptr(),
+                );
+            }
+        }
+        py.None()
+    }
+}
+
+static TRACER: pyo3::sync::PyOnceLock<Py<Tracer>> = pyo3::sync::PyOnceLock::new();
+
+/// Sets the C hook on the current thread, with the [`Tracer`] as the
+/// object `sys.gettrace()` returns.
+fn set_hook_on_this_thread(py: Python<'_>) {
+    let object = TRACER
+        .get(py)
+        .map_or(std::ptr::null_mut(), |tracer| tracer.as_ptr());
+    // SAFETY: installing a C trace function for the current thread, GIL
+    // held; the interpreter keeps its own reference to `object`.
+    unsafe { ffi::PyEval_SetTrace(Some(trace), object) };
 }
 
 /// `threading.settrace` hook: the first event of a new thread installs the
@@ -141,7 +199,7 @@ fn thread_bootstrap(
         .bind(py)
         .call_method1("settrace", (py.None(),))?;
     if INSTALLED.load(Ordering::Relaxed) {
-        install_on_this_thread()?;
+        install_on_this_thread(py)?;
         on_call(py, frame.as_ptr() as *mut ffi::PyFrameObject);
     }
     Ok(py.None())

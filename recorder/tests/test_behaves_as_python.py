@@ -271,3 +271,14 @@ def test_unittest_names_resolve_as_python_m_unittest(tmp_path):
     assert plain.returncode == 0 and "Ran 3 tests" in plain.stderr, plain.stderr
     assert recorded.returncode == plain.returncode
     assert re.sub(r"in [\d.]+s", "", recorded.stderr) == re.sub(r"in [\d.]+s", "", plain.stderr)
+
+
+def test_recording_goes_on_after_the_program_restores_the_trace_function(tmp_path):
+    """On 3.11 the recorder is the thread's trace function; restoring what
+    sys.gettrace() returned puts it back. (3.12+ records through
+    sys.monitoring, which sys.settrace does not touch.)"""
+    _, recorded, out = run_both(tmp_path, ODD, "settrace_restore.py")
+    assert recorded.stdout == "own tracer saw calls: True\n"
+    trace = export_json(out)
+    assert len(calls_of(trace, code_id(trace, "before"))) == 1
+    assert len(calls_of(trace, code_id(trace, "after"))) == 1
