@@ -48,6 +48,9 @@ async function open(url = server.url) {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(e.message));
+  // What a Content-Security-Policy blocked (only `tracesieve view` sends one).
+  page.blocked = [];
+  page.on('console', (m) => { if (m.text().includes('Content Security Policy')) page.blocked.push(m.text()); });
   page.on('dialog', (d) => { page.errors.push(`a dialog opened: ${d.message()}`); d.dismiss(); });
   await page.goto(url);
   await page.waitForSelector('[data-testid=drop-zone]');
@@ -406,7 +409,12 @@ test('`tracesieve view TRACE` serves this viewer with the trace loaded', async (
     const page = await open(url);
     await page.waitForSelector('[data-testid=call-row]');
     assert((await page.textContent('.file-name')) === 'sample.tsieve', 'wrong name');
+    // The page, its worker and the wasm run under the server's policy: a call's
+    // source and values (worker round trips) work, nothing blocked.
+    await page.click('[data-testid=call-row]');
+    await page.waitForSelector('[data-testid=source-view] .src-line.current');
     await screenshot(page, 'tracesieve-view');
+    assert(page.blocked.length === 0, `blocked by the page's policy: ${page.blocked.join(' | ')}`);
   } finally {
     command.kill();
   }

@@ -7,12 +7,26 @@ those files and with the one trace, at ``/trace/<name>``; the page is
 opened at ``/?trace=trace/<name>``, so the viewer fetches it from this
 server and nothing leaves the machine. No directory listings, no other
 files, and only the loopback interface.
+
+A page on another site must not read the trace either. DNS rebinding points
+a name of the attacker's at 127.0.0.1, so the server answers only requests
+whose ``Host`` names the address it serves on (``127.0.0.1``, ``localhost``
+or ``[::1]``, with the port: Vite's CVE-2025-24010, webpack-dev-server's
+``allowedHosts``, Jupyter's ``local_hostnames``), and no other site's
+subresource requests (``Sec-Fetch-Site``); every answer forbids embedding
+elsewhere (``Cross-Origin-Resource-Policy``, ``frame-ancestors``) and
+sniffing, and the page runs under a Content-Security-Policy that lets it
+load and talk to this server only.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.server
 import os
+import re
+import sys
 import threading
 import urllib.parse
 from pathlib import Path
@@ -34,6 +48,54 @@ _TYPES = {
     ".json": "application/json",
     ".ico": "image/x-icon",
 }
+
+# The page's policy: its scripts, stylesheet, icon and wasm from this server
+# (trunk's inline loader by hash, computed from the served index.html);
+# WebAssembly compiled ('wasm-unsafe-eval'); the worker started from a blob
+# URL (it importScripts this server's worker.js, under this same policy);
+# fetch() to this server only (the trace, the wasm); inline style attributes
+# (Yew's computed heights and offsets), but no inline <style> or script.
+_PAGE_POLICY = (
+    "default-src 'none'",
+    "script-src 'self' 'wasm-unsafe-eval'{hashes}",
+    "worker-src 'self' blob:",
+    "connect-src 'self'",
+    "style-src 'self'",
+    "style-src-attr 'unsafe-inline'",
+    "img-src 'self'",
+    "base-uri 'self'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+)
+# Everything else (the trace, scripts, wasm, errors) is never a document.
+_OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
+_INLINE_SCRIPT = re.compile(rb"<script\b([^>]*)>(.*?)</script", re.IGNORECASE | re.DOTALL)
+_SRC_ATTRIBUTE = re.compile(rb"\ssrc\s*=", re.IGNORECASE)
+
+
+def page_policy(html: bytes) -> str:
+    """The Content-Security-Policy for the page ``html``: `_PAGE_POLICY` with
+    the hash of each of its inline scripts."""
+    hashes = ""
+    for match in _INLINE_SCRIPT.finditer(html):
+        if _SRC_ATTRIBUTE.search(match.group(1)):
+            continue
+        # What the browser hashes: the script's text after HTML's newline normalization.
+        text = match.group(2).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        digest = base64.b64encode(hashlib.sha256(text).digest()).decode("ascii")
+        hashes += f" 'sha256-{digest}'"
+    return "; ".join(_PAGE_POLICY).replace("{hashes}", hashes)
+
+
+def allowed_hosts(host: str, port: int) -> "frozenset[str]":
+    """The ``Host`` values a browser sends for a server on ``host``:``port``
+    (lowercase): the bound address and the loopback names, with the port, and
+    also without it on port 80 (a browser leaves the default port out)."""
+    names = {"localhost", "127.0.0.1", "[::1]", f"[{host}]" if ":" in host else host}
+    hosts = {f"{name.lower()}:{port}" for name in names}
+    if port == 80:
+        hosts |= {name.lower() for name in names}
+    return frozenset(hosts)
 
 
 class ViewerMissing(RuntimeError):
@@ -57,6 +119,7 @@ def _handler(root: Path, trace: Path) -> type:
 
     class Handler(http.server.BaseHTTPRequestHandler):
         server_version = "tracesieve-view"
+        policy = _OTHER_POLICY
 
         def do_GET(self) -> None:  # noqa: N802 (the http.server API)
             self._serve(send_body=True)
@@ -65,6 +128,11 @@ def _handler(root: Path, trace: Path) -> type:
             self._serve(send_body=False)
 
         def _serve(self, send_body: bool) -> None:
+            self.policy = _OTHER_POLICY
+            refusal = self._refusal()
+            if refusal is not None:
+                self._refuse(refusal, send_body)
+                return
             path = urllib.parse.urlsplit(self.path).path
             if path == trace_url:
                 self._send_file(trace, "application/octet-stream", send_body)
@@ -76,12 +144,48 @@ def _handler(root: Path, trace: Path) -> type:
                 return
             self._send_file(target, _TYPES.get(target.suffix, "application/octet-stream"), send_body)
 
+        def _refusal(self) -> "Optional[str]":
+            """Why this request is not answered (None: it is)."""
+            allowed = self.server.allowed_hosts  # type: ignore[attr-defined]
+            if self.path.startswith("/"):
+                hosts = self.headers.get_all("Host") or []
+                if len(hosts) != 1:
+                    return "a request needs one Host header"
+                host = hosts[0].strip()
+            else:  # absolute-form ("GET http://host/ HTTP/1.1"): its host counts, not Host's
+                target = urllib.parse.urlsplit(self.path)
+                if target.scheme.lower() != "http":
+                    return "only http:// addresses are served"
+                host = target.netloc
+            if host.lower() not in allowed:
+                address = "%s:%s" % self.server.server_address[:2]
+                return f"this server answers only as {address} or localhost, not as {host[:100]!r}"
+            # A fetch, script or image of another site's page (a navigation is fine).
+            site = self.headers.get("Sec-Fetch-Site", "")
+            if site in ("cross-site", "same-site") and self.headers.get("Sec-Fetch-Mode") != "navigate":
+                return "a page of another site cannot read from this server"
+            return None
+
+        def _refuse(self, reason: str, send_body: bool) -> None:
+            body = f"403 Forbidden: tracesieve view: {reason}\n".encode("utf-8", "replace")
+            self.send_response(403)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Connection", "close")
+            self.close_connection = True
+            self.end_headers()
+            if send_body:
+                self.wfile.write(body)
+
         def _send_file(self, path: Path, content_type: str, send_body: bool) -> None:
             try:
                 body = path.read_bytes()
             except OSError as error:
                 self.send_error(500, str(error))
                 return
+            if content_type.startswith("text/html"):
+                self.policy = page_policy(body)
             self.send_response(200)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
@@ -90,10 +194,34 @@ def _handler(root: Path, trace: Path) -> type:
             if send_body:
                 self.wfile.write(body)
 
+        def end_headers(self) -> None:
+            # On every answer, errors included.
+            self.send_header("Content-Security-Policy", self.policy)
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Referrer-Policy", "no-referrer")
+            self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+            super().end_headers()
+
         def log_message(self, format: str, *args: object) -> None:
             pass  # quiet: the command prints its URL and nothing else
 
     return Handler
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def server_bind(self) -> None:
+        super().server_bind()
+        host, port = self.server_address[:2]
+        self.allowed_hosts = allowed_hosts(host, port)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A browser that hangs up (a closed tab, a reload, a cancelled fetch)
+        # is not an error; anything else is reported, with its traceback.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class ViewServer:
@@ -104,8 +232,7 @@ class ViewServer:
         if not self.trace.is_file():
             raise FileNotFoundError(f"{trace}: no such trace file")
         root = viewer_dir()
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _handler(root, self.trace))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", port), _handler(root, self.trace))
 
     @property
     def url(self) -> str:
