@@ -5,7 +5,9 @@
 //!   50-rule project filter, cycling over about a hundred scopes;
 //! - `cache/hit`: one `DecisionCache::get` hit in a cache of 1000 decisions;
 //! - `value/secret_patterns`: one `Decision::action(ValueKind::Local, name)`
-//!   against the built-in secret patterns, cycling over a mix of names.
+//!   against the built-in secret patterns, cycling over a mix of names;
+//! - `value/scrub_N`: redaction by value of one 8-entry dict of strings
+//!   against `N` learned texts (0, 16, 1024; `Secrets::scrub`).
 //!
 //! Run with `cargo bench -p tracesieve-engine --bench engine`.
 
@@ -14,6 +16,8 @@ mod support;
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use std::time::Duration;
+use tracesieve_engine::trace::secrets::Secrets;
+use tracesieve_engine::trace::Value;
 use tracesieve_engine::{
     builtin, explain, from_dunder_name, Action, CodeId, DecisionCache, FilterChain, Platform,
     Scope, ValueKind,
@@ -110,11 +114,52 @@ fn value_secret_patterns(c: &mut Criterion) {
     group.finish();
 }
 
+/// A dict of 8 ordinary strings (about 40 bytes each), none holding a
+/// learned text, so each scrub scans every string in full.
+fn scrub_fixture() -> Value {
+    let text = |s: String| Value::Str {
+        length: s.len() as u64,
+        value: s,
+    };
+    let entries = (0..8)
+        .map(|i| {
+            (
+                text(format!("field_{i}")),
+                text(format!("GET /api/v1/orders/{i:06}?page=3&sort=date")),
+            )
+        })
+        .collect();
+    Value::Dict { entries, length: 8 }
+}
+
+fn value_scrub(c: &mut Criterion) {
+    let value = scrub_fixture();
+    let mut group = c.benchmark_group("value");
+    for learned in [0usize, 16, 1024] {
+        let mut secrets = Secrets::default();
+        for i in 0..learned {
+            secrets.learn_text(&format!("tok-{i:08x}-secret"), String::new);
+        }
+        let mut scrubbed = 0;
+        // Built once before timing: the automaton is rebuilt only after a new text.
+        secrets.scrub(value.clone(), &mut scrubbed);
+        group.bench_function(format!("scrub_{learned}"), |b| {
+            b.iter_batched(
+                || value.clone(),
+                |v| secrets.scrub(black_box(v), &mut scrubbed),
+                criterion::BatchSize::SmallInput,
+            )
+        });
+        assert_eq!(scrubbed, 0);
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = load, explain_first, cache_hit, value_secret_patterns
+    targets = load, explain_first, cache_hit, value_secret_patterns, value_scrub
 }
 criterion_main!(benches);

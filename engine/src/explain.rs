@@ -430,6 +430,15 @@ impl Decision {
         self.decide(kind, name).0
     }
 
+    /// The action a value pattern gives a dict key `(kind, key)` in this
+    /// scope, or `None` when no pattern of that kind names it: a key is
+    /// decided by patterns only, never by the value default, so an allowed
+    /// dict keeps its entries unless a pattern names one.
+    pub fn key_action(&self, kind: ValueKind, key: &str) -> Option<Action> {
+        let (action, why, _) = self.decide(kind, key);
+        (why != ValueWhy::Default).then_some(action)
+    }
+
     /// The action for a name at module level, where locals are the globals:
     /// the stricter of its `local` and `global` actions (D7).
     pub fn module_level_action(&self, name: &str) -> Action {

@@ -948,7 +948,7 @@ fn invalid_records_in_an_intact_chunk_are_a_truncation() {
     bad_slot.extend_from_slice(&[0x80 | 5, 1, 0x43]);
     assert!(damaged(&bad_slot).contains("not a value"));
     let mut bad_kind = code.to_vec();
-    bad_kind.extend_from_slice(&[0x80 | 5, 1, 18]);
+    bad_kind.extend_from_slice(&[0x80 | 5, 1, 19]);
     assert!(damaged(&bad_kind).contains("unknown value kind"));
     let mut cut_none = code.to_vec();
     cut_none.extend_from_slice(&[0x80 | 5, 1, 0x20]);

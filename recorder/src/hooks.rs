@@ -20,6 +20,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use tracesieve_engine::size::size_text;
+use tracesieve_engine::trace::policy::redact_argv;
 use tracesieve_engine::trace::{RecordedFilter, TraceHeader, ValueBounds};
 use tracesieve_engine::Platform;
 
@@ -379,6 +380,9 @@ pub fn start(
             version.0, version.1
         )));
     }
+    let cwd = std::env::current_dir()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let header = TraceHeader {
         recorder: format!(
             "tracesieve {} ({} build)",
@@ -387,10 +391,8 @@ pub fn start(
         ),
         python: sys.getattr("version")?.extract()?,
         platform: Platform::host(),
-        argv,
-        cwd: std::env::current_dir()
-            .map(|d| d.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        argv: redact_argv(&chain, &argv, &cwd),
+        cwd,
         start_unix_ms: crate::session::unix_ms(),
         filters: RecordedFilter::from_chain(&chain),
         framework,

@@ -17,6 +17,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 use tracesieve_engine::trace::policy::{self, Site};
+use tracesieve_engine::trace::secrets::Secrets;
 use tracesieve_engine::trace::{
     CodeInfo, Event, FilterStats, Name, Slot, SourceFile, TraceHeader, TraceWriter, Trailer, Value,
     ValuesMode, Var,
@@ -107,6 +108,8 @@ pub struct Session {
     decisions: DecisionCache,
     sources_seen: FxHashSet<String>,
     stats: FilterStats,
+    /// The texts redacted so far, redacted by value from then on.
+    secrets: Secrets,
     counts: Counts,
     config_sources: bool,
     max_source_bytes: u64,
@@ -199,6 +202,7 @@ impl Session {
             decisions: DecisionCache::new(),
             sources_seen: FxHashSet::default(),
             stats: FilterStats::default(),
+            secrets: Secrets::default(),
             counts: Counts::default(),
             config_sources: config.sources,
             max_source_bytes: config.max_source_bytes,
@@ -361,6 +365,7 @@ impl Session {
                     Site::Arg(name),
                     Slot::Value { value: raw },
                     &mut self.stats,
+                    &mut self.secrets,
                 );
                 if let Some(value) = slot {
                     args.push(Var {
@@ -546,8 +551,14 @@ impl Session {
         let rc = rc.clone();
         let ident = self.thread(py)?;
         let raw = self.capture(exception);
-        let value = policy::slot(&rc.decision, Site::Arg("exception"), raw, &mut self.stats)
-            .unwrap_or(Slot::Dropped);
+        let value = policy::slot(
+            &rc.decision,
+            Site::Arg("exception"),
+            raw,
+            &mut self.stats,
+            &mut self.secrets,
+        )
+        .unwrap_or(Slot::Dropped);
         let thread = self.push(
             ident,
             Frame {
@@ -619,6 +630,7 @@ impl Session {
                     site,
                     Slot::Value { value: raw },
                     &mut self.stats,
+                    &mut self.secrets,
                 ) {
                     vars.push(Var { kind, name, value });
                 }
@@ -696,7 +708,8 @@ impl Session {
             return Ok(self.verdict_for(code));
         };
         let raw = self.capture(value);
-        let slot = policy::slot(&rc.decision, site, raw, &mut self.stats).unwrap_or(Slot::Dropped);
+        let slot = policy::slot(&rc.decision, site, raw, &mut self.stats, &mut self.secrets)
+            .unwrap_or(Slot::Dropped);
         let state = self
             .threads
             .get_mut(&ident)
@@ -760,8 +773,14 @@ impl Session {
         };
         let line = line();
         let raw = self.capture(exception);
-        let slot =
-            policy::slot(&rc.decision, Site::Raise, raw, &mut self.stats).unwrap_or(Slot::Dropped);
+        let slot = policy::slot(
+            &rc.decision,
+            Site::Raise,
+            raw,
+            &mut self.stats,
+            &mut self.secrets,
+        )
+        .unwrap_or(Slot::Dropped);
         let thread = self.threads[&ident].number;
         self.write(Event::Raise {
             thread,

@@ -116,7 +116,7 @@ def test_info_rejects_what_is_not_a_readable_trace(tmp_path):
     newer.write_bytes(bytes(data))
     cases = [
         (not_a_trace, "not a tracesieve trace"),
-        (newer, "unsupported trace format version 2.0"),
+        (newer, "unsupported trace format version 2.1"),
         (tmp_path / "missing.tsieve", "missing.tsieve"),
     ]
     for path, message in cases:

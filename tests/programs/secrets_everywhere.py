@@ -1,4 +1,5 @@
-"""A secret in every value kind: argument, local, global, return, attribute.
+"""A secret in every value kind: argument, local, global, return, attribute,
+and in dict entries under secret-looking keys (nested too, and `**kwargs`).
 
 The secret is built at run time (the trace embeds this source, so it must not
 hold the secret as a literal) and is only ever stored under secret-looking
@@ -34,4 +35,14 @@ def uses_global():
     return len(API_KEY)
 
 
+def connect(host, **options):
+    return sorted(options)
+
+
+def settings():
+    return {"api_key": API_KEY, "nested": {"token": API_KEY, "host": "db"}, "port": 5432}
+
+
+connect("db", password=get_secret(), timeout=3)
+config = settings()
 print(login(get_secret(), "ada"), uses_global(), len(get_secret()))

@@ -5,8 +5,9 @@
 //! stays is, per thread, a struct of arrays with a few bytes per frame (code,
 //! parent, first and last event, times, own events, how it started and
 //! ended), and a [`Profile`] of the values: how often each value name
-//! occurs per code and site, with the attribute names inside, so that the
-//! statistics of a re-filter are exact without reading the events again.
+//! occurs per code and site, with the attribute names and string dict keys
+//! inside, so that the statistics of a re-filter are exact without reading
+//! the events again.
 //! The lines and values of a frame are decoded again from the file's chunks
 //! when the frame is shown (see `session`).
 //!
@@ -16,7 +17,8 @@
 use crate::calltree::{Anchor, CallNode, CallTree, Entry, Exit, NodeKey, ThreadCalls};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use tracesieve_engine::trace::policy::{self, Site};
+use tracesieve_engine::trace::policy::{self, Nest, Site};
+use tracesieve_engine::trace::secrets::Secrets;
 use tracesieve_engine::trace::{Attr, Event, FilterStats, Name, Slot, Trace, Value, Var};
 use tracesieve_engine::{Decision, ValueKind};
 
@@ -271,12 +273,24 @@ enum SiteKind {
     Raise,
 }
 
+/// How a profile node sits in its parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// A value at its site (no parent).
+    Site,
+    /// An object attribute.
+    Attr,
+    /// A dict entry under a string key.
+    Key,
+}
+
 /// One node of the value profile: a named value at a site of a code, or an
-/// attribute inside one.
+/// attribute or a dict entry (by its string key) inside one.
 #[derive(Debug)]
 struct ProfileNode {
     /// The enclosing node ([`NONE`] for a value at its site).
     parent: u32,
+    via: Via,
     /// The code's position (for a value at its site).
     code: u32,
     site: SiteKind,
@@ -295,6 +309,8 @@ pub struct Profile {
     tops: QuickMap<(u32, SiteKind, usize), u32>,
     /// (parent node, attribute name address) → node.
     attrs: QuickMap<(u32, usize), u32>,
+    /// (parent node, hash of the key's text) → node.
+    keys: QuickMap<(u32, u64), u32>,
     /// Set when the profile grew past [`MAX_PROFILE_NODES`]: it is not kept
     /// up any more, and the statistics are counted by reading the file.
     pub overflowed: bool,
@@ -314,7 +330,7 @@ impl Profile {
     /// Bytes held (nodes and their maps, roughly).
     pub fn bytes(&self) -> usize {
         self.nodes.capacity() * std::mem::size_of::<ProfileNode>()
-            + (self.tops.capacity() + self.attrs.capacity()) * 24
+            + (self.tops.capacity() + self.attrs.capacity() + self.keys.capacity()) * 24
     }
 
     /// Whether nothing was profiled.
@@ -336,6 +352,7 @@ impl Profile {
                 let node = self.nodes.len() as u32;
                 self.nodes.push(ProfileNode {
                     parent: NONE,
+                    via: Via::Site,
                     code,
                     site,
                     name: name.clone(),
@@ -359,6 +376,7 @@ impl Profile {
         self.nodes = Vec::new();
         self.tops = QuickMap::default();
         self.attrs = QuickMap::default();
+        self.keys = QuickMap::default();
     }
 
     /// Counts the attributes of `value`, at every depth, under `parent`.
@@ -376,6 +394,7 @@ impl Profile {
                             let node = self.nodes.len() as u32;
                             self.nodes.push(ProfileNode {
                                 parent,
+                                via: Via::Attr,
                                 code: NONE,
                                 site: SiteKind::Arg,
                                 name: attr.name.clone(),
@@ -397,11 +416,46 @@ impl Profile {
             Value::Dict { entries, .. } => {
                 for (k, v) in entries {
                     self.inside(parent, k);
-                    self.inside(parent, v);
+                    match k {
+                        Value::Str { value: key, .. } => {
+                            if let Some(node) = self.key_node(parent, key) {
+                                self.nodes[node as usize].count += 1;
+                                self.inside(node, v);
+                            }
+                        }
+                        _ => self.inside(parent, v),
+                    }
                 }
             }
             _ => {}
         }
+    }
+
+    /// The node of the dict entries under `key` inside `parent`. The map
+    /// holds a hash of the key; if two keys ever share one, the profile
+    /// gives up (the statistics are then counted from the file).
+    fn key_node(&mut self, parent: u32, key: &str) -> Option<u32> {
+        let mut hasher = QuickHasher::default();
+        hasher.write(key.as_bytes());
+        let hash = (parent, hasher.finish());
+        if let Some(&node) = self.keys.get(&hash) {
+            if &*self.nodes[node as usize].name == key {
+                return Some(node);
+            }
+            self.give_up();
+            return None;
+        }
+        let node = self.nodes.len() as u32;
+        self.nodes.push(ProfileNode {
+            parent,
+            via: Via::Key,
+            code: NONE,
+            site: SiteKind::Arg,
+            name: Name::from(key),
+            count: 0,
+        });
+        self.keys.insert(hash, node);
+        Some(node)
     }
 
     fn vars(&mut self, code: u32, vars: &[Var], line: bool) {
@@ -427,8 +481,8 @@ impl Profile {
 
     /// What the value policy redacts and drops of the profiled values under
     /// `decisions` (by code position), counted by the engine's
-    /// [`policy::slot`] and [`policy::filter_attrs`] on one stand-in value per
-    /// node, times how often the node occurs. `kept(code)` says whether a
+    /// [`policy::slot`] and [`policy::filter_nested`] on one stand-in value
+    /// per node, times how often the node occurs. `kept(code)` says whether a
     /// code is recorded; `module_level(code)` whether it is a module body.
     pub fn count(
         &self,
@@ -441,20 +495,30 @@ impl Profile {
         // enclosing value and attribute allowed).
         let mut open = vec![false; self.nodes.len()];
         for (i, node) in self.nodes.iter().enumerate() {
-            let (decision, parent_open) = if node.parent == NONE {
+            // The code's decision, and how dict keys are decided here: as
+            // the kind of the site's value, or `attr` inside an attribute.
+            let (decision, parent_open, nest) = if node.parent == NONE {
                 let decision = decisions
                     .get(node.code as usize)
                     .filter(|_| kept(node.code));
-                (decision, true)
+                (decision, true, Nest::ATTR)
             } else {
+                let mut in_attr = false;
                 let mut top = node.parent as usize;
                 while self.nodes[top].parent != NONE {
+                    in_attr |= self.nodes[top].via == Via::Attr;
                     top = self.nodes[top].parent as usize;
                 }
                 let code = self.nodes[top].code;
+                let nest = if in_attr {
+                    Nest::ATTR
+                } else {
+                    self.site(top, module_level(code)).nest()
+                };
                 (
                     decisions.get(code as usize).filter(|_| kept(code)),
                     open[node.parent as usize],
+                    nest,
                 )
             };
             let Some(decision) = decision.filter(|_| parent_open) else {
@@ -462,30 +526,45 @@ impl Profile {
             };
             let stand_in = Value::Int { value: 0 };
             let mut one = FilterStats::default();
-            if node.parent == NONE {
-                let site = match node.site {
-                    SiteKind::Arg => Site::Arg(&node.name),
-                    SiteKind::Local => Site::Local {
-                        name: &node.name,
-                        module_level: module_level(node.code),
-                    },
-                    SiteKind::Global => Site::Global(&node.name),
-                    SiteKind::Return => Site::Return,
-                    SiteKind::Yield => Site::Yield,
-                    SiteKind::Unwind => Site::Unwind,
-                    SiteKind::Raise => Site::Raise,
-                };
-                policy::slot(decision, site, Slot::Value { value: stand_in }, &mut one);
-            } else {
-                let object = Value::Object {
-                    type_name: node.name.clone(),
-                    attrs: vec![Attr {
-                        name: node.name.clone(),
-                        value: Slot::Value { value: stand_in },
-                    }],
-                    length: 1,
-                };
-                policy::filter_attrs(decision, object, &mut one);
+            match node.via {
+                Via::Site => {
+                    let site = self.site(i, module_level(node.code));
+                    policy::slot(
+                        decision,
+                        site,
+                        Slot::Value { value: stand_in },
+                        &mut one,
+                        &mut Secrets::default(),
+                    );
+                }
+                Via::Attr => {
+                    let object = Value::Object {
+                        type_name: node.name.clone(),
+                        attrs: vec![Attr {
+                            name: node.name.clone(),
+                            value: Slot::Value { value: stand_in },
+                        }],
+                        length: 1,
+                    };
+                    policy::filter_nested(
+                        decision,
+                        nest,
+                        object,
+                        &mut one,
+                        &mut Secrets::default(),
+                    );
+                }
+                Via::Key => {
+                    let key = Value::Str {
+                        value: node.name.to_string(),
+                        length: node.name.len() as u64,
+                    };
+                    let dict = Value::Dict {
+                        entries: vec![(key, stand_in)],
+                        length: 1,
+                    };
+                    policy::filter_nested(decision, nest, dict, &mut one, &mut Secrets::default());
+                }
             }
             if one == FilterStats::default() {
                 open[i] = true;
@@ -497,6 +576,25 @@ impl Profile {
             }
         }
         total
+    }
+}
+
+impl Profile {
+    /// The site of the top node `node` (a value at its site).
+    fn site(&self, node: usize, module_level: bool) -> Site<'_> {
+        let node = &self.nodes[node];
+        match node.site {
+            SiteKind::Arg => Site::Arg(&node.name),
+            SiteKind::Local => Site::Local {
+                name: &node.name,
+                module_level,
+            },
+            SiteKind::Global => Site::Global(&node.name),
+            SiteKind::Return => Site::Return,
+            SiteKind::Yield => Site::Yield,
+            SiteKind::Unwind => Site::Unwind,
+            SiteKind::Raise => Site::Raise,
+        }
     }
 }
 

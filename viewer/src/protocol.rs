@@ -367,6 +367,9 @@ pub struct TraceView {
     pub report: RefilterReport,
     /// The chain in force (built-in head and user filters).
     pub chain: Vec<FilterSummary>,
+    /// The program's command line as this chain records it (the values of
+    /// secret-like options redacted by the engine's `policy::redact_argv`).
+    pub argv: Vec<String>,
 }
 
 /// A thread of the displayed trace.

@@ -29,9 +29,11 @@ use crate::steps::{Frame, Role, MAX_STEPS};
 use std::io::{self, BufReader, Read, Write};
 use tracesieve_engine::trace::decode::Keep;
 use tracesieve_engine::trace::index::{ChunkEntry, ChunkReplayer};
+use tracesieve_engine::trace::policy;
 use tracesieve_engine::trace::refilter::{
     chain_for, decide_codes, refilter_stream, relabel, ChainOptions, EventFilter, Naming,
 };
+use tracesieve_engine::trace::secrets::Secrets;
 use tracesieve_engine::trace::stream::{EventStream, Tables};
 use tracesieve_engine::trace::summary::EventCounts;
 use tracesieve_engine::trace::{
@@ -127,6 +129,21 @@ struct Shown {
     /// The displayed codes' labels, lower-cased (for searches).
     labels: Vec<String>,
     report: RefilterReport,
+    /// The texts `filter` learned to redact by value over the whole trace,
+    /// each with the position of the event that taught it: a frame
+    /// re-filtered on its own starts from those learned before it. Each
+    /// text comes with where it was learned.
+    learned: Vec<Learned>,
+}
+
+/// A text a re-filter learned to redact by value.
+#[derive(Debug, Clone)]
+struct Learned {
+    /// The position of the event that taught it.
+    position: u64,
+    text: String,
+    /// Where it stood ("arg `password` in shop.login").
+    origin: String,
 }
 
 impl Session {
@@ -399,6 +416,7 @@ impl Shown {
                 total: StatsSummary::of(&stats),
                 added: StatsSummary::default(),
             },
+            learned: Vec::new(),
         }
     }
 }
@@ -465,12 +483,7 @@ impl OpenTrace {
                 code_map.push(i as u32);
             }
         }
-        let values = if self.profile.overflowed {
-            match self.stream_added(&chain, &naming) {
-                Ok(stats) => stats,
-                Err(message) => return Response::Failed { message },
-            }
-        } else {
+        let counted = (!self.profile.overflowed).then(|| {
             let trace = &self.tables.trace;
             let module_level = |c: u32| {
                 trace
@@ -480,6 +493,16 @@ impl OpenTrace {
             };
             self.profile
                 .count(&decisions, |c| shown_code[c as usize] != NONE, module_level)
+        });
+        // A chain that redacts or drops nothing more than the recording did
+        // learns no text to redact by value, and the profile's counts are
+        // exact; otherwise every event goes through the filter once.
+        let (values, learned) = match counted {
+            Some(stats) if !redacts_anything(&stats) => (stats, Vec::new()),
+            _ => match self.stream_added(&chain, &naming) {
+                Ok(pass) => pass,
+                Err(message) => return Response::Failed { message },
+            },
         };
         // The tree shown before goes first: the two are never held together.
         self.shown.tree = ShownTree::default();
@@ -509,33 +532,43 @@ impl OpenTrace {
             generation,
             labels: Vec::new(),
             report,
+            learned,
         };
         self.view(generation, query, anchor)
     }
 
-    /// What re-filtering with `chain` and `naming` redacts and drops, by
-    /// reading every chunk through the engine's `EventFilter` (when the
-    /// value profile grew too large to keep).
+    /// What re-filtering with `chain` and `naming` redacts and drops, and
+    /// the texts it learns to redact by value (with the position of the
+    /// event that taught each), by reading every chunk through the engine's
+    /// `EventFilter`.
     fn stream_added(
         &mut self,
         chain: &FilterChain,
         naming: &Naming,
-    ) -> Result<FilterStats, String> {
+    ) -> Result<(FilterStats, Vec<Learned>), String> {
         let names = self.tables.thread_names.iter().cloned().collect();
         let mut filter = EventFilter::new(&self.tables.trace, names, chain, naming);
         let mut out = Vec::new();
+        let mut learned = Vec::new();
         for chunk in 0..self.chunks.len() {
             self.decode(chunk)?;
+            let first = self.chunks[chunk].first_event;
             if let Some((_, events)) = &self.cached {
-                for event in events {
+                for (i, event) in events.iter().enumerate() {
                     filter.event(event, &mut out);
                     out.clear();
+                    let new = filter.secrets().entries().skip(learned.len());
+                    learned.extend(new.map(|(text, origin)| Learned {
+                        position: first + i as u64,
+                        text: text.to_string(),
+                        origin: origin.to_string(),
+                    }));
                 }
             }
         }
         let mut added = filter.added().clone();
         added.scopes_skipped = 0;
-        Ok(added)
+        Ok((added, learned))
     }
 
     /// The filter sources of `state`, with the path each one loads under.
@@ -629,6 +662,11 @@ impl OpenTrace {
                     .collect()
             })
             .unwrap_or_default();
+        let header = &self.tables.trace.header;
+        let argv = match &shown.chain {
+            Some(chain) => policy::redact_argv(chain, &header.argv, &header.cwd),
+            None => header.argv.clone(),
+        };
         let tree = &shown.tree;
         let threads: Vec<ThreadView> = tree
             .threads
@@ -671,6 +709,7 @@ impl OpenTrace {
             calls_recorded: self.index.calls,
             report: self.shown.report.clone(),
             chain,
+            argv,
         }))
     }
 
@@ -812,7 +851,7 @@ impl OpenTrace {
         &mut self,
         range: std::ops::Range<u64>,
         thread: u32,
-        out: &mut Vec<Event>,
+        out: &mut Vec<(u64, Event)>,
     ) -> Result<(), String> {
         let mut chunk = self
             .chunks
@@ -825,13 +864,15 @@ impl OpenTrace {
             if let Some((_, events)) = &self.cached {
                 let from = range.start.saturating_sub(entry.first_event) as usize;
                 let to = (range.end - entry.first_event).min(events.len() as u64) as usize;
+                let first = entry.first_event + from as u64;
                 out.extend(
                     events
                         .get(from..to)
                         .unwrap_or_default()
                         .iter()
-                        .filter(|e| e.thread() == thread)
-                        .cloned(),
+                        .zip(first..)
+                        .filter(|(e, _)| e.thread() == thread)
+                        .map(|(e, position)| (position, e.clone())),
                 );
             }
             chunk += 1;
@@ -843,7 +884,8 @@ impl OpenTrace {
     /// are made of: its entry, its own lines and raises (not those of the
     /// frames it calls, which are not read) and its exit; at most
     /// [`MAX_STEPS`] of its own, and one more to say that it was cut.
-    fn frame_events(&mut self, slot: usize, f: usize) -> Result<Vec<Event>, String> {
+    /// Each event comes with its position in the trace.
+    fn frame_events(&mut self, slot: usize, f: usize) -> Result<Vec<(u64, Event)>, String> {
         let calls = &self.index.threads[slot];
         let number = calls.number;
         let start = u64::from(calls.start[f]);
@@ -883,18 +925,35 @@ impl OpenTrace {
             Err(message) => return Response::Failed { message },
         };
         let shown = &mut self.shown;
+        // The frame as recorded, to say which text a value redacted by value held.
+        let mut recorded_events = Vec::new();
         let (events, codes) = match &mut shown.filter {
             Some(filter) => {
                 let thread = shown.next_thread;
                 shown.next_thread = shown.next_thread.wrapping_add(1);
                 let mut kept = Vec::with_capacity(events.len() + 1);
-                for mut event in events {
+                if !shown.learned.is_empty() {
+                    recorded_events = events.iter().map(|(_, e)| e.clone()).collect();
+                }
+                // Each event is redacted by value with what the filter had
+                // learned before it in a full pass, and what it teaches itself.
+                *filter.secrets_mut() = Secrets::default();
+                let mut learned = shown.learned.iter().peekable();
+                for (position, mut event) in events {
+                    while let Some(l) = learned.next_if(|l| l.position < position) {
+                        filter
+                            .secrets_mut()
+                            .learn_text(&l.text, || l.origin.clone());
+                    }
                     *event.thread_mut() = thread;
                     filter.take(event, &mut kept);
                 }
                 (kept, &filter.tables().codes)
             }
-            None => (events, &self.tables.trace.codes),
+            None => (
+                events.into_iter().map(|(_, event)| event).collect(),
+                &self.tables.trace.codes,
+            ),
         };
         let code = shown
             .code_map
@@ -911,6 +970,26 @@ impl OpenTrace {
             self.tables.trace.codes.get(index),
         ) {
             frame.mark_record_time(decision, info.qualname == "<module>");
+        }
+        if let (Some(decision), Some(info)) = (
+            self.shown.decisions.get(index),
+            self.tables.trace.codes.get(index),
+        ) {
+            frame.mark_by_value(decision, info.qualname == "<module>");
+        }
+        if !recorded_events.is_empty() {
+            let code_info = self.tables.trace.codes.get(index);
+            let steps = recorded_events
+                .iter()
+                .filter(|e| !matches!(e, Event::ThreadStart { .. }));
+            let recorded = Frame::from_events(steps, recorded_code, code_info);
+            let texts: Vec<(&str, &str)> = self
+                .shown
+                .learned
+                .iter()
+                .map(|l| (l.text.as_str(), l.origin.as_str()))
+                .collect();
+            frame.name_learned_from(&recorded, &texts);
         }
         Response::Frame { key, frame }
     }
@@ -1035,6 +1114,12 @@ impl OpenTrace {
                 ));
             }
         }
+        if matches!(&playground_value, Some(pv) if pv.action == Action::Allow.token()) {
+            notes.push(
+                "Where this value shows “redacted by value”, its name is allowed but it holds the text of a value redacted earlier in the trace (by name, or in a dict under a secret-looking key): such a text is redacted wherever it appears after that."
+                    .into(),
+            );
+        }
         if recorded.is_none() {
             notes.push(
                 "The record-time filter chain no longer loads, so its decision cannot be shown."
@@ -1054,6 +1139,11 @@ impl OpenTrace {
 
 /// The first of `count` rows to send: `first`, unless the row at
 /// `position` is not among them (then the rows around it); at most `total`.
+/// Whether `stats` counts any redaction or drop.
+fn redacts_anything(stats: &FilterStats) -> bool {
+    stats.redacted.iter().chain(&stats.dropped).any(|&n| n > 0)
+}
+
 fn around(first: usize, count: usize, position: Option<usize>, total: usize) -> usize {
     let first = match position {
         Some(p) if p < first || p >= first + count => p.saturating_sub(count / 2),
@@ -1403,6 +1493,49 @@ mod tests {
     }
 
     #[test]
+    fn the_view_shows_argv_as_the_playground_chain_records_it() {
+        let mut trace = recorded();
+        trace.header.argv = [
+            "pay.py",
+            "--api-key",
+            "k-123",
+            "--user=ada",
+            "--store",
+            "north",
+        ]
+        .map(String::from)
+        .to_vec();
+        let (mut session, _) = opened(write_trace(&trace));
+        let out = run(&mut session, play(1, state(USER)));
+        assert_eq!(
+            view(&out[0]).argv,
+            [
+                "pay.py",
+                "--api-key",
+                "<redacted>",
+                "--user=ada",
+                "--store",
+                "north"
+            ]
+        );
+        let store = format!(
+            "{USER}\n[[scope.rules]]\nselector = \"file:glob:**\"\n[[scope.rules.value_patterns]]\nselector = \"arg:store\"\naction = \"redact\"\n"
+        );
+        let out = run(&mut session, play(2, state(&store)));
+        assert_eq!(
+            view(&out[0]).argv,
+            [
+                "pay.py",
+                "--api-key",
+                "<redacted>",
+                "--user=ada",
+                "--store",
+                "<redacted>"
+            ]
+        );
+    }
+
+    #[test]
     fn a_broken_filter_is_placed_at_its_line() {
         let (mut session, _) = opened(write_trace(&recorded()));
         let broken = "[meta]\nname = \"x\"\nversion = 1\n[scope]\ndefault_exec = \"inherit\"\ndefault_value_action = \"inherit\"\n[[scope.rules]]\nselector = \"pkg:foo:bar\"\nexec = \"skip\"\n";
@@ -1493,6 +1626,54 @@ mod tests {
     }
 
     #[test]
+    fn a_text_redacted_by_name_is_redacted_by_value_later_and_marked_so() {
+        let mut trace = recorded();
+        trace.events = vec![
+            thread_start(0, "MainThread", 0),
+            call(0, 0, 1),
+            call(0, 1, 2),
+            line_with(
+                0,
+                4,
+                3,
+                vec![text_var(ValueKind::Local, "key", "key-0001".into())],
+            ),
+            line_with(
+                0,
+                5,
+                4,
+                vec![text_var(ValueKind::Local, "msg", "with key-0001".into())],
+            ),
+            ret(0, 5),
+            ret(0, 6),
+        ];
+        let (mut session, _) = opened(write_trace(&trace));
+        let key = format!(
+            "{USER}\n[[scope.rules]]\nselector = \"pkg:shop.*\"\n[[scope.rules.value_patterns]]\nselector = \"local:key\"\naction = \"redact\"\n"
+        );
+        let out = run(&mut session, play(1, state(&key)));
+        let report = &view(&out[0]).report;
+        let out = run(
+            &mut session,
+            Request::Frame {
+                key: NodeKey { thread: 0, node: 1 },
+            },
+        );
+        let Response::Frame { frame, .. } = &out[0] else {
+            panic!("{:?}", out[0]);
+        };
+        let values: Vec<_> = frame.steps.iter().flat_map(|s| &s.changes).collect();
+        let (key, msg) = (values[0], values[1]);
+        assert_eq!((key.marker, key.by_value), (Marker::Redacted, false));
+        assert_eq!((msg.marker, msg.by_value), (Marker::Redacted, true));
+        assert_eq!(
+            msg.learned_from.as_deref(),
+            Some("local `key` in shop.pay.charge")
+        );
+        assert_eq!(report.added.redacted.get("local"), Some(&2), "{report:?}");
+    }
+
+    #[test]
     fn truncated_files_show_what_was_read() {
         let bytes = write_trace(&recorded());
         let (_, out) = opened(bytes[..bytes.len() - 3].to_vec());
@@ -1543,6 +1724,19 @@ mod tests {
     }
 
     /// An object value with a `secret` attribute, and one nested inside.
+    fn text_var(kind: ValueKind, name: &str, text: String) -> Var {
+        Var {
+            kind,
+            name: name.into(),
+            value: Slot::Value {
+                value: Value::Str {
+                    length: text.len() as u64,
+                    value: text,
+                },
+            },
+        }
+    }
+
     fn card(n: i64) -> Slot {
         let int = |value| Slot::Value {
             value: Value::Int { value },
@@ -1643,6 +1837,14 @@ mod tests {
                             value: card(2),
                         },
                         int_var(ValueKind::Global, "G", 1),
+                        // A text a filter may redact, and a later one holding
+                        // it, which is then redacted by value.
+                        text_var(ValueKind::Local, "key", format!("key-{:04}", i % 7)),
+                        text_var(
+                            ValueKind::Local,
+                            "msg",
+                            format!("with key-{:04}", (i + 3) % 7),
+                        ),
                     ],
                 ),
                 8 if depth[th] > 0 => Event::Raise {
@@ -1714,7 +1916,7 @@ mod tests {
         let filters = [
             USER.to_string(),
             format!("{USER}\n[[scope.rules]]\nselector = \"obj:shop.pay.refund\"\nexec = \"skip\"\n"),
-            "[meta]\nname = \"strict\"\nversion = 1\n[scope]\ndefault_exec = \"inherit\"\ndefault_value_action = \"inherit\"\n[[scope.rules]]\nselector = \"obj:shop.pay.charge\"\nexec = \"skip\"\n[[scope.rules]]\nselector = \"pkg:shop.*\"\n[[scope.rules.value_patterns]]\nselector = \"local:total\"\naction = \"redact\"\n[[scope.rules.value_patterns]]\nselector = \"attr:secret\"\naction = \"drop\"\n[[scope.rules.value_patterns]]\nselector = \"arg:amount\"\naction = \"drop\"\n[[scope.rules.value_patterns]]\nselector = \"global:G\"\naction = \"redact\"\n[[scope.rules.value_patterns]]\nselector = \"ret:*\"\naction = \"redact\"\n".to_string(),
+            "[meta]\nname = \"strict\"\nversion = 1\n[scope]\ndefault_exec = \"inherit\"\ndefault_value_action = \"inherit\"\n[[scope.rules]]\nselector = \"obj:shop.pay.charge\"\nexec = \"skip\"\n[[scope.rules]]\nselector = \"pkg:shop.*\"\n[[scope.rules.value_patterns]]\nselector = \"local:total\"\naction = \"redact\"\n[[scope.rules.value_patterns]]\nselector = \"attr:secret\"\naction = \"drop\"\n[[scope.rules.value_patterns]]\nselector = \"arg:amount\"\naction = \"drop\"\n[[scope.rules.value_patterns]]\nselector = \"global:G\"\naction = \"redact\"\n[[scope.rules.value_patterns]]\nselector = \"ret:*\"\naction = \"redact\"\n[[scope.rules.value_patterns]]\nselector = \"local:key\"\naction = \"redact\"\n".to_string(),
             "[meta]\nname = \"attrs\"\nversion = 1\n[scope]\ndefault_exec = \"inherit\"\ndefault_value_action = \"inherit\"\n[[scope.rules]]\nselector = \"pkg:shop.*\"\n[[scope.rules.value_patterns]]\nselector = \"attr:inner\"\naction = \"redact\"\n[[scope.rules.value_patterns]]\nselector = \"local:card\"\naction = \"allow\"\n".to_string(),
             "[meta]\nname = \"none\"\nversion = 1\n[scope]\ndefault_exec = \"inherit\"\ndefault_value_action = \"inherit\"\n[[scope.rules]]\nselector = \"pkg:shop.*\"\nexec = \"skip\"\n".to_string(),
         ];
@@ -1805,11 +2007,19 @@ mod tests {
                     let mut want = Frame::of(&whole.trace, calls.thread, n);
                     let open = session.open.as_ref().unwrap();
                     let code = v.codes[n.code as usize].recorded as usize;
-                    want.mark_record_time(
-                        &open.recorded_decisions[code],
-                        recorded.codes[code].qualname == "<module>",
-                    );
-                    assert_eq!(frame, &want, "filter {generation}, frame {key:?}");
+                    let module_level = recorded.codes[code].qualname == "<module>";
+                    want.mark_record_time(&open.recorded_decisions[code], module_level);
+                    want.mark_by_value(&open.shown.decisions[code], module_level);
+                    // Each value redacted by value names where its text was
+                    // learned (the busy trace's texts render unescaped).
+                    let mut frame = frame.clone();
+                    for change in frame.steps.iter_mut().flat_map(|s| s.changes.iter_mut()) {
+                        if generation > 0 {
+                            assert_eq!(change.by_value, change.learned_from.is_some());
+                        }
+                        change.learned_from = None;
+                    }
+                    assert_eq!(frame, want, "filter {generation}, frame {key:?}");
                 }
             }
             let out = run(&mut session, Request::Download);

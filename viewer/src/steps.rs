@@ -97,6 +97,14 @@ pub struct ValueView {
     /// decided so (then the value is not in the file, and no filter can
     /// bring it back). Set by [`Frame::mark_record_time`].
     pub at_record_time: bool,
+    /// For a redacted value: whether it was redacted by value, its name
+    /// being allowed (it holds a text redacted earlier in the trace, see
+    /// the engine's `trace::secrets`). Set by [`Frame::mark_by_value`].
+    pub by_value: bool,
+    /// For a value redacted by value: where the text it held was learned
+    /// ("arg `password` in shop.login"), when known. Set by
+    /// [`Frame::name_learned_from`].
+    pub learned_from: Option<String>,
 }
 
 impl ValueView {
@@ -113,6 +121,8 @@ impl ValueView {
                 Slot::Absent => Marker::Absent,
             },
             at_record_time: false,
+            by_value: false,
+            learned_from: None,
         }
     }
 
@@ -268,6 +278,42 @@ impl Frame {
                     .site(module_level)
                     .action(recorded)
                     .is_some_and(|(_, action)| action != Action::Allow);
+            }
+        }
+    }
+
+    /// Marks the redacted values whose name `shown`, the decision this
+    /// frame's code is shown with, allows: they were redacted by value.
+    pub fn mark_by_value(&mut self, shown: &Decision, module_level: bool) {
+        for change in self.steps.iter_mut().flat_map(|s| s.changes.iter_mut()) {
+            if change.marker == Marker::Redacted && !change.at_record_time {
+                change.by_value = change
+                    .site(module_level)
+                    .action(shown)
+                    .is_none_or(|(_, action)| action == Action::Allow);
+            }
+        }
+    }
+
+    /// For each value redacted by value, the origin of the first of
+    /// `learned` (text, origin) that the value's rendering in `recorded`
+    /// (this frame before re-filtering, step for step) holds. A text that
+    /// rendering escapes (quotes, control characters) is not found: the
+    /// value then stays marked by value without an origin.
+    pub fn name_learned_from(&mut self, recorded: &Frame, learned: &[(&str, &str)]) {
+        for (step, before) in self.steps.iter_mut().zip(&recorded.steps) {
+            for change in step.changes.iter_mut().filter(|c| c.by_value) {
+                let Some(raw) = before
+                    .changes
+                    .iter()
+                    .find(|r| r.role == change.role && r.name == change.name)
+                else {
+                    continue;
+                };
+                change.learned_from = learned
+                    .iter()
+                    .find(|(text, _)| raw.text.contains(text))
+                    .map(|(_, origin)| origin.to_string());
             }
         }
     }

@@ -6,7 +6,7 @@
 //! ```text
 //! file    = magic version chunk*
 //! magic   = 89 54 53 56 0D 0A 1A 0A        (\x89 "TSV" \r \n \x1a \n)
-//! version = major:u16le minor:u16le        (currently 1.0)
+//! version = major:u16le minor:u16le        (currently 1.1)
 //! chunk   = clen:u32le ulen:u32le crc:u32le payload[clen]
 //! ```
 //!
@@ -130,6 +130,7 @@
 //! | 15 | ReprError | type `sid`, message `str` |
 //! | 16 | Deep | type `sid` |
 //! | 17 | Cycle | type `sid` |
+//! | 18 | Redacted | (since 1.1) |
 //!
 //! Values nest at most [`MAX_VALUE_DEPTH`] levels (a scalar at the top is
 //! level 1); deeper nesting is corruption (and the writer refuses it).
@@ -139,8 +140,11 @@
 //!
 //! ## Extensions
 //!
-//! A later minor version may add header or trailer JSON fields and records
-//! with tags `0x20`–`0x3F` only; everything else needs a new major version.
+//! A later minor version may add header or trailer JSON fields, records
+//! with tags `0x20`–`0x3F`, and value kinds; everything else needs a new
+//! major version. A reader of an earlier minor version reads such a file up
+//! to the first value of a kind it does not know, as up to any invalid
+//! record. Version 1.1 added value kind 18, Redacted.
 //!
 //! # Damage
 //!
@@ -258,6 +262,7 @@ pub(crate) mod tag {
     pub const VAL_REPR_ERROR: u8 = 15;
     pub const VAL_DEEP: u8 = 16;
     pub const VAL_CYCLE: u8 = 17;
+    pub const VAL_REDACTED: u8 = 18;
 }
 
 /// Appends `v` as an unsigned LEB128 varint.

@@ -884,6 +884,7 @@ impl Decoder {
             tag::VAL_CYCLE => self
                 .type_name::<BUILD>(cur)?
                 .map(|type_name| Value::Cycle { type_name }),
+            tag::VAL_REDACTED => Some(Value::Redacted),
             _ => return corrupt(format!("unknown value kind {kind}")),
         })
     }

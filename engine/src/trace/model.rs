@@ -20,7 +20,7 @@ pub type Name = Arc<str>;
 
 /// The format version this engine writes. Readers accept any minor version
 /// of the same major version and reject other majors.
-pub const FORMAT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 0 };
+pub const FORMAT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 1 };
 
 /// A trace file format version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -314,6 +314,10 @@ pub enum Value {
         /// The object's type.
         type_name: Name,
     },
+    /// Redacted by the filter inside a container: the value of a dict entry
+    /// whose key a value pattern redacts (the key is kept). A whole value
+    /// that is redacted is a [`Slot::Redacted`] instead.
+    Redacted,
 }
 
 /// `list`, `tuple`, `set` or `frozenset`.

@@ -625,6 +625,7 @@ impl Enc<'_> {
                 self.rec.push(tag::VAL_CYCLE);
                 self.sid(type_name)?;
             }
+            Value::Redacted => self.rec.push(tag::VAL_REDACTED),
         }
         Ok(())
     }
@@ -880,7 +881,7 @@ mod tests {
         assert_eq!(w.buffered_bytes(), 0);
         let bytes = w.into_inner().unwrap();
         assert_eq!(&bytes[..8], &MAGIC);
-        assert_eq!(&bytes[8..12], &[1, 0, 0, 0]);
+        assert_eq!(&bytes[8..12], &[1, 0, 1, 0]);
         let read = read_trace(&bytes).unwrap();
         assert_eq!(read.trace.header, header());
         assert!(read.trace.events.is_empty());

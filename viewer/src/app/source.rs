@@ -208,7 +208,15 @@ fn values(props: &SourceProps, step: usize) -> Html {
                             <td class="name">{ &v.name }</td>
                             <td class="value">
                                 if let Some(marker) = marker {
-                                    if v.at_record_time {
+                                    if v.by_value {
+                                        <span class={classes!("marker", marker, "by-value")}
+                                            title="Redacted by value: its name is allowed, but it holds the text of a value redacted earlier in the trace (docs/filters.md, “Secrets that leave their name”)">
+                                            { match &v.learned_from {
+                                                Some(origin) => format!("redacted by value: same text as {origin}"),
+                                                None => "redacted by value".to_string(),
+                                            } }
+                                        </span>
+                                    } else if v.at_record_time {
                                         <span class={classes!("marker", marker, "record-time")}
                                             title="Left out when the program was recorded: the value is not in the file, so no filter can bring it back (“why?” says which rule)">
                                             { format!("{marker} at record time") }

@@ -59,6 +59,9 @@ pub fn Summary(props: &SummaryProps) -> Html {
             { stats(&s.stats) }
             if let Some(view) = &props.view {
                 <h3>{ "Playground filter chain" }</h3>
+                <table class="facts">
+                    { row("argv", html! { <code data-testid="playground-argv">{ view.argv.join(" ") }</code> }) }
+                </table>
                 { chain(&view.chain) }
                 { stats(&view.report.total) }
             }

@@ -744,6 +744,7 @@ impl<W: Write> Writer<W> {
             Value::ReprError { type_name, .. } => self.error("<unrepr>", type_name),
             Value::Deep { type_name } => self.raw("<depth limit>".into(), type_name),
             Value::Cycle { .. } => self.error("<cycle>", "Cycle"),
+            Value::Redacted => self.error("<redacted>", "Redacted"),
         }
     }
 

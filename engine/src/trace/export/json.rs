@@ -707,6 +707,7 @@ impl Serialize for Form<'_, Value> {
                 map.serialize_entry("type", "cycle")?;
                 map.serialize_entry("type_name", type_name)?;
             }
+            Value::Redacted => map.serialize_entry("type", "redacted")?,
         }
         map.end()
     }

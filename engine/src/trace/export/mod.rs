@@ -170,6 +170,7 @@ fn render_into(out: &mut String, value: &Value) {
         Value::Cycle { type_name } => {
             let _ = write!(out, "<{type_name}: cycle>");
         }
+        Value::Redacted => out.push_str("<redacted>"),
     }
 }
 

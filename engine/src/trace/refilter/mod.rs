@@ -29,7 +29,11 @@
 //!   the frame's code is a module body, qualname `<module>`) or `global`;
 //!   returns, yields and unwinds as `ret` (a dropped one keeps its
 //!   [`crate::trace::Slot::Dropped`] marker); raised exceptions have only their attributes
-//!   decided.
+//!   decided. The strings redacted or dropped are learned in event order,
+//!   and every value kept after them is redacted by value
+//!   ([`crate::trace::secrets`]), as the recorder does.
+//! * **Header argv.** Secret-looking `--option` values are redacted with the
+//!   new chain ([`crate::trace::policy::redact_argv`]).
 //! * **Threads.** Threads are numbered from 0 in the order of their first
 //!   recorded event, and a `thread_start` (with the thread's name and that
 //!   event's time) is written immediately before it. Input `thread_start`

@@ -11,6 +11,7 @@ use crate::trace::model::{
     Trailer, Var,
 };
 use crate::trace::policy::{self, Site};
+use crate::trace::secrets::Secrets;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// A recorded code object of the input: its decision and its new id.
@@ -41,6 +42,8 @@ pub struct EventFilter {
     names: FxHashMap<u32, Name>,
     /// What this pass skipped, redacted and dropped.
     added: FilterStats,
+    /// The texts redacted so far, redacted by value from then on.
+    secrets: Secrets,
 }
 
 impl EventFilter {
@@ -92,6 +95,7 @@ impl EventFilter {
             header: TraceHeader {
                 filters: RecordedFilter::from_chain(chain),
                 naming: naming.mode,
+                argv: policy::redact_argv(chain, &input.header.argv, &input.header.cwd),
                 ..input.header.clone()
             },
             codes,
@@ -110,6 +114,7 @@ impl EventFilter {
             threads: FxHashMap::default(),
             names: thread_names,
             added,
+            secrets: Secrets::default(),
         }
     }
 
@@ -139,6 +144,18 @@ impl EventFilter {
         &self.added
     }
 
+    /// The texts this pass redacted so far, which it redacts by value.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// The texts redacted by value from the next event on: replaced by a
+    /// caller that re-filters a stretch of events out of order (the viewer,
+    /// one frame at a time) with what a full pass had learned before it.
+    pub fn secrets_mut(&mut self) -> &mut Secrets {
+        &mut self.secrets
+    }
+
     /// The output trailer for the input's `trailer` and the statistics in
     /// it: the input's counts plus this pass's.
     pub fn trailer(&self, trailer: Option<&Trailer>) -> (Option<Trailer>, FilterStats) {
@@ -164,6 +181,7 @@ impl EventFilter {
         let thread = event.thread();
         let t = event.time();
         let added = &mut self.added;
+        let secrets = &mut self.secrets;
         let new = match event {
             Event::ThreadStart { .. } => None,
             Event::Call { code, args, .. } => {
@@ -172,7 +190,7 @@ impl EventFilter {
                     return;
                 };
                 let args = kept_vars(args, |Var { kind, name, value }| {
-                    let value = policy::slot(decision, Site::Arg(&name), value, added)?;
+                    let value = policy::slot(decision, Site::Arg(&name), value, added, secrets)?;
                     Some(Var { kind, name, value })
                 });
                 Some(Event::Call {
@@ -200,8 +218,9 @@ impl EventFilter {
                 let Some((decision, kept)) = kept_of(&self.kept, &self.decisions, code) else {
                     return;
                 };
-                let exception = policy::slot(decision, Site::Arg("exception"), *exception, added)
-                    .unwrap_or(Slot::Dropped);
+                let exception =
+                    policy::slot(decision, Site::Arg("exception"), *exception, added, secrets)
+                        .unwrap_or(Slot::Dropped);
                 Some(Event::Throw {
                     thread: 0,
                     t,
@@ -226,7 +245,7 @@ impl EventFilter {
                             module_level,
                         },
                     };
-                    let value = policy::slot(decision, site, value, added)?;
+                    let value = policy::slot(decision, site, value, added, secrets)?;
                     Some(Var { kind, name, value })
                 });
                 Some(Event::Line {
@@ -269,8 +288,8 @@ impl EventFilter {
                 else {
                     return;
                 };
-                let exception =
-                    policy::slot(decision, Site::Raise, *exception, added).unwrap_or(Slot::Dropped);
+                let exception = policy::slot(decision, Site::Raise, *exception, added, secrets)
+                    .unwrap_or(Slot::Dropped);
                 Some(Event::Raise {
                     thread: 0,
                     t,
@@ -290,7 +309,10 @@ impl EventFilter {
     fn exit(&mut self, thread: u32, site: Site<'_>, value: Slot) -> Option<Slot> {
         let code = self.stacks.get_mut(&thread).and_then(Vec::pop)?;
         let (decision, _) = kept_of(&self.kept, &self.decisions, code)?;
-        Some(policy::slot(decision, site, value, &mut self.added).unwrap_or(Slot::Dropped))
+        Some(
+            policy::slot(decision, site, value, &mut self.added, &mut self.secrets)
+                .unwrap_or(Slot::Dropped),
+        )
     }
 
     /// Appends `event` (whose `thread` is overwritten) for input thread
