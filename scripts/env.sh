@@ -4,7 +4,13 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # The main interpreter (recording with sys.monitoring, the CLI, the demo),
 # and the interpreters the recorder is tested on.
 MAIN_PYTHON_VERSION=3.12
-TEST_PYTHON_VERSIONS="3.11 3.12 3.13"
+# 3.11–3.13 (HOST_PYTHON_VERSIONS) come from pyenv and get a virtualenv
+# here; 3.14 and 3.15 (SID_PYTHON_VERSIONS), which neither pyenv nor Debian 12
+# has, come from a Debian sid root that scripts/sid-python.sh makes once and
+# caches (it needs root), and run inside it through wrappers.
+HOST_PYTHON_VERSIONS="3.11 3.12 3.13"
+SID_PYTHON_VERSIONS="3.14 3.15"
+TEST_PYTHON_VERSIONS="$HOST_PYTHON_VERSIONS $SID_PYTHON_VERSIONS"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -30,6 +36,19 @@ find_python() {
     fi
     echo "setup: no CPython $version found (looked in pyenv and for python$version on PATH)" >&2
     return 1
+}
+
+# Whether Python X.Y runs in the Debian sid root (scripts/sid-python.sh).
+is_sid_version() {
+    case " $SID_PYTHON_VERSIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac
+}
+
+# The interpreter the tests run for Python X.Y, with tracesieve installed:
+# its virtualenv's python, or for 3.14 and 3.15 the wrapper that runs its
+# virtualenv's python inside the sid root, in the current directory, as if
+# it ran here (scripts/sid-python.sh).
+test_python() {
+    if is_sid_version "$1"; then echo "$REPO/target/sid/$1/bin/python"; else echo "$(venv_dir "$1")/bin/python"; fi
 }
 
 # Runs a command with the venv of Python X.Y active for maturin and cargo.

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs whatever tracesieve's build and tests need and is missing, then
 # builds the Python extension into a virtualenv per tested interpreter
-# (.venv for Python 3.12, .venv-3.11, .venv-3.13). Safe to run again: each
-# step checks first. Follows ../shared/reference/toolchain.md (registries
-# only, no downloads): the wasm32 target; wasm-bindgen-cli at the version
-# Cargo.lock pins; trunk; node tools from package-lock.json (wasm-opt,
-# playwright-core); Debian's Chromium and ChromeDriver. `setup.sh main` prepares only
-# what the main job needs.
+# (.venv for Python 3.12, .venv-3.11, .venv-3.13, and for 3.14 and 3.15
+# target/sid/venv-3.14 and target/sid/venv-3.15 inside a Debian sid root, see
+# scripts/sid-python.sh). Safe to run again: each step checks first. Follows
+# ../shared/reference/toolchain.md (registries only, no downloads): the
+# wasm32 target; wasm-bindgen-cli at the version Cargo.lock pins; trunk; node
+# tools from package-lock.json (wasm-opt, playwright-core); Debian's Chromium
+# and ChromeDriver; debootstrap and, once per machine, the sid root with
+# python3.14 and python3.15 (about 1 minute, ~740 MB in
+# ~/.cache/tracesieve/sid-root; needs root). `setup.sh main` prepares only
+# what the main job needs (Python 3.12, no sid root).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO"
@@ -48,7 +52,7 @@ if [ "${1:-}" != main ] && ! { command -v chromium && command -v chromedriver; }
     $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
-versions=$TEST_PYTHON_VERSIONS
+versions=$HOST_PYTHON_VERSIONS
 [ "${1:-}" = main ] && versions=$MAIN_PYTHON_VERSION
 
 for version in $versions; do
@@ -67,3 +71,8 @@ for version in $versions; do
     # the tests run faster on the optimised build too.
     with_venv "$version" maturin develop --release --quiet --manifest-path recorder/Cargo.toml
 done
+
+# CPython 3.14 and 3.15, for the tests only: run from a Debian sid root.
+if [ "${1:-}" != main ]; then
+    "$REPO/scripts/sid-python.sh" setup $SID_PYTHON_VERSIONS
+fi

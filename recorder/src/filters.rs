@@ -74,12 +74,21 @@ fn problem<'py>(py: Python<'py>, error: &EngineError) -> PyResult<Bound<'py, PyD
     Ok(dict)
 }
 
+///
+/// The exception object is made here rather than left to `PyErr` to make
+/// when first asked for: PyO3 makes a lazy error's object through
+/// `Python::detach`, which refuses while the interpreter is initialising,
+/// and on 3.15 the start-up hook that starts `record`'s recording runs
+/// then (during `site`), so a broken filter would end in a panic there.
 pub fn raise_filter_error(py: Python<'_>, error: &EngineError) -> PyErr {
-    let err = FilterError::new_err(error.to_string());
+    let instance = match py.get_type::<FilterError>().call1((error.to_string(),)) {
+        Ok(instance) => instance,
+        Err(err) => return err,
+    };
     if let Ok(details) = problem(py, error) {
-        let _ = err.value(py).setattr("problem", details);
+        let _ = instance.setattr("problem", details);
     }
-    err
+    PyErr::from_value(instance)
 }
 
 /// Validates the filter at `path` as it would load after the built-in head.

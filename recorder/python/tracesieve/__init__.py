@@ -11,7 +11,44 @@ Record a block, check and explain filters::
     problems = tracesieve.check(".codetracer/trace-filter.toml")
     decision = tracesieve.explain("app/main.py", "login", module="app.main",
                                   values=["arg:password"])
+
+Supported: CPython 3.11 to 3.15, not free-threaded builds; importing it
+elsewhere raises ImportError with one line saying why (docs/recorder.md,
+"Supported interpreters").
 """
+
+import sys as _sys
+
+# Refused here, before the extension loads, with one line instead of a
+# traceback from it (this file stays readable by any Python 3: no f-strings).
+if _sys.version_info < (3, 11):
+    raise ImportError(
+        "tracesieve needs CPython 3.11 or newer (this is Python %d.%d.%d, %s)"
+        % (_sys.version_info[:3] + (_sys.executable or "?",))
+    )
+
+
+def _free_threaded():
+    """Whether this is a free-threaded build of CPython (3.13t and later)."""
+    if "t" in getattr(_sys, "abiflags", ""):
+        return True
+    if not hasattr(_sys, "abiflags"):  # Windows: ask the build configuration
+        import sysconfig
+
+        return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    return False
+
+
+# The recorder relies on the GIL: its interpreter callbacks share one
+# recording and read the program's objects while no other thread runs.
+# Loading the extension would turn the GIL back on with a warning (or, with
+# PYTHON_GIL=0, run it without one), so tracesieve refuses before it loads.
+if _free_threaded():
+    raise ImportError(
+        "tracesieve does not support free-threaded CPython (this is %d.%d%s, built "
+        "without the GIL): its recorder relies on the GIL; use the regular build "
+        "of CPython 3.11 to 3.15" % (_sys.version_info[0], _sys.version_info[1], "t")
+    )
 
 from ._native import __version__
 from ._filters import FilterError, Problem, builtin_filter_text, check, explain
