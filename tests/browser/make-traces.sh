@@ -4,6 +4,7 @@
 #   hostile.tsieve   hostile strings in values and in a file name
 #   threads.tsieve   two worker threads
 #   busy.tsieve      6,000 calls, several chunks (cut short by the truncation test)
+#   secrets.tsieve   a secret that travels, recorded with every value allowed
 #   codetracer/      a CodeTracer JSON trace folder (a foreign format)
 # Usage: tests/browser/make-traces.sh OUT_DIR [TRACESIEVE]
 set -euo pipefail
@@ -18,6 +19,8 @@ cd "$repo"
 "$tracesieve" record -o "$out/hostile.tsieve" tests/browser/programs/hostile.py >/dev/null
 "$tracesieve" record -o "$out/threads.tsieve" tests/programs/threads.py >/dev/null
 "$tracesieve" record -o "$out/busy.tsieve" tests/browser/programs/busy.py >/dev/null
+"$tracesieve" record --filter tests/parity/filters/permissive.toml -o "$out/secrets.tsieve" \
+    tests/browser/programs/secrets.py >/dev/null
 rm -rf "$out/codetracer"
 "$tracesieve" export "$out/sample.tsieve" --format codetracer -o "$out/codetracer" >/dev/null
 ls "$out"

@@ -202,6 +202,25 @@ test('a value the playground redacts says so, unlike one redacted at record time
   await screenshot(page, 'playground-redaction');
 });
 
+test('a text the playground redacts is redacted by value where it travels, and the page says from where', async () => {
+  const page = await open();
+  await drop(page, await trace('secrets.tsieve'), 'secrets.tsieve');
+  await page.waitForSelector('[data-testid=call-row]');
+  const text = await editor(page).inputValue();
+  await setFilter(page, `${text}\n[[scope.rules]]\nselector = "file:glob:**"\n\n[[scope.rules.value_patterns]]\nselector = "arg:password"\naction = "redact"\n`);
+  await page.fill('[data-testid=search]', 'audit');
+  await waitFor('the audit row', async () => (await rowLabels(page)).length === 1);
+  await page.locator('[data-testid=call-row]').first().click();
+  await page.waitForSelector('[data-testid=source-view] .src-line.current');
+  const entry = await waitFor('the entry argument', async () => {
+    const values = await page.$$eval('[data-testid=value-row]', (rows) => rows.map((r) => r.textContent));
+    return values.find((v) => v.includes('entry'));
+  });
+  assert(entry.includes('redacted by value: same text as arg `password` in'), `entry: ${entry}`);
+  assert(!entry.includes('login by ada'), `the message is still shown: ${entry}`);
+  await screenshot(page, 'redacted-by-value');
+});
+
 test('a filter that skips a package removes its calls and changes the counts', async () => {
   const page = await openSample();
   const [kept, total] = await callsKept(page);
