@@ -10,6 +10,12 @@ the times without start-up.
 Run through scripts/bench.sh, which prepares the interpreter (CPython 3.12,
 tracesieve built in release mode, the peer tools from bench/requirements.txt)
 and writes the table into BENCHMARKS.md.
+
+scripts/bench-interpreters.sh compares interpreters instead: it runs this
+file once per interpreter with --tools (a subset of the configurations) and
+--interpreter-json (the results with the interpreter's details), then once
+with --side-by-side over those files, which writes the interpreter-overhead
+section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ SKIP_ALL = os.path.join(HERE, "skip-all.toml")
 NOOP_MONITORING = os.path.join(HERE, "noop_monitoring.py")
 NOOP_LABEL = "no-op sys.monitoring LINE"
 START, END = "<!-- recorder-overhead:start -->", "<!-- recorder-overhead:end -->"
+INTERPRETERS_START, INTERPRETERS_END = "<!-- interpreter-overhead:start -->", "<!-- interpreter-overhead:end -->"
 
 
 def configurations(out):
@@ -47,6 +54,23 @@ def configurations(out):
         ("viztracer 1.1.1", [py, "-m", "viztracer", "--quiet", "-o", f"{out}/viz.json"], f"{out}/viz.json"),
         ("codetracer 0.3.0", [py, "-m", "codetracer_python_recorder", "--trace-dir", f"{out}/ct"], f"{out}/ct"),
     ]
+
+
+# The short names --tools takes, by configuration label.
+TOOL_KEYS = {
+    "python": "python",
+    NOOP_LABEL: "noop",
+    "tracesieve --values none": "none",
+    "tracesieve --values all": "all",
+    "tracesieve, all skipped": "skip",
+    "viztracer 1.1.1": "viztracer",
+    "codetracer 0.3.0": "codetracer",
+}
+
+
+def selected_configurations(out, tools):
+    """configurations(out), only those whose TOOL_KEYS name is in tools (all if None)."""
+    return [c for c in configurations(out) if tools is None or TOOL_KEYS[c[0]] in tools]
 
 
 # fib30 only compares tracesieve with plain Python: CodeTracer's recorder
@@ -109,17 +133,17 @@ def require_release_build():
         raise SystemExit(f"overhead.py: {out[1]} is a {out[0]} build; measure the release build scripts/setup.sh installs")
 
 
-def measure(workloads, repeat):
+def measure(workloads, repeat, tools=None):
     results = []
     with tempfile.TemporaryDirectory(prefix="tracesieve-bench-") as out:
         startup = {}
-        for label, argv, trace in configurations(out):
+        for label, argv, trace in selected_configurations(out, tools):
             startup[label] = statistics.median([run_once(argv, "noop", trace) for _ in range(repeat)])
             print(f"{'noop':8} {label:26} {startup[label]:8.3f} s", file=sys.stderr)
         for workload in workloads:
             calls, lines = count_of("calls", workload), count_of("lines", workload)
             rows = []
-            for label, argv, trace in configurations(out):
+            for label, argv, trace in selected_configurations(out, tools):
                 if workload in TRACESIEVE_ONLY and not (label in ("python", NOOP_LABEL) or label.startswith("tracesieve")):
                     continue
                 # CodeTracer's recorder takes minutes on the larger workloads: once is enough.
@@ -233,10 +257,140 @@ def markdown_table(results, repeat):
     return "\n".join(lines)
 
 
-def update(path, table):
+def interpreter_record(results, repeat, tools, missing, notes):
+    """What --interpreter-json saves: the results with the interpreter that
+    produced them, for --side-by-side."""
+    import sysconfig
+
+    return {
+        "python": platform.python_version(),
+        "version": sys.version.replace("\n", " "),
+        "config_args": sysconfig.get_config_var("CONFIG_ARGS") or "",
+        "executable": sys.executable,
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "repeat": repeat,
+        "tools": [label for label in TOOL_KEYS if tools is None or TOOL_KEYS[label] in tools],
+        "missing": missing,
+        "notes": notes,
+        "results": results,
+    }
+
+
+def version_key(record):
+    return tuple(int(part) for part in re.findall(r"\d+", record["python"])[:3])
+
+
+def build_of(record):
+    """Where the interpreter comes from and how it was built, in a few words."""
+    args = record["config_args"]
+    where = "pyenv" if ".pyenv/" in args else ("Debian sid" if "--prefix=/usr" in args else "")
+    flags = [flag for flag in ("--enable-optimizations", "--with-lto", "--enable-experimental-jit", "--disable-gil") if flag in args]
+    jit = re.search(r"--enable-experimental-jit(=[\w-]+)?", args)
+    if jit:
+        flags = [f for f in flags if f != "--enable-experimental-jit"] + [jit.group(0)]
+    described = ", ".join(f"`{flag}`" for flag in flags) if flags else "no `--enable-optimizations` / `--with-lto`"
+    return f"{where}; {described}" if where else described
+
+
+def cell(row, per):
+    """One tool on one interpreter: wall time, × plain and the per-event cost."""
+    if row is None:
+        return "–"
+    if "failed" in row:
+        return f"failed: {row['failed']}"
+    capped = ">" if row["median_s"] >= RUN_LIMIT_S else ""
+    if row["tool"] == "python":
+        return f"{capped}{row['median_s']:.3f} s"
+    cost = f"{row['us_per_call']:.2f} µs" if per == "call" else f"{row['ns_per_line']:.0f} ns"
+    return f"{capped}{row['median_s']:.3f} s · {row['ratio']:.2f}× · {cost}"
+
+
+def side_by_side_table(records):
+    """The interpreter-overhead section: one table per workload, a row per
+    interpreter, a column per tool."""
+    records = sorted(records, key=version_key)
+    labels = [label for label in TOOL_KEYS if any(label in r["tools"] or label in r["missing"] for r in records)]
+    repeats = sorted({r["repeat"] for r in records})
+    dates = sorted({r["date"] for r in records})
+    lines = [
+        INTERPRETERS_START,
+        f"Measured {' to '.join(dict.fromkeys([dates[0], dates[-1]]))} with `scripts/bench-interpreters.sh` on "
+        f"{records[0]['machine']} ({records[0]['cpus']} CPUs), median of {'/'.join(map(str, repeats))} runs each, "
+        "whole-process wall time. tracesieve is the release build `scripts/setup.sh` installs for each interpreter "
+        "(overhead.py refuses a debug build).",
+        "",
+        "| interpreter | from, configured with | measured | notes |",
+        "|---|---|---|---|",
+    ]
+    notes = []
+    for r in records:
+        refs = []
+        for label, reason in r["missing"].items():
+            notes.append(f"{label} on {r['python']}: {reason}")
+            refs.append(f"{label} not measured [{len(notes)}]")
+        for note in r.get("notes", []):
+            notes.append(f"{r['python']}: {note}")
+            refs.append(f"[{len(notes)}]")
+        lines.append(f"| CPython {r['python']} | {build_of(r)} | {r['date']} | {', '.join(refs) or '–'} |")
+    lines.append("")
+    lines += [
+        "Start-up (the empty workload `noop`, taken out of the per-call and per-line figures):",
+        "",
+        "| interpreter | " + " | ".join(labels) + " |",
+        "|---|" + "---|" * len(labels),
+    ]
+    for r in records:
+        first = r["results"][0]["rows"] if r["results"] else []
+        startup = {row["tool"]: row.get("startup_s") for row in first}
+        lines.append(f"| {r['python']} | " + " | ".join(
+            "not installed" if label in r["missing"] else
+            (f"{startup[label] * 1000:.0f} ms" if startup.get(label) is not None else "–") for label in labels) + " |")
+    lines.append("")
+    workloads = list(dict.fromkeys(res["workload"] for r in records for res in r["results"]))
+    for workload in workloads:
+        per = "line" if workload == "lines" else "call"
+        by = {r["python"]: next((res for res in r["results"] if res["workload"] == workload), None) for r in records}
+        calls = sorted({res["calls"] for res in by.values() if res})
+        events = sorted({res["lines"] for res in by.values() if res})
+        span = lambda values: f"{values[0]:,}" if len(values) == 1 else f"{values[0]:,}–{values[-1]:,}"
+        counted = f"{span(calls)} Python call{'' if calls == [1] else 's'}, {span(events)} line events"
+        if len(calls) > 1 or len(events) > 1:
+            counted += ", depending on the interpreter"
+        if workload in TRACESIEVE_ONLY:
+            counted += "; tracesieve and the no-op callback only, as above"
+        unit = "ns per line event" if per == "line" else "µs per call"
+        lines += [
+            f"**{workload}** ({counted}): wall time · × plain · {unit}",
+            "",
+            "| interpreter | " + " | ".join(labels) + " |",
+            "|---|" + "---|" * len(labels),
+        ]
+        for r in records:
+            res = by[r["python"]]
+            if res is None:
+                continue
+            cells = []
+            for label in labels:
+                row = next((row for row in res["rows"] if row["tool"] == label), None)
+                if row is None:
+                    cells.append("not installed" if label in r["missing"] else "not run")
+                else:
+                    cells.append(cell(row, per))
+            lines.append(f"| {r['python']} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += [f"[{i}] {note}" + ("" if i == len(notes) else "  ") for i, note in enumerate(notes, 1)]
+    if not notes:
+        lines.pop()
+    lines.append(INTERPRETERS_END)
+    return "\n".join(lines)
+
+
+def update(path, table, start=START, end=END):
     text = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: table, text, flags=re.S)
+    if start in text and end in text:
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: table, text, flags=re.S)
     else:
         text = text.rstrip() + "\n\n" + table + "\n"
     with open(path, "w", encoding="utf-8") as f:
@@ -247,16 +401,51 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--workloads", default="fib,mixed,library,lines,fib30")
-    parser.add_argument("--update", metavar="MARKDOWN", help="replace the recorder-overhead section of this file")
+    parser.add_argument("--tools", help="comma-separated configurations to measure, of: " + ", ".join(TOOL_KEYS.values())
+                        + " (default: all; python is always measured)")
+    parser.add_argument("--update", metavar="MARKDOWN", help="replace the recorder-overhead section of this file "
+                        "(with --side-by-side, the interpreter-overhead section)")
     parser.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
     parser.add_argument("--from-json", metavar="FILE", help="render results saved with --json instead of measuring")
+    parser.add_argument("--interpreter-json", metavar="FILE",
+                        help="measure, and write the results with this interpreter's version and build, for --side-by-side")
+    parser.add_argument("--missing", metavar="TOOL=REASON", action="append", default=[],
+                        help="with --interpreter-json: a tool (its --tools name) that could not be measured here, and why")
+    parser.add_argument("--note", metavar="TEXT", action="append", default=[],
+                        help="with --interpreter-json: a remark on this interpreter's figures, shown under the tables")
+    parser.add_argument("--side-by-side", metavar="FILE", nargs="+",
+                        help="render files written by --interpreter-json as one table per workload, an interpreter a row")
     args = parser.parse_args()
+    if args.side_by_side:
+        records = []
+        for name in args.side_by_side:
+            with open(name) as f:
+                records.append(json.load(f))
+        table = side_by_side_table(records)
+        print(table)
+        if args.update:
+            update(args.update, table, INTERPRETERS_START, INTERPRETERS_END)
+        return
+    tools = None
+    if args.tools:
+        tools = {"python", *args.tools.split(",")}
+        unknown = tools - set(TOOL_KEYS.values())
+        if unknown:
+            parser.error(f"unknown --tools {', '.join(sorted(unknown))}; known: {', '.join(TOOL_KEYS.values())}")
+    if tools is not None and not args.interpreter_json:
+        parser.error("--tools goes with --interpreter-json (the recorder-overhead section needs every configuration)")
     if args.from_json:
         with open(args.from_json) as f:
             results = json.load(f)
     else:
         require_release_build()
-        results = measure(args.workloads.split(","), args.repeat)
+        results = measure(args.workloads.split(","), args.repeat, tools)
+    if args.interpreter_json:
+        labels = {key: label for label, key in TOOL_KEYS.items()}
+        missing = {labels[key]: reason for key, _, reason in (m.partition("=") for m in args.missing)}
+        with open(args.interpreter_json, "w") as f:
+            json.dump(interpreter_record(results, args.repeat, tools, missing, args.note), f, indent=2)
+        return
     table = markdown_table(results, args.repeat)
     print(table)
     if args.json:
