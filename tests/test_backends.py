@@ -19,7 +19,7 @@ interpreter in a Debian sid root):
 
 Every program of the corpus behaves the same on 3.11 to 3.15 and is
 compared (but long_running.py, which runs until killed); none needed
-excluding. (threads.py keeps its Thread objects out of
+excluding. The bundled sample (sample/main.py) is compared too. (threads.py keeps its Thread objects out of
 recorded variables: their attributes differ between versions. That is the
 program's choice, documented there, not an exclusion.) raise_sites.py and
 yield_from_iterators.py are recorded only here: they hold the cases where
@@ -68,6 +68,9 @@ CASES = [
 ] + [
     ("imports-paths-naming", ["--module-names", "paths", str(PROGRAMS / "imports.py")], None),
     ("module-pkgdemo", ["-m", "pkgdemo", "x"], PROGRAMS),
+    # The bundled sample, as the README's main job records it (its
+    # .codetracer filter found from the script's folder).
+    ("bundled-sample", [str(REPO / "sample" / "main.py")], REPO / "sample"),
 ]
 
 
