@@ -219,6 +219,10 @@ test('a text the playground redacts is redacted by value where it travels, and t
   assert(entry.includes('redacted by value: same text as arg `password` in'), `entry: ${entry}`);
   assert(!entry.includes('login by ada'), `the message is still shown: ${entry}`);
   await screenshot(page, 'redacted-by-value');
+  await page.locator('[data-testid=value-row]', { hasText: 'entry' }).locator('button.why').click();
+  await page.waitForSelector('[data-testid=why-panel]');
+  const why = await page.textContent('[data-testid=why-panel]');
+  assert(why.includes('Redacted by value') && why.includes('same text as arg `password` in'), `why?: ${why.slice(0, 600)}`);
 });
 
 test('a filter that skips a package removes its calls and changes the counts', async () => {

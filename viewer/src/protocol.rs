@@ -211,6 +211,12 @@ pub struct ValueRef {
     pub role: Role,
     /// Its name as shown (`return`, `yield`, `unwind` for exits).
     pub name: String,
+    /// Whether the frame shows it redacted by value (the frame's `ValueView`).
+    #[serde(default)]
+    pub by_value: bool,
+    /// Then, where the text it holds was learned, when known.
+    #[serde(default)]
+    pub learned_from: Option<String>,
 }
 
 /// A message from the worker to the page.

@@ -1114,11 +1114,15 @@ impl OpenTrace {
                 ));
             }
         }
-        if matches!(&playground_value, Some(pv) if pv.action == Action::Allow.token()) {
-            notes.push(
-                "Where this value shows “redacted by value”, its name is allowed but it holds the text of a value redacted earlier in the trace (by name, or in a dict under a secret-looking key): such a text is redacted wherever it appears after that."
+        match value.filter(|v| v.by_value).map(|v| &v.learned_from) {
+            Some(Some(origin)) => notes.push(format!(
+                "Redacted by value: its name is allowed, but it holds the same text as {origin}, which the filter redacted earlier in the trace; such a text is redacted wherever it appears after that."
+            )),
+            Some(None) => notes.push(
+                "Redacted by value: its name is allowed, but it holds the text of a value redacted earlier in the trace (when the trace was recorded, so where is not in the file); such a text is redacted wherever it appears after that."
                     .into(),
-            );
+            ),
+            None => {}
         }
         if recorded.is_none() {
             notes.push(
@@ -1605,6 +1609,8 @@ mod tests {
                 value: Some(ValueRef {
                     role: Role::Arg,
                     name: "note".into(),
+                    by_value: false,
+                    learned_from: None,
                 }),
             },
         );
@@ -1669,6 +1675,29 @@ mod tests {
         assert_eq!(
             msg.learned_from.as_deref(),
             Some("local `key` in shop.pay.charge")
+        );
+        // why? on it, as the page asks: the note names where the text was learned.
+        let out = run(
+            &mut session,
+            Request::Why {
+                code: 1,
+                value: Some(ValueRef {
+                    role: msg.role,
+                    name: msg.name.clone(),
+                    by_value: msg.by_value,
+                    learned_from: msg.learned_from.clone(),
+                }),
+            },
+        );
+        let Response::Why(why) = &out[0] else {
+            panic!("{:?}", out[0]);
+        };
+        assert!(
+            why.notes
+                .iter()
+                .any(|n| n.contains("same text as local `key` in shop.pay.charge")),
+            "{:?}",
+            why.notes
         );
         assert_eq!(report.added.redacted.get("local"), Some(&2), "{report:?}");
     }

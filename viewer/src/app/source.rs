@@ -199,7 +199,12 @@ fn values(props: &SourceProps, step: usize) -> Html {
                         Marker::Absent => Some("absent"),
                     };
                     let why = (v.role != Role::Exception).then(|| {
-                        let value = ValueRef { role: v.role, name: v.name.clone() };
+                        let value = ValueRef {
+                            role: v.role,
+                            name: v.name.clone(),
+                            by_value: v.by_value,
+                            learned_from: v.learned_from.clone(),
+                        };
                         props.on_why.reform(move |_: MouseEvent| value.clone())
                     });
                     html! {
