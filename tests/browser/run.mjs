@@ -223,6 +223,31 @@ test('a text the playground redacts is redacted by value where it travels, and t
   await page.waitForSelector('[data-testid=why-panel]');
   const why = await page.textContent('[data-testid=why-panel]');
   assert(why.includes('Redacted by value') && why.includes('same text as arg `password` in'), `why?: ${why.slice(0, 600)}`);
+  // The step where the text was learned: `login`'s call, step 1; "go there" selects it.
+  assert(entry.includes('in __main__.login, step 1'), `entry: ${entry}`);
+  await page.click('[data-testid=why-panel] button[title=Close]');
+  await page.click('[data-testid=go-learned]');
+  await waitFor('login selected at its first step', async () => {
+    const count = await page.textContent('.step-count');
+    const values = await page.$$eval('[data-testid=value-row]', (rows) => rows.map((r) => r.textContent));
+    return count.startsWith('step 1 of') && values.some((v) => v.includes('password') && v.includes('redacted'));
+  });
+  await screenshot(page, 'go-where-learned');
+  // A dict entry redacted by its key: why? names the pattern that matched.
+  await page.fill('[data-testid=search]', 'connect');
+  await waitFor('the connect row', async () => (await rowLabels(page)).length === 1);
+  await page.locator('[data-testid=call-row]').first().click();
+  const options = await waitFor('the options argument', async () => {
+    const values = await page.$$eval('[data-testid=value-row]', (rows) => rows.map((r) => r.textContent));
+    return values.find((v) => v.includes('options') && v.includes("'host'"));
+  });
+  assert(options.includes("'password': <redacted>"), `options: ${options}`);
+  await page.locator('[data-testid=value-row]', { hasText: 'options' }).locator('button.why').click();
+  const whyOptions = await waitFor('the entry note', async () => {
+    const text = await page.textContent('[data-testid=why-panel]');
+    return text.includes('redacts the `password` entry') && text;
+  });
+  assert(whyOptions.includes('a dict key is decided by the value patterns of `arg`'), `why?: ${whyOptions.slice(0, 800)}`);
 });
 
 test('a filter that skips a package removes its calls and changes the counts', async () => {

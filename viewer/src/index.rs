@@ -1103,6 +1103,43 @@ impl ShownTree {
         })
     }
 
+    /// The innermost displayed node of the thread numbered `number` in the
+    /// recorded trace whose events hold event `position` (its entry, its
+    /// exit or anything between).
+    pub fn node_at_event(&self, index: &CallIndex, number: u32, position: u64) -> Option<NodeKey> {
+        let (thread, t) = self
+            .threads
+            .iter()
+            .enumerate()
+            .find(|(_, t)| index.threads[t.slot].number == number)?;
+        let calls = &index.threads[t.slot];
+        let start = |n: usize| u64::from(calls.start[Self::frame(t, n)]);
+        let end = |n: usize| u64::from(calls.end[Self::frame(t, n)]);
+        // Nodes are in pre-order, so their entries are in event order: the
+        // last one entered at or before `position`, or one enclosing it.
+        let (mut low, mut high) = (0, t.len);
+        while low < high {
+            let mid = (low + high) / 2;
+            if start(mid) <= position {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        let mut node = low.checked_sub(1)?;
+        while end(node) < position {
+            let parent = Self::parent(index, t, node);
+            if parent == NONE {
+                return None;
+            }
+            node = parent as usize;
+        }
+        Some(NodeKey {
+            thread: thread as u32,
+            node: node as u32,
+        })
+    }
+
     /// The node `anchor` names in this tree, if it is still there.
     pub fn locate(&self, index: &CallIndex, anchor: &Anchor) -> Option<NodeKey> {
         let (thread, t) = self

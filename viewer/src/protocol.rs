@@ -30,6 +30,7 @@
 use crate::calltree::{Entry, Exit, NodeKey};
 use crate::steps::{Frame, Role};
 use serde::{Deserialize, Serialize};
+use tracesieve_engine::trace::policy::InnerName;
 pub use tracesieve_engine::trace::summary::{
     FilterSummary, RefilterReport, StatsSummary, TraceSummary,
 };
@@ -217,6 +218,10 @@ pub struct ValueRef {
     /// Then, where the text it holds was learned, when known.
     #[serde(default)]
     pub learned_from: Option<String>,
+    /// The attributes and dict keys inside it that a filter takes out
+    /// (the frame's `ValueView::inner`).
+    #[serde(default)]
+    pub inner: Vec<InnerName>,
 }
 
 /// A message from the worker to the page.

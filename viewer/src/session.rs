@@ -25,11 +25,11 @@ use crate::protocol::{
     ThreadView, TimelineQuery, TimelineView, TraceView, TreeQuery, ValueRef, ValueWhyView, WhyView,
     MAX_SKIPPED,
 };
-use crate::steps::{Frame, Role, MAX_STEPS};
+use crate::steps::{Frame, Moment, Role, ValueView, MAX_STEPS};
 use std::io::{self, BufReader, Read, Write};
 use tracesieve_engine::trace::decode::Keep;
 use tracesieve_engine::trace::index::{ChunkEntry, ChunkReplayer};
-use tracesieve_engine::trace::policy;
+use tracesieve_engine::trace::policy::{self, InnerName, Site};
 use tracesieve_engine::trace::refilter::{
     chain_for, decide_codes, refilter_stream, relabel, ChainOptions, EventFilter, Naming,
 };
@@ -141,6 +141,11 @@ struct Shown {
 struct Learned {
     /// The position of the event that taught it.
     position: u64,
+    /// That event's thread (its number in the recorded trace).
+    thread: u32,
+    /// The step of the displayed trace that event is, once asked for
+    /// (`Some(None)`: not displayed).
+    at: Option<Option<Moment>>,
     text: String,
     /// Where it stood ("arg `password` in shop.login").
     origin: String,
@@ -560,6 +565,8 @@ impl OpenTrace {
                     let new = filter.secrets().entries().skip(learned.len());
                     learned.extend(new.map(|(text, origin)| Learned {
                         position: first + i as u64,
+                        thread: event.thread(),
+                        at: None,
                         text: text.to_string(),
                         origin: origin.to_string(),
                     }));
@@ -914,6 +921,48 @@ impl OpenTrace {
         Ok(events)
     }
 
+    /// The step of the displayed trace where learned text `text` (an index
+    /// into the shown learned texts) was learned, if it is displayed.
+    fn learned_at(&mut self, text: usize) -> Option<Moment> {
+        let learned = &self.shown.learned[text];
+        if let Some(at) = learned.at {
+            return at;
+        }
+        let (position, thread) = (learned.position, learned.thread);
+        let at = self.moment_of_event(thread, position);
+        self.shown.learned[text].at = Some(at);
+        at
+    }
+
+    /// The step that event `position` of recorded thread `thread` is in
+    /// the displayed trace: the innermost displayed frame holding it, and
+    /// the step of that frame it made (or follows).
+    fn moment_of_event(&mut self, thread: u32, position: u64) -> Option<Moment> {
+        let key = self
+            .shown
+            .tree
+            .node_at_event(&self.index, thread, position)?;
+        let (slot, f) = self.shown.tree.frame_of(key.thread as usize, key.node)?;
+        let recorded_code = self.index.threads[slot].code[f];
+        let events = self.frame_events(slot, f).ok()?;
+        let before = events
+            .iter()
+            .take_while(|(p, _)| *p <= position)
+            .map(|(_, e)| e);
+        let steps = Frame::from_events(before, recorded_code, None).steps.len();
+        let code = self
+            .shown
+            .code_map
+            .iter()
+            .position(|&c| c == recorded_code)
+            .map_or(recorded_code, |c| c as u32);
+        Some(Moment {
+            key,
+            code,
+            step: steps.saturating_sub(1),
+        })
+    }
+
     /// The steps of a displayed frame.
     fn frame(&mut self, key: NodeKey) -> Response {
         let Some((slot, f)) = self.shown.tree.frame_of(key.thread as usize, key.node) else {
@@ -925,16 +974,15 @@ impl OpenTrace {
             Err(message) => return Response::Failed { message },
         };
         let shown = &mut self.shown;
-        // The frame as recorded, to say which text a value redacted by value held.
+        // The frame as recorded: which text a value redacted by value held,
+        // and which entries the filter took out of a value.
         let mut recorded_events = Vec::new();
         let (events, codes) = match &mut shown.filter {
             Some(filter) => {
                 let thread = shown.next_thread;
                 shown.next_thread = shown.next_thread.wrapping_add(1);
                 let mut kept = Vec::with_capacity(events.len() + 1);
-                if !shown.learned.is_empty() {
-                    recorded_events = events.iter().map(|(_, e)| e.clone()).collect();
-                }
+                recorded_events = events.iter().map(|(_, e)| e.clone()).collect();
                 // Each event is redacted by value with what the filter had
                 // learned before it in a full pass, and what it teaches itself.
                 *filter.secrets_mut() = Secrets::default();
@@ -965,31 +1013,51 @@ impl OpenTrace {
             .filter(|e| !matches!(e, Event::ThreadStart { .. }));
         let mut frame = Frame::from_events(steps, code, codes.get(code as usize));
         let index = recorded_code as usize;
-        if let (Some(decision), Some(info)) = (
+        let module_level = self
+            .tables
+            .trace
+            .codes
+            .get(index)
+            .is_some_and(|info| info.qualname == "<module>");
+        if let Some(decision) = self.recorded_decisions.get(index) {
+            frame.mark_record_time(decision, module_level);
+        }
+        if let Some(decision) = self.shown.decisions.get(index) {
+            frame.mark_by_value(decision, module_level);
+        }
+        let decisions = [
             self.recorded_decisions.get(index),
-            self.tables.trace.codes.get(index),
-        ) {
-            frame.mark_record_time(decision, info.qualname == "<module>");
-        }
-        if let (Some(decision), Some(info)) = (
             self.shown.decisions.get(index),
-            self.tables.trace.codes.get(index),
-        ) {
-            frame.mark_by_value(decision, info.qualname == "<module>");
+        ];
+        // An inner name is worth naming when either filter takes it out.
+        let takes_out = |v: &ValueView, inner: &InnerName| {
+            let site = v.site(module_level);
+            decisions.iter().flatten().any(|d| {
+                inner
+                    .action(d, site)
+                    .is_some_and(|(_, a)| a != Action::Allow)
+            })
+        };
+        if recorded_events.is_empty() {
+            frame.keep_inner(takes_out);
+            return Response::Frame { key, frame };
         }
-        if !recorded_events.is_empty() {
-            let code_info = self.tables.trace.codes.get(index);
-            let steps = recorded_events
-                .iter()
-                .filter(|e| !matches!(e, Event::ThreadStart { .. }));
-            let recorded = Frame::from_events(steps, recorded_code, code_info);
-            let texts: Vec<(&str, &str)> = self
-                .shown
-                .learned
-                .iter()
-                .map(|l| (l.text.as_str(), l.origin.as_str()))
-                .collect();
-            frame.name_learned_from(&recorded, &texts);
+        let steps = recorded_events
+            .iter()
+            .filter(|e| !matches!(e, Event::ThreadStart { .. }));
+        let code_info = self.tables.trace.codes.get(index);
+        let recorded = Frame::from_events(steps, recorded_code, code_info);
+        frame.inner_from(&recorded, takes_out);
+        let texts: Vec<&str> = self.shown.learned.iter().map(|l| l.text.as_str()).collect();
+        for (step, change, text) in frame.texts_held(&recorded, &texts) {
+            let at = self.learned_at(text);
+            let origin = &self.shown.learned[text].origin;
+            let change = &mut frame.steps[step].changes[change];
+            change.learned_from = Some(match at {
+                Some(at) => format!("{origin}, step {}", at.step + 1),
+                None => origin.clone(),
+            });
+            change.learned_at = at;
         }
         Response::Frame { key, frame }
     }
@@ -1124,6 +1192,19 @@ impl OpenTrace {
             ),
             None => {}
         }
+        if let Some(v) = value {
+            let site = v.role.site(&v.name, module_level);
+            for inner in &v.inner {
+                if let Some(why) = playground.and_then(|d| inner_why(d, site, inner)) {
+                    notes.push(format!("Inside it, the playground's filter {why}."));
+                }
+                if let Some(why) = recorded.and_then(|d| inner_why(d, site, inner)) {
+                    notes.push(format!(
+                        "Inside it, when the trace was recorded, the filter {why}: the file does not hold it."
+                    ));
+                }
+            }
+        }
         if recorded.is_none() {
             notes.push(
                 "The record-time filter chain no longer loads, so its decision cannot be shown."
@@ -1219,6 +1300,28 @@ fn value_why(decision: &Decision, v: &ValueRef, module_level: bool) -> Option<Va
         query: format!("{} {name}", kind.token()),
         json: serde_json::to_string_pretty(&json).unwrap_or_default(),
         summary,
+    })
+}
+
+/// What `decision` does to an attribute or dict key inside a value at
+/// `site`, when it takes it out: "redacts the `api_key` entry (a dict key
+/// is decided by the value patterns of `arg`: redact by pattern …)".
+fn inner_why(decision: &Decision, site: Site<'_>, inner: &InnerName) -> Option<String> {
+    let (kind, action) = inner.action(decision, site)?;
+    let verb = match action {
+        Action::Allow => return None,
+        Action::Redact => "redacts",
+        Action::Drop => "drops",
+    };
+    let how = describe_value(&decision.explain_value(kind, &inner.name), action);
+    Some(if inner.is_key {
+        format!(
+            "{verb} the `{}` entry (a dict key is decided by the value patterns of `{}`: {how})",
+            inner.name,
+            kind.token()
+        )
+    } else {
+        format!("{verb} the attribute `{}` ({how})", inner.name)
     })
 }
 
@@ -1611,6 +1714,7 @@ mod tests {
                     name: "note".into(),
                     by_value: false,
                     learned_from: None,
+                    inner: Vec::new(),
                 }),
             },
         );
@@ -1672,9 +1776,18 @@ mod tests {
         let (key, msg) = (values[0], values[1]);
         assert_eq!((key.marker, key.by_value), (Marker::Redacted, false));
         assert_eq!((msg.marker, msg.by_value), (Marker::Redacted, true));
+        // The step is the line where `key` was set: step 2 of this frame.
         assert_eq!(
             msg.learned_from.as_deref(),
-            Some("local `key` in shop.pay.charge")
+            Some("local `key` in shop.pay.charge, step 2")
+        );
+        assert_eq!(
+            msg.learned_at,
+            Some(Moment {
+                key: NodeKey { thread: 0, node: 1 },
+                code: 1,
+                step: 1
+            })
         );
         // why? on it, as the page asks: the note names where the text was learned.
         let out = run(
@@ -1686,6 +1799,7 @@ mod tests {
                     name: msg.name.clone(),
                     by_value: msg.by_value,
                     learned_from: msg.learned_from.clone(),
+                    inner: msg.inner.clone(),
                 }),
             },
         );
@@ -1700,6 +1814,111 @@ mod tests {
             why.notes
         );
         assert_eq!(report.added.redacted.get("local"), Some(&2), "{report:?}");
+    }
+
+    #[test]
+    fn entries_taken_out_by_key_are_explained_and_a_learned_text_links_to_its_step() {
+        let text = |s: &str| Value::Str {
+            value: s.into(),
+            length: s.len() as u64,
+        };
+        let options = Var {
+            kind: ValueKind::Arg,
+            name: "options".into(),
+            value: Slot::Value {
+                value: Value::Dict {
+                    entries: vec![
+                        (text("password"), text("hunter2-xyz")),
+                        (text("host"), text("db")),
+                    ],
+                    length: 2,
+                },
+            },
+        };
+        let mut trace = recorded();
+        trace.events = vec![
+            thread_start(0, "MainThread", 0),
+            call(0, 0, 1),
+            call_with(0, 1, 2, vec![options]),
+            ret(0, 3),
+            call(0, 2, 4),
+            line_with(
+                0,
+                8,
+                5,
+                vec![text_var(ValueKind::Local, "msg", "bad hunter2-xyz".into())],
+            ),
+            ret(0, 6),
+            ret(0, 7),
+        ];
+        let (mut session, _) = opened(write_trace(&trace));
+        let filter = format!(
+            "{USER}\n[[scope.rules]]\nselector = \"pkg:shop.*\"\n[[scope.rules.value_patterns]]\nselector = \"arg:host\"\naction = \"drop\"\n"
+        );
+        run(&mut session, play(1, state(&filter)));
+        let frame_of = |session: &mut Session, node: u32| {
+            let out = run(
+                session,
+                Request::Frame {
+                    key: NodeKey { thread: 0, node },
+                },
+            );
+            match out.into_iter().next() {
+                Some(Response::Frame { frame, .. }) => frame,
+                other => panic!("{other:?}"),
+            }
+        };
+        // `charge`: the entry under `password` is redacted, `host` dropped;
+        // both are named, the dropped one although the value lost it.
+        let charge = frame_of(&mut session, 1);
+        let options = &charge.steps[0].changes[0];
+        assert_eq!(options.text, "{'password': <redacted>, …}");
+        let named: Vec<&str> = options.inner.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(named, ["password", "host"]);
+        let out = run(
+            &mut session,
+            Request::Why {
+                code: 1,
+                value: Some(ValueRef {
+                    role: options.role,
+                    name: options.name.clone(),
+                    by_value: false,
+                    learned_from: None,
+                    inner: options.inner.clone(),
+                }),
+            },
+        );
+        let Response::Why(why) = &out[0] else {
+            panic!("{:?}", out[0]);
+        };
+        let said = |what: &str| why.notes.iter().any(|n| n.contains(what));
+        assert!(
+            said("the playground's filter redacts the `password` entry (a dict key is decided by the value patterns of `arg`: redact by pattern"),
+            "{:?}",
+            why.notes
+        );
+        assert!(
+            said("the playground's filter drops the `host` entry (a dict key is decided by the value patterns of `arg`: drop by pattern"),
+            "{:?}",
+            why.notes
+        );
+        // `refund`: its message holds the password, redacted by value, with
+        // the step of `charge` where the text was learned.
+        let refund = frame_of(&mut session, 2);
+        let msg = &refund.steps[1].changes[0];
+        assert!(msg.by_value, "{msg:?}");
+        assert_eq!(
+            msg.learned_from.as_deref(),
+            Some("the `password` entry of a dict (arg) in shop.pay.charge, step 1")
+        );
+        assert_eq!(
+            msg.learned_at,
+            Some(Moment {
+                key: NodeKey { thread: 0, node: 1 },
+                code: 1,
+                step: 0
+            })
+        );
     }
 
     #[test]
@@ -2041,12 +2260,27 @@ mod tests {
                     want.mark_by_value(&open.shown.decisions[code], module_level);
                     // Each value redacted by value names where its text was
                     // learned (the busy trace's texts render unescaped).
+                    // Inner names are those one of the two filters takes out
+                    // (the focused test checks dropped ones are named too).
+                    let decisions = [&open.recorded_decisions[code], &open.shown.decisions[code]];
                     let mut frame = frame.clone();
                     for change in frame.steps.iter_mut().flat_map(|s| s.changes.iter_mut()) {
                         if generation > 0 {
                             assert_eq!(change.by_value, change.learned_from.is_some());
+                            assert_eq!(change.by_value, change.learned_at.is_some());
                         }
                         change.learned_from = None;
+                        change.learned_at = None;
+                        let inner = std::mem::take(&mut change.inner);
+                        let site = change.site(module_level);
+                        for inner in inner {
+                            assert!(decisions.iter().any(|d| inner
+                                .action(d, site)
+                                .is_some_and(|(_, a)| a != Action::Allow)));
+                        }
+                    }
+                    for change in want.steps.iter_mut().flat_map(|s| s.changes.iter_mut()) {
+                        change.inner.clear();
                     }
                     assert_eq!(frame, want, "filter {generation}, frame {key:?}");
                 }

@@ -6,9 +6,10 @@
 //! previous line, so the state at a step is the fold of the changes so far.
 
 use crate::calltree::CallNode;
+use crate::calltree::NodeKey;
 use serde::{Deserialize, Serialize};
 use tracesieve_engine::trace::export::render_slot;
-use tracesieve_engine::trace::policy::Site;
+use tracesieve_engine::trace::policy::{inner_names, InnerName, Site};
 use tracesieve_engine::trace::{CodeInfo, Event, Slot, Trace};
 use tracesieve_engine::{Action, Decision, ValueKind};
 
@@ -103,9 +104,30 @@ pub struct ValueView {
     pub by_value: bool,
     /// For a value redacted by value: where the text it held was learned
     /// ("arg `password` in shop.login"), when known. Set by
-    /// [`Frame::name_learned_from`].
+    /// [`Frame::texts_held`].
     pub learned_from: Option<String>,
+    /// Then, the step where that text was learned, when it is displayed.
+    pub learned_at: Option<Moment>,
+    /// The attributes and dict keys inside the value that a filter
+    /// decides by themselves (see the engine's `InnerName`); the worker
+    /// keeps those that the shown or the record-time filter redacts or
+    /// drops, as the recorded value holds them.
+    pub inner: Vec<InnerName>,
 }
+
+/// A step of a frame of the displayed trace: where the page can go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Moment {
+    /// The frame.
+    pub key: NodeKey,
+    /// Its code (displayed index).
+    pub code: u32,
+    /// The step (from 0).
+    pub step: usize,
+}
+
+/// At most this many inner names are kept for one value.
+const MAX_INNER_NAMES: usize = 64;
 
 impl ValueView {
     /// The view of `slot`.
@@ -123,6 +145,11 @@ impl ValueView {
             at_record_time: false,
             by_value: false,
             learned_from: None,
+            learned_at: None,
+            inner: match slot {
+                Slot::Value { value } => inner_names(value, MAX_INNER_NAMES),
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -154,6 +181,15 @@ pub struct Step {
     pub line: u32,
     /// The values that changed at this step.
     pub changes: Vec<ValueView>,
+}
+
+impl Step {
+    /// The change of the value of `role` named `name` at this step.
+    pub fn change(&self, role: Role, name: &str) -> Option<&ValueView> {
+        self.changes
+            .iter()
+            .find(|c| c.role == role && c.name == name)
+    }
 }
 
 /// The steps of one frame.
@@ -295,26 +331,50 @@ impl Frame {
         }
     }
 
-    /// For each value redacted by value, the origin of the first of
-    /// `learned` (text, origin) that the value's rendering in `recorded`
-    /// (this frame before re-filtering, step for step) holds. A text that
-    /// rendering escapes (quotes, control characters) is not found: the
-    /// value then stays marked by value without an origin.
-    pub fn name_learned_from(&mut self, recorded: &Frame, learned: &[(&str, &str)]) {
-        for (step, before) in self.steps.iter_mut().zip(&recorded.steps) {
-            for change in step.changes.iter_mut().filter(|c| c.by_value) {
-                let Some(raw) = before
-                    .changes
-                    .iter()
-                    .find(|r| r.role == change.role && r.name == change.name)
-                else {
-                    continue;
-                };
-                change.learned_from = learned
-                    .iter()
-                    .find(|(text, _)| raw.text.contains(text))
-                    .map(|(_, origin)| origin.to_string());
+    /// For each value redacted by value: its step, its place among the
+    /// step's changes, and the first of `texts` that the value's rendering
+    /// in `recorded` (this frame before re-filtering, step for step) holds.
+    /// A text that rendering escapes (quotes, control characters) is not
+    /// found: the value then stays marked by value without an origin.
+    pub fn texts_held(&self, recorded: &Frame, texts: &[&str]) -> Vec<(usize, usize, usize)> {
+        let mut held = Vec::new();
+        for (at, (step, before)) in self.steps.iter().zip(&recorded.steps).enumerate() {
+            for (c, change) in step.changes.iter().enumerate().filter(|(_, c)| c.by_value) {
+                let raw = before.change(change.role, &change.name);
+                if let Some(t) = raw.and_then(|raw| texts.iter().position(|t| raw.text.contains(t)))
+                {
+                    held.push((at, c, t));
+                }
             }
+        }
+        held
+    }
+
+    /// Gives each value the inner names its recorded rendering in
+    /// `recorded` (this frame before re-filtering, step for step) holds,
+    /// keeping those `keep` wants: entries the shown value no longer has
+    /// (dropped) are named too.
+    pub fn inner_from(&mut self, recorded: &Frame, keep: impl Fn(&ValueView, &InnerName) -> bool) {
+        for (step, before) in self.steps.iter_mut().zip(&recorded.steps) {
+            for change in step.changes.iter_mut() {
+                let inner = before
+                    .change(change.role, &change.name)
+                    .map(|raw| raw.inner.iter())
+                    .into_iter()
+                    .flatten()
+                    .filter(|inner| keep(change, inner))
+                    .cloned()
+                    .collect();
+                change.inner = inner;
+            }
+        }
+    }
+
+    /// Keeps the inner names of each value that `keep` wants.
+    pub fn keep_inner(&mut self, keep: impl Fn(&ValueView, &InnerName) -> bool) {
+        for change in self.steps.iter_mut().flat_map(|s| s.changes.iter_mut()) {
+            let inner = std::mem::take(&mut change.inner);
+            change.inner = inner.into_iter().filter(|i| keep(change, i)).collect();
         }
     }
 

@@ -292,6 +292,85 @@ fn slot_of_attr(
     }
 }
 
+/// A name inside a value that the value policy decides by itself: an
+/// object attribute (decided as `attr`, D6) or a dict entry's string key
+/// (decided as [`Nest`] says).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct InnerName {
+    /// The attribute name or the key.
+    pub name: String,
+    /// A dict key (else an attribute).
+    pub is_key: bool,
+    /// Inside an attribute's value (then a key is decided as `attr`).
+    pub in_attr: bool,
+}
+
+impl InnerName {
+    /// The kind and action the value policy gives this name inside a value
+    /// at `site`, as [`filter_nested`] decides it; `None` for a key that no
+    /// value pattern names (a key is never decided by the value default).
+    pub fn action(&self, decision: &Decision, site: Site<'_>) -> Option<(ValueKind, Action)> {
+        if !self.is_key {
+            return Some((
+                ValueKind::Attr,
+                decision.action(ValueKind::Attr, &self.name),
+            ));
+        }
+        let nest = if self.in_attr {
+            Nest::ATTR
+        } else {
+            site.nest()
+        };
+        nest.key_action(decision, &self.name)
+            .map(|a| (nest.kind, a))
+    }
+}
+
+/// The distinct attribute names and string keys inside `value`, at every
+/// depth, in the order first met; at most `max` of them.
+pub fn inner_names(value: &Value, max: usize) -> Vec<InnerName> {
+    fn add(out: &mut Vec<InnerName>, max: usize, name: &str, is_key: bool, in_attr: bool) {
+        let inner = InnerName {
+            name: name.to_string(),
+            is_key,
+            in_attr,
+        };
+        if out.len() < max && !out.contains(&inner) {
+            out.push(inner);
+        }
+    }
+    fn walk(value: &Value, in_attr: bool, max: usize, out: &mut Vec<InnerName>) {
+        match value {
+            Value::Object { attrs, .. } => {
+                for attr in attrs {
+                    add(out, max, &attr.name, false, in_attr);
+                    if let Slot::Value { value } = &attr.value {
+                        walk(value, true, max, out);
+                    }
+                }
+            }
+            Value::Sequence { items, .. } => {
+                for item in items {
+                    walk(item, in_attr, max, out);
+                }
+            }
+            Value::Dict { entries, .. } => {
+                for (key, item) in entries {
+                    match key {
+                        Value::Str { value, .. } => add(out, max, value, true, in_attr),
+                        other => walk(other, in_attr, max, out),
+                    }
+                    walk(item, in_attr, max, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, false, max, &mut out);
+    out
+}
+
 /// Where a value at `site` stands, for people: "arg `password` in app.login".
 fn origin(decision: &Decision, site: Site<'_>) -> String {
     match site.query(decision) {
@@ -577,6 +656,74 @@ mod tests {
             &mut Secrets::default(),
         );
         assert_eq!(kept, Some(Slot::Value { value: raw }));
+    }
+
+    #[test]
+    fn inner_names_are_decided_as_filter_nested_decides_them() {
+        let d = decision(USER);
+        let object = Value::Object {
+            type_name: "app.Conn".into(),
+            attrs: vec![
+                Attr {
+                    name: "internal".into(),
+                    value: Slot::Value { value: text("i") },
+                },
+                Attr {
+                    name: "meta".into(),
+                    value: Slot::Value {
+                        value: Value::Dict {
+                            entries: vec![(text("tmp"), text("x"))],
+                            length: 1,
+                        },
+                    },
+                },
+            ],
+            length: 2,
+        };
+        let raw = Value::Dict {
+            entries: vec![
+                (text("api_key"), text("k")),
+                (text("tmp"), text("x")),
+                (text("conn"), object),
+                (text("api_key"), text("again")),
+            ],
+            length: 4,
+        };
+        let names = inner_names(&raw, 16);
+        let described: Vec<(&str, bool, bool)> = names
+            .iter()
+            .map(|n| (n.name.as_str(), n.is_key, n.in_attr))
+            .collect();
+        assert_eq!(
+            described,
+            [
+                ("api_key", true, false),
+                ("tmp", true, false),
+                ("conn", true, false),
+                ("internal", false, false),
+                ("meta", false, false),
+                ("tmp", true, true),
+            ]
+        );
+        assert_eq!(inner_names(&raw, 2).len(), 2);
+        let local = Site::Local {
+            name: "config",
+            module_level: false,
+        };
+        let actions: Vec<Option<(ValueKind, Action)>> =
+            names.iter().map(|n| n.action(&d, local)).collect();
+        assert_eq!(
+            actions,
+            [
+                Some((ValueKind::Local, Action::Redact)),
+                Some((ValueKind::Local, Action::Drop)),
+                None,
+                Some((ValueKind::Attr, Action::Drop)),
+                Some((ValueKind::Attr, Action::Allow)),
+                // Inside an attribute a key is decided as `attr`: no pattern names `tmp`.
+                None,
+            ]
+        );
     }
 
     #[test]

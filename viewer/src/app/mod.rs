@@ -18,7 +18,7 @@ use crate::protocol::{
     TimelineView, TraceView, TreeQuery, ValueRef, WhyView,
 };
 use crate::share;
-use crate::steps::{Frame, StepKind};
+use crate::steps::{Frame, Moment, StepKind};
 use gloo_timers::callback::Timeout;
 use playground::Playground;
 use shared::Shared;
@@ -121,6 +121,8 @@ pub enum Msg {
     Select(NodeKey, u32),
     /// A step was picked.
     Step(usize),
+    /// Go to a step of a frame (selecting the frame).
+    Go(Moment),
     /// "why?" about a code (recorded index) and maybe one of its values.
     Why(u32, Option<ValueRef>),
     /// Close the "why?" panel.
@@ -405,19 +407,18 @@ impl Component for App {
                 if self.selected == Some(key) {
                     return false;
                 }
-                if key.thread as usize != self.thread {
-                    self.thread = key.thread as usize;
-                    self.collapsed = Shared::new(HashSet::new());
-                }
-                self.selected = Some(key);
-                self.selected_code = Some(code);
-                self.frame = None;
-                self.step = 0;
-                self.keep_step = None;
-                self.post(Request::Frame { key });
-                self.refresh_rows(true);
+                self.select(key, code);
             }
             Msg::Step(step) => self.step = step,
+            Msg::Go(at) => {
+                if self.selected == Some(at.key) {
+                    self.step = at.step;
+                } else {
+                    self.select(at.key, at.code);
+                    // Kept until the frame's steps arrive.
+                    self.keep_step = Some(at.step);
+                }
+            }
             Msg::Why(code, value) => self.post(Request::Why { code, value }),
             Msg::CloseWhy => self.why = None,
             Msg::DownloadFilter => {
@@ -581,6 +582,21 @@ impl App {
                 .map(|key| key.node),
             expand,
         }
+    }
+
+    /// Selects frame `key` (of displayed code `code`) and asks for its steps.
+    fn select(&mut self, key: NodeKey, code: u32) {
+        if key.thread as usize != self.thread {
+            self.thread = key.thread as usize;
+            self.collapsed = Shared::new(HashSet::new());
+        }
+        self.selected = Some(key);
+        self.selected_code = Some(code);
+        self.frame = None;
+        self.step = 0;
+        self.keep_step = None;
+        self.post(Request::Frame { key });
+        self.refresh_rows(true);
     }
 
     /// What the rows are changed: asks for them again (`expand`ing the
@@ -908,7 +924,8 @@ impl App {
                     } }
                 </div>
                 <SourcePane sources={self.sources.clone()} code={selected_code} frame={self.frame.clone()}
-                    step={self.step} on_step={link.callback(Msg::Step)} on_why={why_value} on_why_code={on_why_code} />
+                    step={self.step} on_step={link.callback(Msg::Step)} on_why={why_value} on_why_code={on_why_code}
+                    on_go={link.callback(Msg::Go)} />
             </>
         }
     }

@@ -3,7 +3,7 @@
 
 use super::shared::Shared;
 use crate::protocol::{CodeView, SourceView, ValueRef};
-use crate::steps::{Frame, Marker, Role, StepKind};
+use crate::steps::{Frame, Marker, Moment, Role, StepKind};
 use std::collections::HashSet;
 use web_sys::{Element, ScrollIntoViewOptions, ScrollLogicalPosition};
 use yew::prelude::*;
@@ -30,6 +30,8 @@ pub struct SourceProps {
     pub on_why: Callback<ValueRef>,
     /// "why?" on the frame's code.
     pub on_why_code: Callback<u32>,
+    /// Go to a step of another frame (where a text was learned).
+    pub on_go: Callback<Moment>,
 }
 
 /// The source pane.
@@ -204,6 +206,7 @@ fn values(props: &SourceProps, step: usize) -> Html {
                             name: v.name.clone(),
                             by_value: v.by_value,
                             learned_from: v.learned_from.clone(),
+                            inner: v.inner.clone(),
                         };
                         props.on_why.reform(move |_: MouseEvent| value.clone())
                     });
@@ -221,6 +224,11 @@ fn values(props: &SourceProps, step: usize) -> Html {
                                                 None => "redacted by value".to_string(),
                                             } }
                                         </span>
+                                        if let Some(at) = v.learned_at {
+                                            <button class="go" data-testid="go-learned"
+                                                title="Select the step where the text was learned"
+                                                onclick={props.on_go.reform(move |_: MouseEvent| at)}>{ "go there" }</button>
+                                        }
                                     } else if v.at_record_time {
                                         <span class={classes!("marker", marker, "record-time")}
                                             title="Left out when the program was recorded: the value is not in the file, so no filter can bring it back (“why?” says which rule)">
