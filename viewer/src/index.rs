@@ -297,6 +297,9 @@ struct ProfileNode {
     name: Name,
     /// How often it occurs as a value (markers are left as they are by the policy).
     count: u64,
+    /// Whether one of its values could teach a text to redact by value
+    /// ([`Secrets::can_teach`]).
+    teaches: bool,
 }
 
 /// How often each value occurs, by code, site and name, and each attribute
@@ -316,6 +319,17 @@ pub struct Profile {
     pub overflowed: bool,
     unnamed: Option<Name>,
     exception: Option<Name>,
+}
+
+/// What [`Profile::count`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileCount {
+    /// The redactions and drops, by kind.
+    pub stats: FilterStats,
+    /// Whether a value taken out could teach a text to redact by value:
+    /// then only a pass over the events (in order) knows what else is
+    /// redacted.
+    pub teaches: bool,
 }
 
 /// The most profile nodes kept (a few hundred per code in real traces).
@@ -357,13 +371,13 @@ impl Profile {
                     site,
                     name: name.clone(),
                     count: 0,
+                    teaches: false,
                 });
                 self.tops.insert(key, node);
                 node
             }
         };
-        self.nodes[node as usize].count += 1;
-        self.inside(node, value);
+        self.occurs(node, value);
         if self.nodes.len() > MAX_PROFILE_NODES {
             self.give_up();
         }
@@ -377,6 +391,14 @@ impl Profile {
         self.tops = QuickMap::default();
         self.attrs = QuickMap::default();
         self.keys = QuickMap::default();
+    }
+
+    /// Counts one occurrence of `value` at `node`, and what is inside it.
+    fn occurs(&mut self, node: u32, value: &Value) {
+        let n = &mut self.nodes[node as usize];
+        n.count += 1;
+        n.teaches |= Secrets::can_teach(value);
+        self.inside(node, value);
     }
 
     /// Counts the attributes of `value`, at every depth, under `parent`.
@@ -399,13 +421,13 @@ impl Profile {
                                 site: SiteKind::Arg,
                                 name: attr.name.clone(),
                                 count: 0,
+                                teaches: false,
                             });
                             self.attrs.insert(key, node);
                             node
                         }
                     };
-                    self.nodes[node as usize].count += 1;
-                    self.inside(node, value);
+                    self.occurs(node, value);
                 }
             }
             Value::Sequence { items, .. } => {
@@ -419,8 +441,7 @@ impl Profile {
                     match k {
                         Value::Str { value: key, .. } => {
                             if let Some(node) = self.key_node(parent, key) {
-                                self.nodes[node as usize].count += 1;
-                                self.inside(node, v);
+                                self.occurs(node, v);
                             }
                         }
                         _ => self.inside(parent, v),
@@ -453,6 +474,7 @@ impl Profile {
             site: SiteKind::Arg,
             name: Name::from(key),
             count: 0,
+            teaches: false,
         });
         self.keys.insert(hash, node);
         Some(node)
@@ -484,13 +506,16 @@ impl Profile {
     /// [`policy::slot`] and [`policy::filter_nested`] on one stand-in value
     /// per node, times how often the node occurs. `kept(code)` says whether a
     /// code is recorded; `module_level(code)` whether it is a module body.
+    /// The counts are exact when nothing taken out could teach a text to
+    /// redact by value ([`ProfileCount::teaches`] is false).
     pub fn count(
         &self,
         decisions: &[Decision],
         kept: impl Fn(u32) -> bool,
         module_level: impl Fn(u32) -> bool,
-    ) -> FilterStats {
+    ) -> ProfileCount {
         let mut total = FilterStats::default();
+        let mut teaches = false;
         // Whether each node's values reach the policy whole (every
         // enclosing value and attribute allowed).
         let mut open = vec![false; self.nodes.len()];
@@ -569,13 +594,17 @@ impl Profile {
             if one == FilterStats::default() {
                 open[i] = true;
             } else {
+                teaches |= node.teaches;
                 for k in 0..one.redacted.len() {
                     total.redacted[k] += one.redacted[k] * node.count;
                     total.dropped[k] += one.dropped[k] * node.count;
                 }
             }
         }
-        total
+        ProfileCount {
+            stats: total,
+            teaches,
+        }
     }
 }
 
@@ -1344,6 +1373,60 @@ mod tests {
             b.event(e);
         }
         b.finish()
+    }
+
+    #[test]
+    fn the_profile_says_whether_what_a_filter_takes_out_could_teach_a_text() {
+        use tracesieve_engine::filter::{builtin, FilterChain, FilterSource};
+        use tracesieve_engine::trace::refilter::{decide_codes, Naming};
+        use tracesieve_engine::Platform;
+        let text = |name: &str, s: &str| Var {
+            kind: ValueKind::Local,
+            name: name.into(),
+            value: Slot::Value {
+                value: Value::Str {
+                    value: s.into(),
+                    length: s.len() as u64,
+                },
+            },
+        };
+        let t = trace(vec![
+            thread_start(0, "MainThread", 0),
+            call(0, 1, 1),
+            line_with(
+                0,
+                4,
+                2,
+                vec![
+                    int_var(ValueKind::Local, "n", 7),
+                    text("short", "abc"),
+                    text("long", "hunter2-xyz"),
+                ],
+            ),
+            ret(0, 3),
+        ]);
+        let (_, profile) = index(&t);
+        let count = |pattern: &str| {
+            let mut sources = builtin::sources(None);
+            sources.push(FilterSource::file(
+                "/proj/.codetracer/trace-filter.toml",
+                format!("[meta]\nname = \"t\"\nversion = 1\n[scope]\ndefault_exec = \"inherit\"\ndefault_value_action = \"inherit\"\n[[scope.rules]]\nselector = \"pkg:shop.*\"\n[[scope.rules.value_patterns]]\nselector = \"{pattern}\"\naction = \"redact\"\n"),
+            ));
+            let chain = FilterChain::load(&sources, Platform::Posix).unwrap();
+            let decisions = decide_codes(&t, &chain, &Naming::recorded(&t));
+            profile.count(&decisions, |_| true, |c| c == 0)
+        };
+        // An int or a string under six bytes teaches nothing: the counts are exact.
+        for pattern in ["local:n", "local:short"] {
+            let got = count(pattern);
+            assert_eq!(
+                (got.stats.redacted[1], got.teaches),
+                (1, false),
+                "{pattern}"
+            );
+        }
+        let got = count("local:long");
+        assert_eq!((got.stats.redacted[1], got.teaches), (1, true));
     }
 
     #[test]

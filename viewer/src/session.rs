@@ -499,11 +499,11 @@ impl OpenTrace {
             self.profile
                 .count(&decisions, |c| shown_code[c as usize] != NONE, module_level)
         });
-        // A chain that redacts or drops nothing more than the recording did
-        // learns no text to redact by value, and the profile's counts are
-        // exact; otherwise every event goes through the filter once.
+        // A chain that takes out no string long enough to be learned
+        // redacts nothing by value, and the profile's counts are exact;
+        // otherwise every event goes through the filter once, in order.
         let (values, learned) = match counted {
-            Some(stats) if !redacts_anything(&stats) => (stats, Vec::new()),
+            Some(count) if !count.teaches => (count.stats, Vec::new()),
             _ => match self.stream_added(&chain, &naming) {
                 Ok(pass) => pass,
                 Err(message) => return Response::Failed { message },
@@ -1224,11 +1224,6 @@ impl OpenTrace {
 
 /// The first of `count` rows to send: `first`, unless the row at
 /// `position` is not among them (then the rows around it); at most `total`.
-/// Whether `stats` counts any redaction or drop.
-fn redacts_anything(stats: &FilterStats) -> bool {
-    stats.redacted.iter().chain(&stats.dropped).any(|&n| n > 0)
-}
-
 fn around(first: usize, count: usize, position: Option<usize>, total: usize) -> usize {
     let first = match position {
         Some(p) if p < first || p >= first + count => p.saturating_sub(count / 2),

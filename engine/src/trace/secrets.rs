@@ -68,6 +68,13 @@ impl Secrets {
         }
     }
 
+    /// Whether redacting or dropping `value` can teach a text: a string of
+    /// at least [`MIN_SECRET_BYTES`] (a reader that knows no value of a
+    /// name teaches can count what a filter takes out without learning).
+    pub fn can_teach(value: &Value) -> bool {
+        matches!(value, Value::Str { value, .. } if value.len() >= MIN_SECRET_BYTES)
+    }
+
     /// Learns `text` if it has at least [`MIN_SECRET_BYTES`], is new, and
     /// the set is within its bounds.
     pub fn learn_text(&mut self, text: &str, origin: impl FnOnce() -> String) {
