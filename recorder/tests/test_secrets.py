@@ -10,6 +10,8 @@ permissive recording with it."""
 
 import json
 import os
+import subprocess
+import sys
 
 from conftest import (
     PROGRAMS,
@@ -238,3 +240,72 @@ def test_refiltering_redacts_by_value_as_the_recording_does(tmp_path):
         assert secret not in text
     recorded = record_travels(tmp_path, secret)
     assert export_json(refiltered)["events"] == export_json(recorded)["events"]
+
+
+LIBRARIES = """\
+import argparse
+import configparser
+import io
+import json
+import logging
+import os
+
+secret = os.environ["APP_SECRET"]
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--password")
+parser.add_argument("--user")
+options = parser.parse_args(["--user", "ada", "--password", secret])
+
+config = configparser.ConfigParser()
+config.read_string("[db]\\nhost = db\\npassword = " + secret + "\\n")
+stored = config["db"]["password"]
+
+stream = io.StringIO()
+log = logging.getLogger("app")
+log.addHandler(logging.StreamHandler(stream))
+log.warning("login failed for %s with %s", options.user, options.password)
+
+headers = {"Authorization": "Bearer " + secret}
+body = json.dumps({"user": "ada", "token": secret, "headers": headers})
+print(len(stream.getvalue()) > 0, stored == secret, len(body) > 0)
+"""
+
+TRACE_STDLIB = """\
+[meta]
+name = "stdlib"
+version = 1
+
+[scope]
+default_exec = "inherit"
+default_value_action = "inherit"
+
+[[scope.rules]]
+selector = "file:glob:**"
+exec = "trace"
+"""
+
+
+def test_secrets_travelling_through_the_standard_library_are_redacted(tmp_path):
+    """Real library code, traced: argparse's namespace, configparser's
+    sections, logging's records and handlers and json's encoder all hold the secret in their own values under their own names;
+    redacted by name where the program names it (`password`, `token`), it
+    is redacted by value in every frame of the library that carries it."""
+    secret = sentinel()
+    program = tmp_path / "libraries.py"
+    program.write_text(LIBRARIES, encoding="utf-8")
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "APP_SECRET": secret}
+    # The built-in filter (and its secret patterns), tracing the standard library too.
+    traced = tmp_path / "stdlib.toml"
+    traced.write_text(TRACE_STDLIB, encoding="utf-8")
+    out = tmp_path / "libraries.tsieve"
+    plain = subprocess.run([sys.executable, program], capture_output=True, text=True, cwd=tmp_path, env=env)
+    result = record(out, "--filter", traced, program, cwd=tmp_path, env=env)
+    assert (result.returncode, result.stdout, result.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    info = trace_info(out)
+    assert info["stats"]["redacted"], info
+    for text in everything_written(tmp_path, out):
+        assert secret not in text
+    trace = export_json(out)
+    files = {c["filename"] for c in trace["codes"]}
+    assert any(f.endswith("logging/__init__.py") for f in files), "logging is traced"
