@@ -35,9 +35,15 @@ pub struct Secrets {
     origins: Vec<String>,
     known: FxHashSet<String>,
     bytes: usize,
-    /// Built over `texts` when a value is scrubbed after a text was learned.
-    matcher: Option<AhoCorasick>,
+    /// An automaton over the first texts (how many), built when a value is
+    /// scrubbed; the texts learned after it are looked for one by one until
+    /// there are more than [`UNBUILT_TEXTS`] of them, so that learning a
+    /// text does not rebuild the automaton each time.
+    matcher: Option<(AhoCorasick, usize)>,
 }
+
+/// The most learned texts looked for one by one, past the automaton.
+const UNBUILT_TEXTS: usize = 32;
 
 impl Secrets {
     /// Whether nothing has been learned.
@@ -89,7 +95,6 @@ impl Secrets {
         self.texts.push(text.to_string());
         self.origins.push(origin());
         self.bytes += text.len();
-        self.matcher = None;
     }
 
     /// `value` with every string that holds a learned text, at any depth
@@ -99,22 +104,40 @@ impl Secrets {
         if self.texts.is_empty() {
             return value;
         }
-        let matcher = match &self.matcher {
-            Some(matcher) => matcher,
-            None => {
-                // Plain substrings: building cannot fail for such patterns,
-                // but if it did, nothing would be scrubbed rather than panic.
-                let Ok(built) = AhoCorasick::new(&self.texts) else {
-                    return value;
-                };
-                self.matcher.insert(built)
-            }
+        let covered = self.matcher.as_ref().map_or(0, |(_, n)| *n);
+        if self.texts.len() - covered > UNBUILT_TEXTS || self.matcher.is_none() {
+            // Plain substrings: building cannot fail for such patterns,
+            // but if it did, nothing would be scrubbed rather than panic.
+            let Ok(built) = AhoCorasick::new(&self.texts) else {
+                return value;
+            };
+            self.matcher = Some((built, self.texts.len()));
+        }
+        let Some((automaton, covered)) = &self.matcher else {
+            return value;
         };
-        scrub_with(matcher, value, scrubbed)
+        let matcher = Matcher {
+            automaton,
+            rest: &self.texts[*covered..],
+        };
+        scrub_with(&matcher, value, scrubbed)
     }
 }
 
-fn scrub_with(matcher: &AhoCorasick, value: Value, scrubbed: &mut u64) -> Value {
+/// The learned texts: an automaton over most, the last few one by one.
+struct Matcher<'a> {
+    automaton: &'a AhoCorasick,
+    rest: &'a [String],
+}
+
+impl Matcher<'_> {
+    /// Whether `text` holds a learned text.
+    fn is_match(&self, text: &str) -> bool {
+        self.automaton.is_match(text) || self.rest.iter().any(|t| text.contains(t.as_str()))
+    }
+}
+
+fn scrub_with(matcher: &Matcher<'_>, value: Value, scrubbed: &mut u64) -> Value {
     let mut redact = |holds: bool, value: Value| {
         if holds {
             *scrubbed += 1;
@@ -210,6 +233,30 @@ mod tests {
         );
         assert_eq!(secrets.scrub(text("hunter2"), &mut n), text("hunter2"));
         assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn texts_learned_between_scrubs_are_all_found_past_the_automaton() {
+        let mut secrets = Secrets::default();
+        let mut n = 0;
+        for i in 0..(3 * UNBUILT_TEXTS + 5) {
+            let secret = format!("secret-{i:04}");
+            secrets.learn_text(&secret, String::new);
+            // Every text learned so far, the newest and the oldest.
+            for j in [0, i / 2, i] {
+                let held = format!("a message holding secret-{j:04}.");
+                assert_eq!(
+                    secrets.scrub(text(&held), &mut n),
+                    Value::Redacted,
+                    "{i} {j}"
+                );
+            }
+            assert_eq!(
+                secrets.scrub(text("nothing here"), &mut n),
+                text("nothing here")
+            );
+        }
+        assert_eq!(n, 3 * (3 * UNBUILT_TEXTS as u64 + 5));
     }
 
     #[test]
