@@ -27,6 +27,7 @@ fn header() -> TraceHeader {
         values: ValuesMode::All,
         bounds: ValueBounds::default(),
         repr: false,
+        process: None,
     }
 }
 

@@ -145,6 +145,7 @@ fn trace(trailer: bool) -> Trace {
             values: ValuesMode::All,
             bounds: ValueBounds::default(),
             repr: false,
+            process: None,
         },
         codes: vec![
             code(10, "C:\\proj\\app\\main.py", "<module>", 1, "__main__"),

@@ -45,6 +45,7 @@ fn header() -> TraceHeader {
             max_nodes: 50,
         },
         repr: true,
+        process: None,
     }
 }
 

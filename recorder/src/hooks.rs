@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use tracesieve_engine::size::size_text;
 use tracesieve_engine::trace::policy::redact_argv;
-use tracesieve_engine::trace::{RecordedFilter, TraceHeader, ValueBounds};
+use tracesieve_engine::trace::{ProcessInfo, RecordedFilter, TraceHeader, ValueBounds};
 use tracesieve_engine::Platform;
 
 struct Active {
@@ -331,12 +331,15 @@ pub const MAX_DEPTH: u32 = 30;
 /// (unless `builtin_filter` is false), the framework filter, then `filters`
 /// (absolute paths, in order). Raises FilterError for a broken filter
 /// before anything is traced. With `max_size`, recording stops once the
-/// trace file holds that many bytes.
+/// trace file holds that many bytes. `process`, `(parent pid, how it
+/// started)`, says which process of a trace set this is (`record`
+/// following child processes).
 #[pyfunction]
 #[pyo3(signature = (
     path, filters, *, builtin_filter = true, framework = None, module_names = "globals", values = "all",
     max_depth = 3, max_items = 32, max_string_bytes = 256, max_nodes = 100, repr = false, sources = true,
-    max_source_bytes = 1_048_576, argv = Vec::new(), ignore_prefix = String::new(), max_size = None
+    max_source_bytes = 1_048_576, argv = Vec::new(), ignore_prefix = String::new(), max_size = None,
+    process = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn start(
@@ -357,8 +360,17 @@ pub fn start(
     argv: Vec<String>,
     ignore_prefix: String,
     max_size: Option<u64>,
+    process: Option<(u32, String)>,
 ) -> PyResult<()> {
     let framework = self::framework(framework)?;
+    let process = match process {
+        Some((parent, started)) => Some(ProcessInfo {
+            pid: std::process::id(),
+            parent,
+            started: started.parse().map_err(PyValueError::new_err)?,
+        }),
+        None => None,
+    };
     if !(1..=MAX_DEPTH).contains(&max_depth) {
         return Err(PyValueError::new_err(format!(
             "max_depth must be between 1 and {MAX_DEPTH} (found {max_depth})"
@@ -405,6 +417,7 @@ pub fn start(
             max_nodes,
         },
         repr,
+        process,
     };
     if lock(py, &ACTIVE).is_some() {
         return Err(PyRuntimeError::new_err(

@@ -116,7 +116,13 @@ pub struct Session {
     ignore_prefix: String,
     /// The trace file's path and identity, to notice it deleted or replaced.
     file: TraceFile,
+    /// When [`Session::seal_at_rest`] last sealed (ns since the start).
+    last_rest_seal: Option<u64>,
 }
+
+/// The least time between two seals made because a thread's last recorded
+/// frame exited.
+const REST_SEAL_INTERVAL_NS: u64 = 5_000_000;
 
 /// The trace file being written: its path and, for a regular file, its
 /// device and inode numbers when it was created.
@@ -211,6 +217,7 @@ impl Session {
                 path: path.to_string(),
                 identity,
             },
+            last_rest_seal: None,
         })
     }
 
@@ -715,6 +722,7 @@ impl Session {
             .get_mut(&ident)
             .expect("top() found the thread");
         state.frames.pop();
+        let at_rest = state.frames.is_empty();
         let thread = state.number;
         let t = now_ns(self.started);
         self.write(match site {
@@ -734,7 +742,28 @@ impl Session {
                 value: slot,
             },
         })?;
+        if at_rest {
+            self.seal_at_rest(t)?;
+        }
         Ok(Verdict::Record)
+    }
+
+    /// A thread's last recorded frame exited (a pool worker finished a
+    /// task, a thread its target): what is buffered is sealed, at most
+    /// every [`REST_SEAL_INTERVAL_NS`], so that a process killed while it
+    /// waits (a pool's workers are ended by SIGTERM) keeps what it did.
+    fn seal_at_rest(&mut self, t: u64) -> PyResult<()> {
+        if self
+            .last_rest_seal
+            .is_some_and(|last| t.saturating_sub(last) < REST_SEAL_INTERVAL_NS)
+        {
+            return Ok(());
+        }
+        self.last_rest_seal = Some(t);
+        if self.writer.buffered_bytes() > 0 {
+            self.seal()?;
+        }
+        Ok(())
     }
 
     /// A recorded frame returns.

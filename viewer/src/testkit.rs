@@ -31,6 +31,7 @@ pub fn trace(events: Vec<Event>) -> Trace {
             values: ValuesMode::All,
             bounds: ValueBounds::default(),
             repr: false,
+            process: None,
         },
         codes: vec![
             code(0, "<module>", 1),

@@ -453,6 +453,7 @@ pub fn header() -> TraceHeader {
         values: ValuesMode::All,
         bounds: ValueBounds::default(),
         repr: false,
+        process: None,
     }
 }
 

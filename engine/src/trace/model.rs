@@ -169,6 +169,72 @@ pub struct TraceHeader {
     pub bounds: ValueBounds,
     /// Whether `repr()` was called for objects without a structural encoding.
     pub repr: bool,
+    /// Which process of a trace set this is, when `record` followed the
+    /// program's child processes. Absent from the file, and from exports,
+    /// when not set, so other traces are byte for byte as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<ProcessInfo>,
+}
+
+/// A recorded process of a trace set: `record` writes the first process to
+/// `TRACE` and each child process to `TRACE.d/PID.tsieve`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessInfo {
+    /// The process id.
+    pub pid: u32,
+    /// The parent's process id.
+    pub parent: u32,
+    /// How the process started.
+    pub started: ProcessStart,
+}
+
+/// How a recorded process started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProcessStart {
+    /// The program `record` ran.
+    Program,
+    /// `os.fork()` (a `multiprocessing` fork-start worker among others).
+    Fork,
+    /// A `multiprocessing` spawn-start worker (a new interpreter).
+    Spawn,
+    /// A `multiprocessing` forkserver: the server, or a worker it forked.
+    Forkserver,
+    /// Another Python interpreter the program started (`subprocess`,
+    /// `os.exec*`, `os.system`, …).
+    Exec,
+}
+
+impl ProcessStart {
+    /// The word for it, as in the file.
+    pub fn word(self) -> &'static str {
+        match self {
+            ProcessStart::Program => "program",
+            ProcessStart::Fork => "fork",
+            ProcessStart::Spawn => "spawn",
+            ProcessStart::Forkserver => "forkserver",
+            ProcessStart::Exec => "exec",
+        }
+    }
+}
+
+impl std::str::FromStr for ProcessStart {
+    type Err = String;
+
+    fn from_str(word: &str) -> Result<ProcessStart, String> {
+        [
+            ProcessStart::Program,
+            ProcessStart::Fork,
+            ProcessStart::Spawn,
+            ProcessStart::Forkserver,
+            ProcessStart::Exec,
+        ]
+        .into_iter()
+        .find(|s| s.word() == word)
+        .ok_or_else(|| {
+            format!("unknown process start '{word}' (expected program, fork, spawn, forkserver or exec)")
+        })
+    }
 }
 
 impl TraceHeader {

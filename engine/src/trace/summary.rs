@@ -1,7 +1,7 @@
 //! What a trace holds, at a glance: for `tracesieve info` and the viewer's
 //! summary view.
 
-use super::model::{Event, FilterStats, Trace};
+use super::model::{Event, FilterStats, ProcessInfo, Trace};
 use super::reader::Truncation;
 use super::refilter::Refiltered;
 use crate::explain::ValueKind;
@@ -51,6 +51,9 @@ pub struct TraceSummary {
     pub size_limit: Option<u64>,
     /// Set when the file ends early or is damaged.
     pub truncation: Option<Truncation>,
+    /// Which process of a trace set the trace is, if it is one.
+    #[serde(default)]
+    pub process: Option<ProcessInfo>,
 }
 
 /// One filter of the chain.
@@ -221,6 +224,7 @@ impl EventCounts {
             detached: trace.trailer.as_ref().and_then(|t| t.detached.clone()),
             size_limit: trace.trailer.as_ref().and_then(|t| t.size_limit),
             truncation: truncation.cloned(),
+            process: trace.header.process.clone(),
         }
     }
 }

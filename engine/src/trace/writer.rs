@@ -704,6 +704,7 @@ mod tests {
             values: ValuesMode::All,
             bounds: ValueBounds::default(),
             repr: false,
+            process: None,
         }
     }
 

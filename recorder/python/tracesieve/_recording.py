@@ -13,7 +13,7 @@ from . import _native
 from ._filters import existing_filter_paths
 
 if TYPE_CHECKING:
-    from typing import Iterator, List, Optional, Sequence, Union
+    from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
     from ._filters import PathLike
 
@@ -73,6 +73,7 @@ def start(
     discover_from: Optional[str] = None,
     argv: Optional[Sequence[str]] = None,
     max_size: Optional[Union[int, str]] = None,
+    process: Optional[Tuple[int, str]] = None,
 ) -> None:
     """Starts recording this process to ``path``.
 
@@ -87,6 +88,9 @@ def start(
     takes it) stops recording once the trace file reaches it: the trace is
     closed with the limit in its trailer, one warning goes to stderr, and
     the program goes on unrecorded.
+
+    ``process``, ``(parent pid, how it started)``, is set by ``record`` for
+    the processes of a trace set (see ``_children``).
     """
     _warn_if_debug_build()
     max_size = _size_in_bytes(max_size)
@@ -106,6 +110,7 @@ def start(
         argv=list(argv) if argv is not None else [a for a in sys.argv if isinstance(a, str)],
         ignore_prefix=PACKAGE_DIR,
         max_size=max_size,
+        process=process,
     )
 
 
@@ -255,14 +260,19 @@ def interpreter_options(orig_argv: List[str]) -> List[str]:
     return options
 
 
-def record_program(kind: str, target: Optional[str], args: List[str], out: str, quiet: bool, **options) -> None:
+def record_program(kind: str, target: Optional[str], args: List[str], out: str, quiet: bool, children: bool = True, **options) -> None:
     """``tracesieve record``: replaces this process with the interpreter
     running the program as ``python`` would, recording from its start (see
     ``_startup``); returns only by raising. The filter chain is resolved
     here, so a missing filter is reported before anything runs; the rest
     (a broken filter, a trace file that cannot be written) is reported by
-    the new process before the program's first line, with exit status 2."""
+    the new process before the program's first line, with exit status 2.
+    With ``children``, the program's Python child processes record too,
+    into ``OUT.d/`` (see ``_children``); an earlier run's child traces
+    there are removed first, with or without it."""
     import json
+
+    from . import _children
 
     if sys.flags.no_site:
         raise RuntimeError("recording needs the site module, which python -S turns off")
@@ -280,7 +290,9 @@ def record_program(kind: str, target: Optional[str], args: List[str], out: str, 
         framework=framework,
         argv=[*header_argv, *args],
         quiet=quiet,
+        children=children,
     )
+    _children.clear_set(os.path.abspath(out))
     env = dict(os.environ)
     env["TRACESIEVE_RECORD"] = json.dumps(settings)
     interpreter = [sys.executable, *interpreter_options(sys.orig_argv)]

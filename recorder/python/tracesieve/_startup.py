@@ -11,8 +11,11 @@ is set; it starts recording before the program's first line, so nothing of
 tracesieve is on the program's stack, and ``__main__``, ``sys.argv``,
 tracebacks and the exit status are Python's own.
 
-The variable is removed from the environment at once: the program sees the
-environment it was given.
+The variable is removed from ``os.environ`` at once: the program sees the
+environment it was given. When ``record`` follows child processes (the
+default), it stays in the C environment, so that a Python child started by
+the program records too, into its own file of the trace set (see
+``_children``); the settings then say which process started it.
 """
 
 import os
@@ -25,20 +28,42 @@ def _start_from_environment() -> None:
     import atexit
     import json
 
-    from . import _native, _recording
+    from . import _children, _native, _recording
 
-    settings = json.loads(os.environ.pop(ENV_RECORD))
+    settings = json.loads(os.environ[ENV_RECORD])
+    children = settings.pop("children", False)
+    parent = settings.pop("parent", None)
+    if children:
+        _children.hide_from_program()
+    else:
+        os.environ.pop(ENV_RECORD)
     quiet = settings.pop("quiet")
     # `record` said it already if this is a debug build.
     _recording._warned_debug_build = True
+    if parent is None:
+        # The program `record` ran: the first trace of the set.
+        root = os.path.abspath(settings["path"])
+        started = "program"
+        process = (os.getppid(), started) if children else None
+        this = settings
+    else:
+        # A child: its own file, its own arguments, one summary line in all.
+        root = settings.pop("path")
+        started = _children.how_started(sys.orig_argv)
+        process = (parent, started)
+        quiet = True
+        this = dict(settings, path=_children.child_path(root), argv=None)
     try:
-        _recording.start(**settings)
+        _recording.start(**this, process=process)
     except Exception as error:  # noqa: BLE001 - reported in one line; the program does not run
         from .cli import EXIT_USAGE, error_line
 
         print(error_line("record", error), file=sys.stderr, flush=True)
         os._exit(EXIT_USAGE)
     _native.record_until_exit(quiet)
+    if children:
+        options = {k: v for k, v in settings.items() if k not in ("path", "argv")}
+        _children.follow(options, root, started)
     # Registered before the program's own handlers, so it runs after them.
     atexit.register(_at_python_exit)
     os._exit = _native._exit

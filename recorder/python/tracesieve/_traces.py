@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 TYPE_CHECKING = False  # importing typing costs start-up time; annotations only
 
-from . import _native
+from . import _children, _native
 from ._filters import existing_filter_paths
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence
+    from typing import List, Optional, Sequence
 
     from ._filters import PathLike
 
@@ -23,10 +23,77 @@ EXPORT_FORMATS = ("json", "codetracer", "chrome")
 def info(path: PathLike) -> dict:
     """What the trace holds: header facts, counts by event kind, code
     objects, threads, the filter chain with hashes, filter statistics, exit
-    status, and ``truncation`` when the file ends early."""
+    status, and ``truncation`` when the file ends early. For the first trace
+    of a trace set (``record`` followed child processes into
+    ``TRACE.d/``), ``processes`` lists every process of the set (see
+    :func:`processes`)."""
     import json
 
-    return json.loads(_native.trace_info(os.fspath(path)))
+    summary = json.loads(_native.trace_info(os.fspath(path)))
+    if os.path.isdir(_children.set_folder(os.fspath(path))):
+        summary["processes"] = processes(path, summary)
+    return summary
+
+
+def processes(path: PathLike, first: Optional[dict] = None) -> List[dict]:
+    """The processes of the trace set whose first trace is ``path``, in the
+    order they started: for each, its file, pid, parent pid, how it started
+    (``program``, ``fork``, ``spawn``, ``forkserver``, ``exec``), argv,
+    events, exit status, whether its file is complete, and ``depth`` in the
+    process tree (a process whose parent was not recorded hangs under the
+    first). A file of the set that is not a readable trace is listed with
+    its ``error``. ``first`` is ``path``'s own summary, if already read."""
+    import json
+
+    path = os.fspath(path)
+    folder = _children.set_folder(path)
+    entries = [_process_entry(path, first or json.loads(_native.trace_info(path)))]
+    names = sorted(n for n in os.listdir(folder) if _children.CHILD_FILE.match(n))
+    for name in names:
+        child = os.path.join(folder, name)
+        try:
+            entries.append(_process_entry(child, json.loads(_native.trace_info(child))))
+        except TraceFileError as error:
+            entries.append({"path": child, "error": str(error)})
+    return _as_tree(entries)
+
+
+def _process_entry(path: str, summary: dict) -> dict:
+    process = summary.get("process") or {}
+    return {
+        "path": path,
+        "pid": process.get("pid"),
+        "parent": process.get("parent"),
+        "started": process.get("started", "program"),
+        "start_unix_ms": summary["start_unix_ms"],
+        "argv": summary["argv"],
+        "events": summary["total_events"],
+        "exit_status": summary["exit_status"],
+        "complete": summary["truncation"] is None,
+    }
+
+
+def _as_tree(entries: List[dict]) -> List[dict]:
+    """``entries`` (the first process first) in tree order, each with its
+    ``depth``: children after their parent, by start time."""
+    first, rest = entries[0], entries[1:]
+    by_pid = {e["pid"]: e for e in entries if e.get("pid") is not None}
+    children: dict = {}
+    for entry in sorted(rest, key=lambda e: (e.get("start_unix_ms", 0), e["path"])):
+        parent = by_pid.get(entry.get("parent"))
+        parent = first if parent is None or parent is entry else parent
+        children.setdefault(id(parent), []).append(entry)
+    ordered: List[dict] = []
+    stack = [(first, 0)]
+    while stack:
+        entry, depth = stack.pop()
+        ordered.append(dict(entry, depth=depth))
+        stack.extend((child, depth + 1) for child in reversed(children.get(id(entry), [])))
+    # Parents that name each other (a reused pid) are not reached from the
+    # first process: they are listed under it.
+    reached = {e["path"] for e in ordered}
+    ordered += [dict(e, depth=1) for e in rest if e["path"] not in reached]
+    return ordered
 
 
 def refilter(

@@ -85,6 +85,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="stop recording when the trace file reaches SIZE (e.g. 500M, 2G, 1.5GB, 64KiB; k/M/G/T are powers of "
         "1000, KiB/MiB/GiB/TiB of 1024); the trace is closed there and the program goes on (default: no limit)",
     )
+    record.add_argument("--no-children", action="store_true", help="do not record the program's child processes (by default each Python child records into OUT.d/PID.tsieve)")
     record.add_argument("--quiet", "-q", action="store_true", help="no summary line on stderr")
 
     info = commands.add_parser("info", help="show what a trace holds", description="Show what a trace holds: counts by event kind, code objects, threads, the filter chain and its statistics, and whether the file is complete.")
@@ -311,6 +312,7 @@ def _run_record(parser: argparse.ArgumentParser, argv: List[str]) -> int:
             program_args,
             out=args.out,
             quiet=args.quiet,
+            children=not args.no_children,
             filters=args.filter,
             builtin=not args.no_builtin_filter,
             module_names=args.module_names,
@@ -354,7 +356,24 @@ def format_info(summary: dict) -> str:
     truncation = summary["truncation"]
     if truncation:
         lines.append(f"truncated  readable up to byte {truncation['valid_bytes']}: {truncation['reason']}")
+    if "processes" in summary:
+        lines += format_processes(summary["processes"])
     return "\n".join(lines)
+
+
+def format_processes(processes: List[dict]) -> List[str]:
+    """The process tree of a trace set, a line per process."""
+    lines = [f"processes  {len(processes)} in the set (this trace and {len(processes) - 1} in its .d folder)"]
+    for p in processes:
+        indent = "  " * (p["depth"] + 1)
+        if "error" in p:
+            lines.append(f"{indent}? {p['path']}: {p['error']}")
+            continue
+        status = "unknown" if p["exit_status"] is None else p["exit_status"]
+        complete = "" if p["complete"] else ", incomplete"
+        where = "" if p["depth"] == 0 else f"  {p['path']}"
+        lines.append(f"{indent}{p['pid']} {p['started']}  {' '.join(p['argv'])}  ({p['events']} events, exit {status}{complete}){where}")
+    return lines
 
 
 def _run_trace_command(args: argparse.Namespace) -> int:

@@ -37,7 +37,10 @@
 //!     "naming": "globals",                // or "paths"
 //!     "values": "all",                    // or "none", "args"
 //!     "bounds": { "max_depth": 3, "max_items": 32, "max_string_bytes": 256 },
-//!     "repr": false
+//!     "repr": false,
+//!     "process": { "pid": 4242, "parent": 4241, "started": "fork" }
+//!                                         // only in a trace set (`record` following
+//!                                         // children); canonical: "started" only
 //!   },
 //!   "codes": [ {
 //!     "id": 0, "filename": "/proj/app.py", "qualname": "<module>", "first_line": 1,
@@ -401,6 +404,16 @@ impl JsonWriter {
             }),
         );
         out.insert("repr".into(), json!(h.repr));
+        // A process of a trace set: how it started is kept when canonical,
+        // its process ids (which differ from run to run) are not.
+        if let Some(process) = &h.process {
+            let value = if self.canonical {
+                json!({ "started": process.started })
+            } else {
+                json!(process)
+            };
+            out.insert("process".into(), value);
+        }
         Json::Object(out)
     }
 

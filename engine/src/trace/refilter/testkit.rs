@@ -68,6 +68,7 @@ impl TraceBuilder {
                     values: ValuesMode::All,
                     bounds: ValueBounds::default(),
                     repr: false,
+                    process: None,
                 },
                 codes: Vec::new(),
                 sys_paths: vec![vec!["/p".into()]],
