@@ -160,10 +160,20 @@ pub fn refilter_trace(
 }
 
 /// Exports the trace at `path` as `json`, `codetracer` (a folder at `out`)
-/// or `chrome`; `canonical` drops timestamps from the JSON form.
+/// or `chrome`; `canonical` drops timestamps from the JSON form. For
+/// `chrome`, `members` are the other traces of `path`'s trace set (its
+/// child processes), exported with it, each under its pid; a member whose
+/// tables cannot be read is left out. Returns the members left out, each
+/// with why.
 #[pyfunction]
-#[pyo3(signature = (path, format, out, canonical = false))]
-pub fn export_trace(path: &str, format: &str, out: &str, canonical: bool) -> PyResult<()> {
+#[pyo3(signature = (path, format, out, canonical = false, members = Vec::new()))]
+pub fn export_trace(
+    path: &str,
+    format: &str,
+    out: &str,
+    canonical: bool,
+    members: Vec<String>,
+) -> PyResult<Vec<(String, String)>> {
     if !matches!(format, "json" | "chrome" | "codetracer") {
         return Err(PyValueError::new_err(format!(
             "unknown export format '{format}' (expected json, codetracer or chrome)"
@@ -174,12 +184,27 @@ pub fn export_trace(path: &str, format: &str, out: &str, canonical: bool) -> PyR
     let tables = tables(path)?;
     let events = events_ahead(path)?;
     match format {
-        "json" => write_atomically(path, out, |sink| {
-            json::write_json(&tables, events, canonical, true, sink)
-        }),
-        "chrome" => write_atomically(path, out, |sink| {
-            chrome::write_chrome(&tables, events, sink)
-        }),
+        "json" => {
+            write_atomically(path, out, |sink| {
+                json::write_json(&tables, events, canonical, true, sink)
+            })?;
+            Ok(Vec::new())
+        }
+        "chrome" => {
+            let mut left_out = Vec::new();
+            let mut rest = members.iter();
+            let next = || loop {
+                let member = rest.next()?;
+                match self::tables(member).and_then(|t| Ok((t, events_ahead(member)?))) {
+                    Ok(opened) => return Some(Ok(opened)),
+                    Err(error) => left_out.push((member.clone(), error.to_string())),
+                }
+            };
+            write_atomically(path, out, |sink| {
+                chrome::write_chrome_set((&tables, events), next, sink)
+            })?;
+            Ok(left_out)
+        }
         _ => {
             std::fs::create_dir_all(out)
                 .map_err(|e| TraceFileError::new_err(format!("cannot create {out}: {e}")))?;
@@ -194,7 +219,7 @@ pub fn export_trace(path: &str, format: &str, out: &str, canonical: bool) -> PyR
             ] {
                 write_text(&dir.join(name).to_string_lossy(), text)?;
             }
-            Ok(())
+            Ok(Vec::new())
         }
     }
 }

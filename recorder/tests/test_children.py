@@ -213,3 +213,33 @@ def test_children_refilter_as_their_recording_would(tmp_path):
     assert got["events"] == want["events"]
     assert got["header"]["process"] == want["header"]["process"] == {"started": "fork"}
     assert "hunter2-42" not in json.dumps(got)
+
+
+def test_the_chrome_export_of_a_set_has_a_process_per_pid(tmp_path):
+    out, processes = record_set(tmp_path, "fork")
+    (Path(str(out) + ".d") / "99.tsieve").write_text("not a trace\n", encoding="utf-8")
+    chrome = tmp_path / "set.json"
+    done = tracesieve_cli("export", out, "--format", "chrome", "-o", chrome)
+    assert done.returncode == 0, done.stderr
+    assert "99.tsieve is left out: not a tracesieve trace" in done.stderr
+    events = json.loads(chrome.read_text(encoding="utf-8"))["traceEvents"]
+    names = {e["pid"]: e["args"]["name"] for e in events if e["name"] == "process_name"}
+    assert set(names) == {p["pid"] for p in processes if "error" not in p}
+    assert names[processes[0]["pid"]].endswith("pools.py fork")
+    assert all(names[p["pid"]].endswith(f"({p['started']})") for p in processes[1:] if "error" not in p)
+    # Balanced on every thread of every process.
+    open_slices = {}
+    for e in events:
+        key = (e["pid"], e["tid"])
+        if e["ph"] == "B":
+            open_slices[key] = open_slices.get(key, 0) + 1
+        elif e["ph"] == "E":
+            open_slices[key] -= 1
+    assert all(n == 0 for n in open_slices.values())
+    squares = [e for e in events if e["ph"] == "B" and e["name"] == "square"]
+    assert len(squares) == 6 and {e["pid"] for e in squares} <= set(names) - {processes[0]["pid"]}
+    # --no-children: the program's process alone (under its pid).
+    alone = tmp_path / "alone.json"
+    done = tracesieve_cli("export", out, "--format", "chrome", "--no-children", "-o", alone)
+    assert done.returncode == 0, done.stderr
+    assert {e["pid"] for e in json.loads(alone.read_text(encoding="utf-8"))["traceEvents"]} == {processes[0]["pid"]}

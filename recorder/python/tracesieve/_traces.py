@@ -46,11 +46,8 @@ def processes(path: PathLike, first: Optional[dict] = None) -> List[dict]:
     import json
 
     path = os.fspath(path)
-    folder = _children.set_folder(path)
     entries = [_process_entry(path, first or json.loads(_native.trace_info(path)))]
-    names = sorted(n for n in os.listdir(folder) if _children.CHILD_FILE.match(n))
-    for name in names:
-        child = os.path.join(folder, name)
+    for child in set_members(path):
         try:
             entries.append(_process_entry(child, json.loads(_native.trace_info(child))))
         except TraceFileError as error:
@@ -130,11 +127,28 @@ def refilter(
     return json.loads(text)
 
 
-def export(path: PathLike, format: str, out: PathLike, canonical: bool = False) -> None:
+def export(path: PathLike, format: str, out: PathLike, canonical: bool = False, children: bool = True) -> List[tuple]:
     """Exports the trace: ``json`` (the documented JSON form; ``canonical``
     drops timestamps and other run-to-run noise), ``codetracer`` (a folder
     with CodeTracer's trace.json, trace_metadata.json, trace_paths.json) or
-    ``chrome`` (Chrome Trace Event JSON for Perfetto and speedscope)."""
+    ``chrome`` (Chrome Trace Event JSON for Perfetto and speedscope). The
+    ``chrome`` export of the first trace of a trace set holds every process
+    of the set, each under its pid on one clock (unless ``children`` is
+    false); the other formats export one trace. Returns the traces of the
+    set left out because they could not be read, each with why."""
     if format not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {format!r} (expected one of {', '.join(EXPORT_FORMATS)})")
-    _native.export_trace(os.fspath(path), format, os.fspath(out), canonical)
+    path = os.fspath(path)
+    members = set_members(path) if format == "chrome" and children else []
+    return _native.export_trace(path, format, os.fspath(out), canonical, members)
+
+
+def set_members(path: PathLike) -> List[str]:
+    """The traces of the child processes of the set whose first trace is
+    ``path`` (none when it has no ``.d`` folder), by file name."""
+    folder = _children.set_folder(os.fspath(path))
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return [os.path.join(folder, n) for n in sorted(names) if _children.CHILD_FILE.match(n)]

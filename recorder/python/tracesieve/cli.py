@@ -112,6 +112,7 @@ def _build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, choices=list(_traces.EXPORT_FORMATS))
     export.add_argument("-o", "--out", required=True, metavar="OUT", help="the output file (a folder for codetracer)")
     export.add_argument("--canonical", action="store_true", help="json: drop timestamps and run-to-run noise, for comparisons")
+    export.add_argument("--no-children", action="store_true", help="chrome: export this trace only, not the child processes of its trace set (TRACE.d/)")
 
     view = commands.add_parser(
         "view",
@@ -403,7 +404,10 @@ def _run_trace_command(args: argparse.Namespace) -> int:
                 f"dropped {sum(added['dropped'].values())}"
             )
         else:
-            _traces.export(args.trace, args.format, args.out, canonical=args.canonical)
+            left_out = _traces.export(args.trace, args.format, args.out, canonical=args.canonical, children=not args.no_children)
+            for member, why in left_out:
+                why = why.removeprefix("TraceFileError: ").removeprefix(f"{member}: ")
+                print(f"tracesieve export: warning: {member} is left out: {why}", file=sys.stderr)
     except (FileNotFoundError, _traces.TraceFileError, _filters.FilterError) as e:
         return _usage_error(args.command, e)
     return EXIT_OK

@@ -21,8 +21,9 @@
 //! }
 //! ```
 //!
-//! * Every traced activation is a `B`/`E` pair on its thread (`pid` 1,
-//!   `tid` = the trace's thread number): `call` begins with category
+//! * Every traced activation is a `B`/`E` pair on its thread (`pid` 1, or
+//!   the process's pid for a trace of a set; `tid` = the trace's thread
+//!   number): `call` begins with category
 //!   `call`, `resume` with `resume`, `throw` with `throw`; `return`,
 //!   `yield` and `unwind` end it (`args.exit`). A generator therefore shows
 //!   one slice per resumption, as in the trace.
@@ -41,7 +42,11 @@
 //!   their first activation), so the JSON stays valid and balanced. An exit
 //!   with no open activation is left out.
 //! * `thread_name` metadata events name each thread that has a
-//!   `thread_start`; `process_name` is the program's `argv`.
+//!   `thread_start`; `process_name` is the program's `argv` (with how it
+//!   started for a child process: `app.py (fork)`).
+//! * A trace set ([`write_chrome_set`]: a program and its child processes)
+//!   gives one process per pid, each trace's `ts` moved onto the first
+//!   trace's clock by the difference of their start times (milliseconds).
 //!
 //! # Streaming
 //!
@@ -60,7 +65,7 @@
 //! `thread_name` for it, and nothing else differs.
 
 use super::{recorded_labels, render_slot};
-use crate::trace::model::{CodeInfo, Event, Slot, Trace, TraceHeader, Value};
+use crate::trace::model::{CodeInfo, Event, ProcessStart, Slot, Trace, TraceHeader, Value};
 use crate::trace::refilter::Relabel;
 use crate::trace::stream::{EventStream, ReadError, Tables};
 use rustc_hash::FxHashMap;
@@ -81,7 +86,12 @@ pub fn to_chrome(trace: &Trace) -> String {
 
 /// [`to_chrome`] as a JSON value.
 pub fn to_chrome_json(trace: &Trace) -> Json {
-    let Ok(mut export) = Export::start(trace, thread_starts(trace), Values::default());
+    let Ok(mut export) = Export::start(
+        trace,
+        thread_starts(trace),
+        Process::alone(&trace.header),
+        Values::default(),
+    );
     for event in &trace.events {
         let Ok(()) = export.event(event);
     }
@@ -103,22 +113,66 @@ pub fn to_chrome_json(trace: &Trace) -> Json {
 /// does; `out` is flushed at the end.
 pub fn write_chrome<R: Read, W: Write>(
     tables: &Tables,
-    mut events: EventStream<R>,
+    events: EventStream<R>,
     out: W,
 ) -> Result<(), ReadError> {
+    let sink = JsonWriter::start(out, &tables.trace.header)?;
+    export_member(tables, events, Process::alone(&tables.trace.header), sink)?.end()?;
+    Ok(())
+}
+
+/// Writes the Chrome Trace Event JSON of a trace set (a program and its
+/// child processes, see [`crate::trace::ProcessInfo`]): each trace's events
+/// under its process's `pid` (1 for a trace with no process record), its
+/// timestamps moved onto the first trace's clock by the difference of the
+/// two start times (known to the millisecond), so that Perfetto shows one
+/// process per pid on one timeline. `first` is the first trace's tables and
+/// events; `next` hands out the others one at a time (each read as
+/// [`write_chrome`] reads one), until it returns `None`. The `otherData`
+/// is the first trace's. A set of one trace gives the bytes of
+/// [`write_chrome`].
+pub fn write_chrome_set<R: Read, W: Write>(
+    first: (&Tables, EventStream<R>),
+    mut next: impl FnMut() -> Option<Result<(Tables, EventStream<R>), ReadError>>,
+    out: W,
+) -> Result<(), ReadError> {
+    let (tables, events) = first;
+    let start = tables.trace.header.start_unix_ms;
+    let sink = JsonWriter::start(out, &tables.trace.header)?;
+    let mut sink = export_member(
+        tables,
+        events,
+        Process::of(&tables.trace.header, start),
+        sink,
+    )?;
+    while let Some(member) = next() {
+        let (tables, events) = member?;
+        let process = Process::of(&tables.trace.header, start);
+        sink = export_member(&tables, events, process, sink)?;
+    }
+    sink.end()?;
+    Ok(())
+}
+
+/// Exports the events of one trace as `process` into `sink`, and hands it
+/// back.
+fn export_member<R: Read, W: Write>(
+    tables: &Tables,
+    mut events: EventStream<R>,
+    process: Process,
+    sink: JsonWriter<W>,
+) -> Result<JsonWriter<W>, ReadError> {
     let trace = &tables.trace;
-    let names: Vec<(u32, &str)> = tables
+    let names = tables
         .thread_names
         .iter()
-        .map(|(thread, name)| (*thread, &**name))
-        .collect();
-    let mut export = Export::start(trace, names, JsonWriter::start(out, &trace.header)?)?;
+        .map(|(thread, name)| (*thread, &**name));
+    let mut export = Export::start(trace, names, process, sink)?;
     while let Some(event) = events.next_event()? {
         export.event(&event)?;
     }
     events.finish()?;
-    export.finish()?.end()?;
-    Ok(())
+    Ok(export.finish()?)
 }
 
 /// [`write_chrome`] of an in-memory trace: the bytes of [`to_chrome`].
@@ -126,6 +180,7 @@ fn write_trace_chrome<W: Write>(trace: &Trace, out: W) -> io::Result<()> {
     let mut export = Export::start(
         trace,
         thread_starts(trace),
+        Process::alone(&trace.header),
         JsonWriter::start(out, &trace.header)?,
     )?;
     for event in &trace.events {
@@ -156,11 +211,12 @@ fn micros(t: u64) -> f64 {
     t as f64 / 1000.0
 }
 
-/// The `pid` of every event.
+/// The `pid` of the events of a trace without a process record.
 const PID: u32 = 1;
 
 /// One Chrome event, borrowing what it names.
 struct ChromeEvent<'a> {
+    pid: u32,
     name: &'a str,
     cat: Option<&'static str>,
     ph: &'static str,
@@ -232,7 +288,7 @@ impl Sink for Values {
         if let Some(s) = event.s {
             map.insert("s".into(), s.into());
         }
-        map.insert("pid".into(), PID.into());
+        map.insert("pid".into(), event.pid.into());
         map.insert("tid".into(), event.tid.into());
         if let Some(ts) = event.ts {
             map.insert("ts".into(), micros(ts).into());
@@ -333,7 +389,7 @@ impl<W: Write> Sink for JsonWriter<W> {
         self.raw(b",\"ph\":")?;
         self.scalar(event.ph)?;
         self.raw(b",\"pid\":")?;
-        self.scalar(&PID)?;
+        self.scalar(&event.pid)?;
         if let Some(s) = event.s {
             self.raw(b",\"s\":")?;
             self.scalar(s)?;
@@ -412,7 +468,37 @@ struct Export<'t, S> {
     last_ts: FxHashMap<u32, u64>,
     /// The last timestamp written on any thread.
     end: u64,
+    /// The process: its `pid`, and where its clock starts on the export's
+    /// (nanoseconds after the first process of a set started).
+    process: Process,
     sink: S,
+}
+
+/// Where a trace's events go in an export of one or more processes.
+#[derive(Debug, Clone, Copy)]
+struct Process {
+    pid: u32,
+    offset_ns: u64,
+}
+
+impl Process {
+    /// The process of a trace exported alone: its pid, if it has a
+    /// process record, on its own clock.
+    fn alone(header: &TraceHeader) -> Process {
+        Process::of(header, header.start_unix_ms)
+    }
+
+    /// The process of a trace of a set whose first trace started at
+    /// `start` (milliseconds since the epoch).
+    fn of(header: &TraceHeader, start: u64) -> Process {
+        Process {
+            pid: header.process.as_ref().map_or(PID, |p| p.pid),
+            offset_ns: header
+                .start_unix_ms
+                .saturating_sub(start)
+                .saturating_mul(1_000_000),
+        }
+    }
 }
 
 impl<'t, S: Sink> Export<'t, S> {
@@ -421,10 +507,19 @@ impl<'t, S: Sink> Export<'t, S> {
     fn start<'n>(
         trace: &'t Trace,
         thread_names: impl IntoIterator<Item = (u32, &'n str)>,
+        process: Process,
         mut sink: S,
     ) -> Result<Export<'t, S>, S::Error> {
-        let argv = trace.header.argv.join(" ");
+        // A child process of a set says how it started: "app.py (fork)".
+        let argv = match &trace.header.process {
+            Some(p) if p.started != ProcessStart::Program => {
+                format!("{} ({})", trace.header.argv.join(" "), p.started.word())
+            }
+            _ => trace.header.argv.join(" "),
+        };
+        let pid = process.pid;
         sink.event(&ChromeEvent {
+            pid,
             name: "process_name",
             cat: None,
             ph: "M",
@@ -435,6 +530,7 @@ impl<'t, S: Sink> Export<'t, S> {
         })?;
         for (thread, name) in thread_names {
             sink.event(&ChromeEvent {
+                pid,
                 name: "thread_name",
                 cat: None,
                 ph: "M",
@@ -450,16 +546,18 @@ impl<'t, S: Sink> Export<'t, S> {
             threads: Vec::new(),
             last_ts: FxHashMap::default(),
             end: 0,
+            process,
             sink,
         })
     }
 
-    /// `t` on `thread`, clamped so that it never goes back on the thread.
+    /// `t` on `thread`, clamped so that it never goes back on the thread,
+    /// on the export's clock.
     fn clamp(&mut self, thread: u32, t: u64) -> u64 {
         let last = self.last_ts.entry(thread).or_insert(0);
         *last = (*last).max(t);
         self.end = self.end.max(*last);
-        *last
+        self.process.offset_ns + *last
     }
 
     /// Exports the next event of the trace.
@@ -485,6 +583,7 @@ impl<'t, S: Sink> Export<'t, S> {
                     })
                     .push(*code);
                 self.sink.event(&ChromeEvent {
+                    pid: self.process.pid,
                     name: &self.codes.name(*code),
                     cat: Some(cat),
                     ph: "B",
@@ -505,6 +604,7 @@ impl<'t, S: Sink> Export<'t, S> {
                 };
                 let ts = self.clamp(thread, *t);
                 self.sink.event(&ChromeEvent {
+                    pid: self.process.pid,
                     name: &self.codes.name(code),
                     cat: Some("call"),
                     ph: "E",
@@ -530,6 +630,7 @@ impl<'t, S: Sink> Export<'t, S> {
                     _ => Cow::Borrowed("raise"),
                 };
                 self.sink.event(&ChromeEvent {
+                    pid: self.process.pid,
                     name: &name,
                     cat: Some("raise"),
                     ph: "i",
@@ -552,12 +653,13 @@ impl<'t, S: Sink> Export<'t, S> {
             let stack = self.stacks.remove(&thread).unwrap_or_default();
             for code in stack.into_iter().rev() {
                 self.sink.event(&ChromeEvent {
+                    pid: self.process.pid,
                     name: &self.codes.name(code),
                     cat: Some("call"),
                     ph: "E",
                     s: None,
                     tid: thread,
-                    ts: Some(self.end),
+                    ts: Some(self.process.offset_ns + self.end),
                     args: Args::Exit("unfinished"),
                 })?;
             }
@@ -1080,6 +1182,55 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_set_puts_each_process_under_its_pid_on_the_first_ones_clock() {
+        let mut first = sample();
+        first.ret(0, int(0));
+        let first = first.finish();
+        let mut child = sample();
+        child.ret(0, int(0));
+        let mut child = child.finish();
+        child.header.start_unix_ms = first.header.start_unix_ms + 5;
+        child.header.process = Some(crate::trace::ProcessInfo {
+            pid: 4242,
+            parent: 4241,
+            started: crate::trace::ProcessStart::Fork,
+        });
+        let (first_bytes, child_bytes) = (write_trace(&first), write_trace(&child));
+        let open = |bytes: &[u8]| {
+            let bytes = bytes.to_vec();
+            (
+                read_tables(Cursor::new(bytes.clone())).expect("tables"),
+                EventStream::open(Cursor::new(bytes)).expect("events"),
+            )
+        };
+        let (tables, events) = open(&first_bytes);
+        let mut rest = vec![Ok(open(&child_bytes))].into_iter();
+        let mut out = Vec::new();
+        write_chrome_set((&tables, events), || rest.next(), &mut out).expect("writes");
+        let json: Json = serde_json::from_slice(&out).expect("valid JSON");
+        let events = json["traceEvents"].as_array().unwrap();
+        let of = |pid: u32| -> Vec<&Json> { events.iter().filter(|e| e["pid"] == pid).collect() };
+        let (one, other) = (of(1), of(4242));
+        assert_eq!(one.len() + other.len(), events.len());
+        assert_eq!(one.len(), other.len(), "the same program twice");
+        // The child's calls are 5 ms later on the common clock.
+        let begins = |e: &[&Json]| -> Vec<f64> {
+            e.iter()
+                .filter(|e| e["ph"] == "B")
+                .map(|e| e["ts"].as_f64().unwrap())
+                .collect()
+        };
+        let shifted: Vec<f64> = begins(&one).iter().map(|ts| ts + 5000.0).collect();
+        assert_eq!(begins(&other), shifted);
+        // A set of one trace is write_chrome's bytes.
+        let (tables, events) = open(&first_bytes);
+        let mut alone = Vec::new();
+        write_chrome_set((&tables, events), || None, &mut alone).expect("writes");
+        let (streamed, _) = streamed_and_read(&first_bytes);
+        assert_eq!(String::from_utf8(alone).unwrap(), streamed);
     }
 
     #[test]
