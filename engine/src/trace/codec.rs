@@ -288,9 +288,19 @@ pub(crate) fn put_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
     buf.extend_from_slice(bytes);
 }
 
-/// Why a chunk's records could not be decoded.
+/// Why a chunk's records could not be decoded. Boxed, so that the results
+/// of the decoder's many small reads stay two words wide.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Corrupt(pub String);
+// A `Box<str>` would be two words itself; the rare failure pays the extra allocation.
+#[allow(clippy::box_collection)]
+pub(crate) struct Corrupt(pub Box<String>);
+
+impl Corrupt {
+    /// A failure saying `what`.
+    pub(crate) fn new(what: impl Into<String>) -> Corrupt {
+        Corrupt(Box::new(what.into()))
+    }
+}
 
 impl fmt::Display for Corrupt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -300,7 +310,7 @@ impl fmt::Display for Corrupt {
 
 /// Shorthand for a decoding failure.
 pub(crate) fn corrupt<T>(what: impl Into<String>) -> Result<T, Corrupt> {
-    Err(Corrupt(what.into()))
+    Err(Corrupt::new(what))
 }
 
 /// A bounds-checked reading position in a decompressed chunk.
@@ -367,7 +377,7 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub(crate) fn u32v(&mut self, what: &str) -> Result<u32, Corrupt> {
         let v = self.uv()?;
-        u32::try_from(v).map_err(|_| Corrupt(format!("{what} {v} does not fit in 32 bits")))
+        u32::try_from(v).map_err(|_| Corrupt::new(format!("{what} {v} does not fit in 32 bits")))
     }
 
     /// A count of items that each take at least one byte: bounded by what is left.
@@ -400,18 +410,21 @@ impl<'a> Cursor<'a> {
 
     pub(crate) fn bytes(&mut self) -> Result<&'a [u8], Corrupt> {
         let n = self.uv()?;
-        let n = usize::try_from(n).map_err(|_| Corrupt(format!("a length of {n} is too large")))?;
+        let n = usize::try_from(n)
+            .map_err(|_| Corrupt::new(format!("a length of {n} is too large")))?;
         self.take(n)
     }
 
     pub(crate) fn str_of_len(&mut self, n: usize) -> Result<&'a str, Corrupt> {
         let raw = self.take(n)?;
-        std::str::from_utf8(raw).map_err(|e| Corrupt(format!("a string is not valid UTF-8 ({e})")))
+        std::str::from_utf8(raw)
+            .map_err(|e| Corrupt::new(format!("a string is not valid UTF-8 ({e})")))
     }
 
     pub(crate) fn str(&mut self) -> Result<&'a str, Corrupt> {
         let raw = self.bytes()?;
-        std::str::from_utf8(raw).map_err(|e| Corrupt(format!("a string is not valid UTF-8 ({e})")))
+        std::str::from_utf8(raw)
+            .map_err(|e| Corrupt::new(format!("a string is not valid UTF-8 ({e})")))
     }
 
     pub(crate) fn ostr(&mut self) -> Result<Option<&'a str>, Corrupt> {
@@ -419,7 +432,7 @@ impl<'a> Cursor<'a> {
             0 => Ok(None),
             n => {
                 let n = usize::try_from(n - 1)
-                    .map_err(|_| Corrupt(format!("a length of {n} is too large")))?;
+                    .map_err(|_| Corrupt::new(format!("a length of {n} is too large")))?;
                 self.str_of_len(n).map(Some)
             }
         }

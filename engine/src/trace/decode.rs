@@ -430,7 +430,7 @@ impl Decoder {
                 return corrupt("a second header");
             }
             let header: TraceHeader = serde_json::from_str(json)
-                .map_err(|e| Corrupt(format!("the header does not decode: {e}")))?;
+                .map_err(|e| Corrupt::new(format!("the header does not decode: {e}")))?;
             self.trace = Some(Trace::of_header(header));
             return Ok(());
         }
@@ -476,7 +476,7 @@ impl Decoder {
             tag::TRAILER => {
                 let json = cur.str()?;
                 let trailer: Trailer = serde_json::from_str(json)
-                    .map_err(|e| Corrupt(format!("the trailer does not decode: {e}")))?;
+                    .map_err(|e| Corrupt::new(format!("the trailer does not decode: {e}")))?;
                 self.trace_mut()?.trailer = Some(trailer);
             }
             tag::EXTENSION_FIRST..=tag::EXTENSION_LAST => {

@@ -10,6 +10,7 @@ pub mod model;
 pub mod policy;
 pub mod reader;
 pub mod refilter;
+pub mod remembered;
 pub mod secrets;
 pub mod sniff;
 pub mod stream;

@@ -17,6 +17,7 @@
 //! [`Value::Redacted`] as its value; a dropped one is left out.
 
 use super::model::{Attr, FilterStats, Slot, Value};
+use super::remembered::{Ask, Fresh, Remembered};
 use super::secrets::Secrets;
 use crate::explain::{explain, Decision, Scope, ValueKind};
 use crate::filter::{Action, FilterChain};
@@ -155,7 +156,32 @@ pub fn slot(
     stats: &mut FilterStats,
     secrets: &mut Secrets,
 ) -> Option<Slot> {
-    let action = site.action(decision);
+    slot_with(&mut Fresh, decision, site, raw, stats, secrets)
+}
+
+/// [`slot`], with the actions `decision` gives names asked once and kept
+/// in `remembered` (which must serve this decision only): the same result,
+/// faster when the same names come again.
+pub fn slot_remembered(
+    decision: &Decision,
+    remembered: &mut Remembered,
+    site: Site<'_>,
+    raw: Slot,
+    stats: &mut FilterStats,
+    secrets: &mut Secrets,
+) -> Option<Slot> {
+    slot_with(remembered, decision, site, raw, stats, secrets)
+}
+
+fn slot_with(
+    ask: &mut impl Ask,
+    decision: &Decision,
+    site: Site<'_>,
+    raw: Slot,
+    stats: &mut FilterStats,
+    secrets: &mut Secrets,
+) -> Option<Slot> {
+    let action = ask.site(decision, site);
     let value = match raw {
         Slot::Value { value } => value,
         // A value already redacted, dropped or absent at record time stays so.
@@ -164,7 +190,7 @@ pub fn slot(
     match action {
         None | Some((_, Action::Allow)) => {
             let nest = site.nest();
-            let value = filter_nested(decision, nest, value, stats, secrets);
+            let value = nested(ask, decision, nest, value, stats, secrets);
             let mut scrubbed = 0;
             let value = secrets.scrub(value, &mut scrubbed);
             stats.redacted[FilterStats::slot(nest.kind)] += scrubbed;
@@ -197,6 +223,17 @@ pub fn filter_nested(
     stats: &mut FilterStats,
     secrets: &mut Secrets,
 ) -> Value {
+    nested(&mut Fresh, decision, nest, value, stats, secrets)
+}
+
+fn nested(
+    ask: &mut impl Ask,
+    decision: &Decision,
+    nest: Nest,
+    value: Value,
+    stats: &mut FilterStats,
+    secrets: &mut Secrets,
+) -> Value {
     match value {
         Value::Object {
             type_name,
@@ -206,7 +243,8 @@ pub fn filter_nested(
             let attrs = attrs
                 .into_iter()
                 .filter_map(|attr| {
-                    let value = slot_of_attr(decision, &attr.name, attr.value, stats, secrets)?;
+                    let value =
+                        slot_of_attr(ask, decision, &attr.name, attr.value, stats, secrets)?;
                     Some(Attr {
                         name: attr.name,
                         value,
@@ -227,7 +265,7 @@ pub fn filter_nested(
             kind,
             items: items
                 .into_iter()
-                .map(|v| filter_nested(decision, nest, v, stats, secrets))
+                .map(|v| nested(ask, decision, nest, v, stats, secrets))
                 .collect(),
             length,
         },
@@ -242,7 +280,7 @@ pub fn filter_nested(
                     let kind = FilterStats::slot(nest.kind);
                     let v = match action {
                         None | Some(Action::Allow) => {
-                            filter_nested(decision, nest, v, stats, secrets)
+                            nested(ask, decision, nest, v, stats, secrets)
                         }
                         Some(Action::Redact) => {
                             secrets.learn(&v, || key_origin(decision, nest, &k));
@@ -255,7 +293,7 @@ pub fn filter_nested(
                             return None;
                         }
                     };
-                    Some((filter_nested(decision, nest, k, stats, secrets), v))
+                    Some((nested(ask, decision, nest, k, stats, secrets), v))
                 })
                 .collect(),
             length,
@@ -265,6 +303,7 @@ pub fn filter_nested(
 }
 
 fn slot_of_attr(
+    ask: &mut impl Ask,
     decision: &Decision,
     name: &str,
     raw: Slot,
@@ -275,9 +314,9 @@ fn slot_of_attr(
         return Some(raw);
     };
     let kind = FilterStats::slot(ValueKind::Attr);
-    match decision.action(ValueKind::Attr, name) {
+    match ask.attr(decision, name) {
         Action::Allow => Some(Slot::Value {
-            value: filter_nested(decision, Nest::ATTR, value, stats, secrets),
+            value: nested(ask, decision, Nest::ATTR, value, stats, secrets),
         }),
         Action::Redact => {
             secrets.learn(&value, || attr_origin(decision, name));

@@ -486,15 +486,15 @@ impl TraceReader {
                     Ok(n) if n == ulen as usize => {
                         match self.decoder.decode_chunk(&scratch, unit.len()) {
                             Ok(_) if self.decoder.trace().is_none() => {
-                                Err(Corrupt("it does not hold the header".to_owned()))
+                                Err(Corrupt::new("it does not hold the header"))
                             }
                             other => other,
                         }
                     }
-                    Ok(n) => Err(Corrupt(format!(
+                    Ok(n) => Err(Corrupt::new(format!(
                         "it decompresses to {n} bytes, not the {ulen} it declares"
                     ))),
-                    Err(e) => Err(Corrupt(format!("it does not decompress ({e})"))),
+                    Err(e) => Err(Corrupt::new(format!("it does not decompress ({e})"))),
                 };
                 scratch.clear();
                 if scratch.capacity() > (1 << 20) {
@@ -518,9 +518,9 @@ impl TraceReader {
                         Ok(())
                     }
                     Err(Corrupt(reason)) if self.decoder.over_limit() => {
-                        Err(self.over_limit(reason))
+                        Err(self.over_limit(*reason))
                     }
-                    Err(Corrupt(reason)) => self.bad_chunk(reason),
+                    Err(Corrupt(reason)) => self.bad_chunk(*reason),
                 }
             }
             Stage::Sniff | Stage::Stopped | Stage::Done => Ok(()),

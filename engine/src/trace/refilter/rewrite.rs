@@ -11,6 +11,7 @@ use crate::trace::model::{
     Trailer, Var,
 };
 use crate::trace::policy::{self, Site};
+use crate::trace::remembered::Remembered;
 use crate::trace::secrets::Secrets;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -23,6 +24,8 @@ struct Kept {
     id: u32,
     /// Whether it is a module body (`<module>`), for the D7 rule.
     module_level: bool,
+    /// The actions its decision gave the names asked so far.
+    remembered: Remembered,
 }
 
 /// The re-filtering of one trace, fed its events in order.
@@ -85,6 +88,7 @@ impl EventFilter {
                         position,
                         id,
                         module_level: code.qualname == "<module>",
+                        remembered: Remembered::default(),
                     },
                 );
                 codes.push(CodeInfo { id, ..code.clone() });
@@ -186,11 +190,14 @@ impl EventFilter {
             Event::ThreadStart { .. } => None,
             Event::Call { code, args, .. } => {
                 self.stacks.entry(thread).or_default().push(code);
-                let Some((decision, kept)) = kept_of(&self.kept, &self.decisions, code) else {
+                let Some((decision, kept)) = kept_of(&mut self.kept, &self.decisions, code) else {
                     return;
                 };
+                let remembered = &mut kept.remembered;
                 let args = kept_vars(args, |Var { kind, name, value }| {
-                    let value = policy::slot(decision, Site::Arg(&name), value, added, secrets)?;
+                    let site = Site::Arg(&name);
+                    let value =
+                        policy::slot_remembered(decision, remembered, site, value, added, secrets)?;
                     Some(Var { kind, name, value })
                 });
                 Some(Event::Call {
@@ -202,7 +209,7 @@ impl EventFilter {
             }
             Event::Resume { code, .. } => {
                 self.stacks.entry(thread).or_default().push(code);
-                let Some((_, kept)) = kept_of(&self.kept, &self.decisions, code) else {
+                let Some((_, kept)) = kept_of(&mut self.kept, &self.decisions, code) else {
                     return;
                 };
                 Some(Event::Resume {
@@ -215,11 +222,13 @@ impl EventFilter {
                 code, exception, ..
             } => {
                 self.stacks.entry(thread).or_default().push(code);
-                let Some((decision, kept)) = kept_of(&self.kept, &self.decisions, code) else {
+                let Some((decision, kept)) = kept_of(&mut self.kept, &self.decisions, code) else {
                     return;
                 };
+                let site = Site::Arg("exception");
+                let remembered = &mut kept.remembered;
                 let exception =
-                    policy::slot(decision, Site::Arg("exception"), *exception, added, secrets)
+                    policy::slot_remembered(decision, remembered, site, *exception, added, secrets)
                         .unwrap_or(Slot::Dropped);
                 Some(Event::Throw {
                     thread: 0,
@@ -231,11 +240,12 @@ impl EventFilter {
             Event::Line { line, vars, .. } => {
                 let top = self.stacks.get(&thread).and_then(|s| s.last().copied());
                 let Some((decision, kept)) =
-                    top.and_then(|code| kept_of(&self.kept, &self.decisions, code))
+                    top.and_then(|code| kept_of(&mut self.kept, &self.decisions, code))
                 else {
                     return;
                 };
                 let module_level = kept.module_level;
+                let remembered = &mut kept.remembered;
                 let vars = kept_vars(vars, |Var { kind, name, value }| {
                     let site = match kind {
                         ValueKind::Global => Site::Global(&name),
@@ -245,7 +255,8 @@ impl EventFilter {
                             module_level,
                         },
                     };
-                    let value = policy::slot(decision, site, value, added, secrets)?;
+                    let value =
+                        policy::slot_remembered(decision, remembered, site, value, added, secrets)?;
                     Some(Var { kind, name, value })
                 });
                 Some(Event::Line {
@@ -283,13 +294,16 @@ impl EventFilter {
                 line, exception, ..
             } => {
                 let top = self.stacks.get(&thread).and_then(|s| s.last().copied());
-                let Some((decision, _)) =
-                    top.and_then(|code| kept_of(&self.kept, &self.decisions, code))
+                let Some((decision, kept)) =
+                    top.and_then(|code| kept_of(&mut self.kept, &self.decisions, code))
                 else {
                     return;
                 };
-                let exception = policy::slot(decision, Site::Raise, *exception, added, secrets)
-                    .unwrap_or(Slot::Dropped);
+                let remembered = &mut kept.remembered;
+                let site = Site::Raise;
+                let exception =
+                    policy::slot_remembered(decision, remembered, site, *exception, added, secrets)
+                        .unwrap_or(Slot::Dropped);
                 Some(Event::Raise {
                     thread: 0,
                     t,
@@ -308,9 +322,10 @@ impl EventFilter {
     /// frame's code is not recorded.
     fn exit(&mut self, thread: u32, site: Site<'_>, value: Slot) -> Option<Slot> {
         let code = self.stacks.get_mut(&thread).and_then(Vec::pop)?;
-        let (decision, _) = kept_of(&self.kept, &self.decisions, code)?;
+        let (decision, kept) = kept_of(&mut self.kept, &self.decisions, code)?;
+        let (added, secrets) = (&mut self.added, &mut self.secrets);
         Some(
-            policy::slot(decision, site, value, &mut self.added, &mut self.secrets)
+            policy::slot_remembered(decision, &mut kept.remembered, site, value, added, secrets)
                 .unwrap_or(Slot::Dropped),
         )
     }
@@ -339,11 +354,11 @@ impl EventFilter {
 /// The decision and new id of a code, when it is recorded (a function over
 /// borrowed parts, so that the statistics can be borrowed mutably beside it).
 fn kept_of<'a>(
-    kept: &'a FxHashMap<u32, Kept>,
+    kept: &'a mut FxHashMap<u32, Kept>,
     decisions: &'a [Decision],
     code: u32,
-) -> Option<(&'a Decision, &'a Kept)> {
-    let k = kept.get(&code)?;
+) -> Option<(&'a Decision, &'a mut Kept)> {
+    let k = kept.get_mut(&code)?;
     Some((decisions.get(k.position)?, k))
 }
 
