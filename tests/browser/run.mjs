@@ -537,6 +537,17 @@ test('several files dropped at once open as a trace set: switching process shows
   assert(summary.includes('started by program'), `summary: ${summary.slice(0, 300)}`);
 });
 
+test('the file button opens several files as a trace set', async () => {
+  const page = await open();
+  const child = (await readdir(join(tracesDir, 'forking.tsieve.d'))).find((n) => n.endsWith('.tsieve'));
+  await page.setInputFiles('[data-testid=file-input]',
+    [join(tracesDir, 'forking.tsieve'), join(tracesDir, 'forking.tsieve.d', child)]);
+  await page.waitForSelector('[data-testid=call-row]');
+  const labels = await processLabels(page);
+  assert(labels.length === 2 && labels[1].includes(child.replace('.tsieve', '')), `processes: ${labels}`);
+  await switchProcess(page, 1, 'child_work');
+});
+
 test('`tracesieve view TRACE` of a trace set serves and opens every process', async () => {
   const command = spawn(process.env.TRACESIEVE ?? '.venv/bin/tracesieve',
     ['view', '--no-browser', '--port', '0', join(tracesDir, 'forking.tsieve')],
