@@ -5,6 +5,7 @@
 #   threads.tsieve   two worker threads
 #   busy.tsieve      6,000 calls, several chunks (cut short by the truncation test)
 #   secrets.tsieve   a secret that travels, recorded with every value allowed
+#   forking.tsieve   a trace set: the program, and in forking.tsieve.d/ its forked child
 #   codetracer/      a CodeTracer JSON trace folder (a foreign format)
 # Usage: tests/browser/make-traces.sh OUT_DIR [TRACESIEVE]
 set -euo pipefail
@@ -21,6 +22,7 @@ cd "$repo"
 "$tracesieve" record -o "$out/busy.tsieve" tests/browser/programs/busy.py >/dev/null
 "$tracesieve" record --filter tests/parity/filters/permissive.toml -o "$out/secrets.tsieve" \
     tests/browser/programs/secrets.py >/dev/null
+"$tracesieve" record -o "$out/forking.tsieve" tests/browser/programs/forking.py >/dev/null
 rm -rf "$out/codetracer"
 "$tracesieve" export "$out/sample.tsieve" --format codetracer -o "$out/codetracer" >/dev/null
 ls "$out"

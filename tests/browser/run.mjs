@@ -9,7 +9,7 @@
 // tests/browser/run.sh does all three steps.
 
 import { chromium } from 'playwright-core';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { serve } from './serve.mjs';
@@ -59,14 +59,41 @@ async function open(url = server.url) {
 
 /** Drops a file on the drop zone, as a user's drag and drop would. */
 async function drop(page, bytes, name) {
-  await page.evaluate(({ b64, name }) => {
-    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  await dropAll(page, [[name, bytes]]);
+}
+
+/** Drops several files at once: `files` is a list of [name, bytes]. */
+async function dropAll(page, files) {
+  const encoded = files.map(([name, bytes]) => ({ name, b64: Buffer.from(bytes).toString('base64') }));
+  await page.evaluate((files) => {
     const transfer = new DataTransfer();
-    transfer.items.add(new File([data], name));
+    for (const { name, b64 } of files) {
+      transfer.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name));
+    }
     const zone = document.querySelector('[data-testid=drop-zone]');
     zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
     zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
-  }, { b64: Buffer.from(bytes).toString('base64'), name });
+  }, encoded);
+}
+
+/** The files of the recorded trace set forking.tsieve: [name, bytes], its child first. */
+async function forkingSet() {
+  const children = (await readdir(join(tracesDir, 'forking.tsieve.d'))).filter((n) => n.endsWith('.tsieve'));
+  assert(children.length === 1, `expected one child trace, got ${children}`);
+  return [
+    [children[0], await readFile(join(tracesDir, 'forking.tsieve.d', children[0]))],
+    ['forking.tsieve', await trace('forking.tsieve')],
+    ['notes.txt', Buffer.from('not a trace')],
+  ];
+}
+
+/** The process selector's options' texts. */
+const processLabels = (page) => page.$$eval('[data-testid=process-select] option', (els) => els.map((e) => e.textContent));
+
+/** Picks process `index` and waits for its rows to hold `label`. */
+async function switchProcess(page, index, label) {
+  await page.selectOption('[data-testid=process-select]', String(index));
+  await waitFor(`${label} in process ${index}`, async () => (await rowLabels(page)).includes(label));
 }
 
 async function waitFor(what, predicate, timeout = 15000) {
@@ -463,6 +490,85 @@ test('`tracesieve view TRACE` serves this viewer with the trace loaded', async (
     await page.waitForSelector('[data-testid=source-view] .src-line.current');
     await screenshot(page, 'tracesieve-view');
     assert(page.blocked.length === 0, `blocked by the page's policy: ${page.blocked.join(' | ')}`);
+  } finally {
+    command.kill();
+  }
+});
+
+test('several files dropped at once open as a trace set: switching process shows the child\'s calls, filtered too', async () => {
+  const page = await open();
+  await dropAll(page, await forkingSet());
+  await page.waitForSelector('[data-testid=call-row]');
+  // The program first, its forked child under it; the file that is not a trace is left out, said so.
+  const labels = await processLabels(page);
+  assert(labels.length === 2, `processes: ${labels}`);
+  assert(/^\d+ program · .*forking\.py$/.test(labels[0]), `program: ${labels[0]}`);
+  assert(/^\s*└ \d+ fork · .*forking\.py$/.test(labels[1]), `child: ${labels[1]}`);
+  const banner = await page.textContent('[data-testid=error-banner]');
+  assert(banner.includes('notes.txt'), `banner: ${banner}`);
+  assert((await page.textContent('.file-name')).includes('2 processes'), 'no set name');
+  let rows = await rowLabels(page);
+  assert(rows.includes('wait_for_child') && !rows.includes('child_work'), `program rows: ${rows}`);
+  const [kept, total] = await callsKept(page);
+  assert(kept === total && (await statsText(page)).includes('in all 2 processes'), await statsText(page));
+  await switchProcess(page, 1, 'child_work');
+  rows = await rowLabels(page);
+  assert(!rows.includes('wait_for_child') && rows.filter((l) => l === 'square').length === 10, `child rows: ${rows}`);
+  await page.click('[data-testid=call-row] >> text=child_work');
+  await page.waitForSelector('[data-testid=source-view] .src-line.current');
+  assert((await page.textContent('.source-head .label')) === 'child_work', 'child_work not selected');
+  await screenshot(page, 'set-child-process');
+  // The filter applies to every process: the counts are the set's, the child's view its own re-filter.
+  await setFilter(page, '[meta]\nname = "no-square"\nversion = 1\n\n[scope]\ndefault_exec = "inherit"\ndefault_value_action = "inherit"\n\n[[scope.rules]]\nselector = "obj:__main__.square"\nexec = "skip"\n');
+  const [after] = await waitFor('fewer calls', async () => {
+    const counts = await callsKept(page);
+    return counts[0] === total - 10 && counts;
+  });
+  rows = await rowLabels(page);
+  assert(rows.includes('child_work') && !rows.includes('square'), `filtered child rows: ${rows}`);
+  await page.click('text=Timeline');
+  await page.waitForSelector('[data-testid=timeline]');
+  await screenshot(page, `set-child-timeline-${after}-of-${total}`);
+  await page.click('text=Call tree');
+  await switchProcess(page, 0, 'wait_for_child');
+  assert((await processLabels(page)).length === 2, 'selector lost');
+  await page.click('text=Summary');
+  const summary = await page.textContent('[data-testid=summary]');
+  assert(summary.includes('started by program'), `summary: ${summary.slice(0, 300)}`);
+});
+
+test('the file button opens several files as a trace set', async () => {
+  const page = await open();
+  const child = (await readdir(join(tracesDir, 'forking.tsieve.d'))).find((n) => n.endsWith('.tsieve'));
+  await page.setInputFiles('[data-testid=file-input]',
+    [join(tracesDir, 'forking.tsieve'), join(tracesDir, 'forking.tsieve.d', child)]);
+  await page.waitForSelector('[data-testid=call-row]');
+  const labels = await processLabels(page);
+  assert(labels.length === 2 && labels[1].includes(child.replace('.tsieve', '')), `processes: ${labels}`);
+  await switchProcess(page, 1, 'child_work');
+});
+
+test('`tracesieve view TRACE` of a trace set serves and opens every process', async () => {
+  const command = spawn(process.env.TRACESIEVE ?? '.venv/bin/tracesieve',
+    ['view', '--no-browser', '--port', '0', join(tracesDir, 'forking.tsieve')],
+    { env: { ...process.env, TRACESIEVE_VIEWER_DIR: resolve(distDir) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const line = await new Promise((ok, fail) => {
+      command.stdout.once('data', (data) => ok(String(data)));
+      command.once('exit', (status) => fail(new Error(`tracesieve view exited with ${status}`)));
+    });
+    const url = /at (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(line)?.[1];
+    assert(url, `no address in: ${line}`);
+    const page = await open(url);
+    await page.waitForSelector('[data-testid=call-row]');
+    assert((await processLabels(page)).length === 2, 'not opened as a set');
+    await switchProcess(page, 1, 'child_work');
+    await screenshot(page, 'tracesieve-view-set');
+    assert(page.blocked.length === 0, `blocked by the page's policy: ${page.blocked.join(' | ')}`);
+    // Only the set's files are served, nothing else of the folder.
+    const origin = new URL(url).origin;
+    const status = await page.evaluate(async (u) => (await fetch(u)).status, `${origin}/trace/sample.tsieve`);
+    assert(status === 404, `a file outside the set answered ${status}`);
   } finally {
     command.kill();
   }

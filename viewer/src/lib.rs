@@ -5,7 +5,8 @@
 //!   compact call index the worker keeps instead of the events.
 //! * [`share`]: share links. [`highlight`]: TOML highlighting. [`format`]: numbers.
 //! * [`protocol`]: the messages between the page and the worker.
-//! * [`session`]: the worker's logic (`src/bin/worker.rs` wires it up).
+//! * [`session`]: the worker's logic (`src/bin/worker.rs` wires it up);
+//!   [`set`]: trace sets (process order, labels, the common clock).
 //! * [`app`]: the page (Yew components; the only module using the DOM).
 
 #![forbid(unsafe_code)]
@@ -18,6 +19,7 @@ pub mod highlight;
 pub mod index;
 pub mod protocol;
 pub mod session;
+pub mod set;
 pub mod share;
 pub mod steps;
 

@@ -11,10 +11,13 @@
 //! ```text
 //! page                                   worker
 //!  |                      <- Ready         (wasm loaded; earlier messages would be lost)
-//!  | Open {name, tree} + Blob ->
-//!  |                      <- Progress*     (after each slice decoded)
-//!  |                      <- Opened        (summary, sources, record-time filters)
+//!  | Open {names, tree} + Blobs ->     (one trace, or the files of a trace set)
+//!  |                      <- Progress*     (after each slice decoded, over all the files)
+//!  |                      <- Opened        (summary, sources, record-time filters, the processes)
 //!  |                      <- View {gen 0}  (the trace as recorded, with the first rows)
+//!  | Process {process, tree} ->            (another process of the set)
+//!  |                      <- Switched      (its summary and sources)
+//!  |                      <- View          (its re-filtered trace, same generation)
 //!  | Playground {gen, state, tree, selected} ->   (debounced, after each edit)
 //!  |                      <- View {gen} | FilterProblem {gen}
 //!  |                         (FilterOk {gen} when no trace is open)
@@ -54,11 +57,20 @@ pub struct PlaygroundState {
 /// A message from the page to the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
-    /// Read a trace file: the `Blob` posted with this request (see [`crate::session::Attachment`]).
+    /// Read trace files: the `Blob`s posted with this request (see
+    /// [`crate::session::Attachment`]), one trace or the files of a trace
+    /// set (opened together, one process each).
     Open {
-        /// The file name, for messages and downloads.
-        name: String,
+        /// The file names, for messages and downloads, in the order of the files.
+        names: Vec<String>,
         /// The rows to send with the first view.
+        tree: TreeQuery,
+    },
+    /// Show another process of the set (an index into [`Opened::processes`]).
+    Process {
+        /// The process.
+        process: u32,
+        /// The rows to send with its view.
         tree: TreeQuery,
     },
     /// Re-filter and relabel the open trace with this state.
@@ -238,8 +250,11 @@ pub enum Response {
         /// Events decoded.
         events: u64,
     },
-    /// The trace is read.
+    /// The trace (or trace set) is read.
     Opened(Box<Opened>),
+    /// Another process of the set is shown (its view follows): what the
+    /// page shows of it. The playground stays as it is.
+    Switched(Box<Opened>),
     /// The displayed trace changed.
     View(Box<TraceView>),
     /// Rows of the call tree.
@@ -307,6 +322,28 @@ pub struct Opened {
     pub filter_paths: Vec<String>,
     /// Set when the file is cut or damaged: what was read is shown anyway.
     pub warning: Option<String>,
+    /// The processes of the set, in process-tree order (one for a single trace).
+    pub processes: Vec<ProcessView>,
+    /// Which of them this is.
+    pub process: usize,
+    /// The files of the set that could not be read, each with why.
+    pub left_out: Vec<String>,
+}
+
+/// A process of an opened trace set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessView {
+    /// Its trace's file name.
+    pub name: String,
+    /// Its pid, when the trace has a process record.
+    pub pid: Option<u32>,
+    /// For the selector: `4242 fork · app.py`.
+    pub label: String,
+    /// Its depth in the process tree (0 for the program).
+    pub depth: u32,
+    /// When it started, in nanoseconds after the first process started:
+    /// its frames are this much later on the set's clock.
+    pub offset_ns: u64,
 }
 
 /// An embedded source file.
@@ -349,17 +386,22 @@ pub struct SkippedCode {
 }
 
 /// The displayed trace: the recorded one re-filtered and relabelled by the
-/// playground (or as recorded, for generation 0).
+/// playground (or as recorded, for generation 0). Of a trace set, it is the
+/// process shown, except the counts (`calls_kept`, `calls_recorded`,
+/// `report`), which are the whole set's, and the times (`start_t`,
+/// `end_t`, the timeline's), which are on the set's clock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TraceView {
     /// The playground generation this answers.
     pub generation: u64,
     /// The threads that have frames, in displayed order.
     pub threads: Vec<ThreadView>,
-    /// The first frame's start (ns).
+    /// The first frame's start (ns; of a set, the earliest process's).
     pub start_t: u64,
-    /// The time of the last event.
+    /// The time of the last event (of a set, the latest process's).
     pub end_t: u64,
+    /// How many processes the counts are of.
+    pub processes: u32,
     /// The selected frame, found again (see [`Request::Playground`]).
     pub selected: Option<NodeKey>,
     /// The first rows to show (their thread is the one to show).
@@ -493,7 +535,7 @@ mod tests {
         let bytes = encode(&request).unwrap();
         assert_eq!(decode::<Request>(&bytes).unwrap(), request);
         let open = Request::Open {
-            name: "t.tsieve".into(),
+            names: vec!["t.tsieve".into()],
             tree: TreeQuery::default(),
         };
         assert_eq!(decode::<Request>(&encode(&open).unwrap()).unwrap(), open);

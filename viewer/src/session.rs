@@ -1,4 +1,5 @@
-//! The worker's side: one open trace, re-filtered and relabelled on request.
+//! The worker's side: one open trace (or trace set, one trace per process),
+//! re-filtered and relabelled on request.
 //!
 //! [`Session::handle`] answers one [`Request`] with zero or more
 //! [`Response`]s. Everything that decides what is traced, redacted, dropped
@@ -16,15 +17,23 @@
 //! re-filtered file is written with; a download streams the file through
 //! `refilter_stream`. The displayed call tree stays here too: the page asks
 //! for the rows it shows and the frames its flame chart paints.
+//!
+//! A trace set (several files opened at once) is an [`OpenTrace`] per
+//! process, each indexed as a single trace is. A playground edit
+//! re-filters every process at once (its counts are the set's), each with
+//! the chain loaded against its own header, as `tracesieve refilter` does
+//! that file; rows, frames, the timeline, "why?" and downloads are the
+//! shown process's.
 
 use crate::calltree::{Anchor, Exit, NodeKey};
 use crate::index::{CallIndex, IndexBuilder, Profile, ShownTree, NONE};
 use crate::protocol::{
-    CodeView, FilterProblem, FilterSummary, Opened, PaintedFrame, PlaygroundState, RefilterReport,
-    Request, Response, Revealed, RowView, RowsView, SkippedCode, SourceView, StatsSummary,
-    ThreadView, TimelineQuery, TimelineView, TraceView, TreeQuery, ValueRef, ValueWhyView, WhyView,
-    MAX_SKIPPED,
+    CodeView, FilterProblem, FilterSummary, Opened, PaintedFrame, PlaygroundState, ProcessView,
+    RefilterReport, Request, Response, Revealed, RowView, RowsView, SkippedCode, SourceView,
+    StatsSummary, ThreadView, TimelineQuery, TimelineView, TraceSummary, TraceView, TreeQuery,
+    ValueRef, ValueWhyView, WhyView, MAX_SKIPPED,
 };
+use crate::set::{self, Member};
 use crate::steps::{Frame, Moment, Role, ValueView, MAX_STEPS};
 use std::io::{self, BufReader, Read, Write};
 use tracesieve_engine::trace::decode::Keep;
@@ -76,13 +85,26 @@ impl Attachment for Vec<u8> {
 /// The worker's state.
 #[derive(Default)]
 pub struct Session {
-    open: Option<OpenTrace>,
+    open: Option<OpenSet>,
+}
+
+/// The open traces: one, or one per process of a set.
+struct OpenSet {
+    /// In process-tree order (the order of `processes`).
+    traces: Vec<OpenTrace>,
+    processes: Vec<ProcessView>,
+    /// The process shown.
+    current: usize,
+    /// The files that could not be read, each with why.
+    left_out: Vec<String>,
 }
 
 /// A trace that was indexed, and how it is displayed now.
 struct OpenTrace {
     name: String,
     file: Box<dyn Attachment>,
+    /// The engine's summary of the file as read.
+    summary: TraceSummary,
     /// The header, tables and trailer (no events), with the thread names.
     tables: Tables,
     /// Where each chunk is, and the decoder that reads one again.
@@ -158,17 +180,24 @@ impl Session {
     }
 
     /// Answers `request`, passing each response to `out` as soon as it is
-    /// ready. `file` is what came with an [`Request::Open`].
+    /// ready. `files` are what came with an [`Request::Open`].
     pub fn handle(
         &mut self,
         request: Request,
-        file: Option<Box<dyn Attachment>>,
+        files: Vec<Box<dyn Attachment>>,
         out: &mut dyn FnMut(Response),
     ) {
         match request {
-            Request::Open { name, tree } => match file {
-                Some(file) => self.open(name, tree, file, out),
-                None => out(bad_request("no file came with the request to open one")),
+            Request::Open { names, tree } => {
+                if files.is_empty() {
+                    out(bad_request("no file came with the request to open one"))
+                } else {
+                    self.open(names, tree, files, out)
+                }
+            }
+            Request::Process { process, tree } => match self.open.as_mut() {
+                Some(open) => open.switch(process as usize, tree, out),
+                None => out(no_trace()),
             },
             Request::Playground {
                 generation,
@@ -179,7 +208,7 @@ impl Session {
                 Some(open) => out(open.playground(generation, &state, tree, selected)),
                 None => out(validate(generation, &state)),
             },
-            Request::Rows(query) => match self.open.as_mut() {
+            Request::Rows(query) => match self.shown_mut() {
                 Some(open) => out(Response::Rows(Box::new(open.rows(&query)))),
                 None => out(no_trace()),
             },
@@ -187,39 +216,192 @@ impl Session {
                 Some(open) => out(Response::Timeline(Box::new(open.timeline(query)))),
                 None => out(no_trace()),
             },
-            Request::Frame { key } => match self.open.as_mut() {
+            Request::Frame { key } => match self.shown_mut() {
                 Some(open) => out(open.frame(key)),
                 None => out(no_trace()),
             },
-            Request::Why { code, value } => match self.open.as_ref() {
+            Request::Why { code, value } => match self.shown_mut() {
                 Some(open) => out(open.why(code, value.as_ref())),
                 None => out(no_trace()),
             },
-            Request::Download => match self.open.as_mut() {
+            Request::Download => match self.shown_mut() {
                 Some(open) => open.download(out),
                 None => out(no_trace()),
             },
         }
     }
 
-    /// Reads a trace; the one open before stays open if this one cannot be read.
+    /// The trace of the process shown.
+    fn shown_mut(&mut self) -> Option<&mut OpenTrace> {
+        let open = self.open.as_mut()?;
+        open.traces.get_mut(open.current)
+    }
+
+    /// Reads a trace, or the traces of a set: the files that cannot be read
+    /// are left out (and said so); if none can, the trace open before stays
+    /// open.
     fn open(
         &mut self,
-        name: String,
+        names: Vec<String>,
         tree: TreeQuery,
-        file: Box<dyn Attachment>,
+        files: Vec<Box<dyn Attachment>>,
         out: &mut dyn FnMut(Response),
     ) {
-        // The trace open before stays open until this one is read.
-        match OpenTrace::read(name, file, out) {
-            Ok((mut open, opened)) => {
-                out(Response::Opened(Box::new(opened)));
-                let view = open.view(0, tree, None);
-                self.open = Some(open);
-                out(view);
+        let total: u64 = files.iter().map(|f| f.size()).sum();
+        let (mut bytes_before, mut events_before) = (0, 0);
+        let mut read = Vec::new();
+        let mut left_out = Vec::new();
+        for (i, file) in files.into_iter().enumerate() {
+            let name = names
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("file {}", i + 1));
+            let size = file.size();
+            // Progress over the whole set.
+            let mut progress = |response: Response| match response {
+                Response::Progress { bytes, events, .. } => out(Response::Progress {
+                    bytes: bytes_before + bytes,
+                    total,
+                    events: events_before + events,
+                }),
+                other => out(other),
+            };
+            match OpenTrace::read(name, file, &mut progress) {
+                Ok(trace) => {
+                    events_before += trace.tables.events;
+                    read.push(trace);
+                }
+                Err(message) => left_out.push(message),
             }
-            Err(message) => out(Response::Failed { message }),
+            bytes_before += size;
         }
+        if read.is_empty() {
+            out(Response::Failed {
+                message: left_out.join("\n"),
+            });
+            return;
+        }
+        let members: Vec<Member> = read.iter().map(OpenTrace::member).collect();
+        let mut slots: Vec<Option<OpenTrace>> = read.into_iter().map(Some).collect();
+        let (traces, processes) = set::processes(&members)
+            .into_iter()
+            .filter_map(|(i, view)| Some((slots.get_mut(i)?.take()?, view)))
+            .unzip();
+        let mut open = OpenSet {
+            traces,
+            processes,
+            current: 0,
+            left_out,
+        };
+        out(Response::Opened(Box::new(open.opened())));
+        let view = open.view(0, tree, None);
+        self.open = Some(open);
+        out(view);
+    }
+}
+
+impl OpenSet {
+    /// What the page shows of the process shown.
+    fn opened(&self) -> Opened {
+        let mut opened = self.traces[self.current].opened();
+        opened.processes = self.processes.clone();
+        opened.process = self.current;
+        opened.left_out = self.left_out.clone();
+        opened
+    }
+
+    /// The view of the process shown; the counts are the whole set's and
+    /// the times on the set's clock.
+    fn view(&mut self, generation: u64, query: TreeQuery, anchor: Option<Anchor>) -> Response {
+        let mut view = self.traces[self.current].view(generation, query, anchor);
+        view.calls_kept = self.traces.iter().map(|t| t.shown.tree.calls).sum();
+        view.calls_recorded = self.traces.iter().map(|t| t.index.calls).sum();
+        view.report = set::sum_reports(self.traces.iter().map(|t| &t.shown.report));
+        view.processes = self.traces.len() as u32;
+        let extents = self.traces.iter().zip(&self.processes).map(|(t, p)| {
+            let (start, end) = t.extent();
+            (start + p.offset_ns, end + p.offset_ns)
+        });
+        let (start, end) = extents.fold((u64::MAX, 0), |(s, e), (start, end)| {
+            (s.min(start), e.max(end))
+        });
+        (view.start_t, view.end_t) = (start.min(end), end);
+        Response::View(Box::new(view))
+    }
+
+    /// Shows process `process`: its summary, then its view.
+    fn switch(&mut self, process: usize, query: TreeQuery, out: &mut dyn FnMut(Response)) {
+        if process >= self.traces.len() {
+            return out(bad_request("no such process in the set"));
+        }
+        self.current = process;
+        out(Response::Switched(Box::new(self.opened())));
+        let generation = self.traces[process].shown.generation;
+        out(self.view(generation, query, None));
+    }
+
+    /// Re-filters and relabels every process with `state`: the chain is
+    /// loaded for each first (a filter that does not load changes nothing),
+    /// then each is re-filtered. The selected frame is of the process shown.
+    fn playground(
+        &mut self,
+        generation: u64,
+        state: &PlaygroundState,
+        query: TreeQuery,
+        selected: Option<NodeKey>,
+    ) -> Response {
+        let current = self.current;
+        // The process shown first: its problem is the one reported.
+        let order =
+            std::iter::once(current).chain((0..self.traces.len()).filter(|&i| i != current));
+        let mut chains = Vec::with_capacity(self.traces.len());
+        for i in order {
+            match self.traces[i].chain(state) {
+                Ok(chain) => chains.push((i, chain)),
+                Err(problem) => {
+                    return Response::FilterProblem {
+                        generation,
+                        problem,
+                    }
+                }
+            }
+        }
+        let shown = &self.traces[current];
+        let anchor = selected.and_then(|key| {
+            shown
+                .shown
+                .tree
+                .anchor(&shown.index, key.thread as usize, key.node)
+        });
+        for (i, (chain, naming)) in chains {
+            let trace = &mut self.traces[i];
+            if let Err(message) = trace.refilter(generation, chain, naming) {
+                return Response::Failed { message };
+            }
+            if i != current {
+                // Only the process shown has frames read again.
+                trace.cached = None;
+            }
+        }
+        self.view(generation, query, anchor)
+    }
+
+    /// The frames a flame chart paints for `query` (on the set's clock) in
+    /// the process shown.
+    fn timeline(&self, query: TimelineQuery) -> TimelineView {
+        let offset = self.processes[self.current].offset_ns;
+        let own = TimelineQuery {
+            t0: query.t0 - offset as f64,
+            t1: query.t1 - offset as f64,
+            ..query.clone()
+        };
+        let mut view = self.traces[self.current].timeline(own);
+        (view.query.t0, view.query.t1) = (query.t0, query.t1);
+        for frame in &mut view.frames {
+            frame.t0 += offset;
+            frame.t1 += offset;
+        }
+        view
     }
 }
 
@@ -306,7 +488,7 @@ impl OpenTrace {
         name: String,
         mut file: Box<dyn Attachment>,
         out: &mut dyn FnMut(Response),
-    ) -> Result<(OpenTrace, Opened), String> {
+    ) -> Result<OpenTrace, String> {
         let Indexed {
             tables,
             chunks,
@@ -317,12 +499,6 @@ impl OpenTrace {
         } = index_file(&name, file.as_mut(), out)?;
         let trace = &tables.trace;
         let summary = counts.summary(trace, tables.truncation.as_ref());
-        let warning = tables.truncation.as_ref().map(|t| {
-            format!(
-                "“{name}” is incomplete: {}. Showing what could be read: {} events from the first {} bytes.",
-                t.reason, tables.events, t.valid_bytes
-            )
-        });
         let user_filters: Vec<RecordedFilter> = trace
             .header
             .filters
@@ -330,27 +506,6 @@ impl OpenTrace {
             .filter(|f| !f.inline)
             .cloned()
             .collect();
-        let opened = Opened {
-            name: name.clone(),
-            summary,
-            sources: trace
-                .sources
-                .iter()
-                .map(|s| SourceView {
-                    path: s.path.clone(),
-                    text: s.text.clone(),
-                    omitted: s.omitted.clone(),
-                })
-                .collect(),
-            recorded: PlaygroundState {
-                filters: user_filters.iter().map(|f| f.text.clone()).collect(),
-                naming: trace.header.naming,
-                roots: Vec::new(),
-                framework: trace.header.framework,
-            },
-            filter_paths: user_filters.iter().map(|f| f.path.clone()).collect(),
-            warning,
-        };
         let recorded_chain = trace.header.chain().ok();
         let recorded_naming = Naming::recorded(trace);
         let builtin_head = trace
@@ -369,9 +524,10 @@ impl OpenTrace {
             recorded_chain.clone(),
             decisions.clone(),
         );
-        let open = OpenTrace {
+        Ok(OpenTrace {
             name,
             file,
+            summary,
             tables,
             chunks,
             replayer,
@@ -385,8 +541,66 @@ impl OpenTrace {
             builtin_head,
             shown,
             search: None,
-        };
-        Ok((open, opened))
+        })
+    }
+
+    /// What the page shows of this trace, outside the views (the set's
+    /// fields are the caller's).
+    fn opened(&self) -> Opened {
+        let trace = &self.tables.trace;
+        let warning = self.tables.truncation.as_ref().map(|t| {
+            format!(
+                "“{}” is incomplete: {}. Showing what could be read: {} events from the first {} bytes.",
+                self.name, t.reason, self.tables.events, t.valid_bytes
+            )
+        });
+        Opened {
+            name: self.name.clone(),
+            summary: self.summary.clone(),
+            sources: trace
+                .sources
+                .iter()
+                .map(|s| SourceView {
+                    path: s.path.clone(),
+                    text: s.text.clone(),
+                    omitted: s.omitted.clone(),
+                })
+                .collect(),
+            recorded: PlaygroundState {
+                filters: self.user_filters.iter().map(|f| f.text.clone()).collect(),
+                naming: trace.header.naming,
+                roots: Vec::new(),
+                framework: trace.header.framework,
+            },
+            filter_paths: self.user_filters.iter().map(|f| f.path.clone()).collect(),
+            warning,
+            processes: Vec::new(),
+            process: 0,
+            left_out: Vec::new(),
+        }
+    }
+
+    /// What ordering a set needs of this trace.
+    fn member(&self) -> Member {
+        let header = &self.tables.trace.header;
+        Member {
+            name: self.name.clone(),
+            process: header.process.clone(),
+            start_unix_ms: header.start_unix_ms,
+            argv: header.argv.clone(),
+            incomplete: self.tables.truncation.is_some(),
+        }
+    }
+
+    /// The displayed calls' first start and the time of the last event.
+    fn extent(&self) -> (u64, u64) {
+        let tree = &self.shown.tree;
+        let start = tree
+            .threads
+            .iter()
+            .filter_map(|t| ShownTree::first_t0(&self.index, t))
+            .fold(tree.end_t, u64::min);
+        (start, tree.end_t)
     }
 }
 
@@ -427,30 +641,17 @@ impl Shown {
 }
 
 impl OpenTrace {
-    /// Re-filters and relabels with `state`.
-    fn playground(
-        &mut self,
-        generation: u64,
-        state: &PlaygroundState,
-        query: TreeQuery,
-        selected: Option<NodeKey>,
-    ) -> Response {
+    /// The chain and naming of `state` for this trace: its filters loaded
+    /// as `tracesieve refilter` loads them for this file.
+    fn chain(&self, state: &PlaygroundState) -> Result<(FilterChain, Naming), FilterProblem> {
         let (sources, paths) = self.sources(state);
         let options = ChainOptions {
             builtin: self.builtin_head,
             framework: state.framework,
             append: false,
         };
-        let trace = &self.tables.trace;
-        let chain = match chain_for(trace, &options, sources) {
-            Ok(chain) => chain,
-            Err(e) => {
-                return Response::FilterProblem {
-                    generation,
-                    problem: problem(&e, &paths),
-                }
-            }
-        };
+        let chain =
+            chain_for(&self.tables.trace, &options, sources).map_err(|e| problem(&e, &paths))?;
         let naming = Naming {
             mode: state.naming,
             extra_roots: state
@@ -460,21 +661,28 @@ impl OpenTrace {
                 .filter(|r| !r.is_empty())
                 .collect(),
         };
+        Ok((chain, naming))
+    }
+
+    /// Re-filters and relabels with `chain` and `naming`, as generation
+    /// `generation`.
+    fn refilter(
+        &mut self,
+        generation: u64,
+        chain: FilterChain,
+        naming: Naming,
+    ) -> Result<(), String> {
+        let trace = &self.tables.trace;
         let unchanged = naming == self.recorded_naming
             && self
                 .recorded_chain
                 .as_ref()
                 .is_some_and(|c| c.id() == chain.id());
         let decisions = decide_codes(trace, &chain, &naming);
-        // The selected frame, in terms that survive the re-filter.
-        let anchor = selected.and_then(|key| {
-            self.shown
-                .tree
-                .anchor(&self.index, key.thread as usize, key.node)
-        });
         if unchanged {
             self.shown = Shown::recorded(&self.tables, &self.index, naming, Some(chain), decisions);
-            return self.view(generation, query, anchor);
+            self.shown.generation = generation;
+            return Ok(());
         }
         let names = self.tables.thread_names.iter().cloned().collect();
         // The decisions are made once, for the view and for the filter.
@@ -504,10 +712,7 @@ impl OpenTrace {
         // otherwise every event goes through the filter once, in order.
         let (values, learned) = match counted {
             Some(count) if !count.teaches => (count.stats, Vec::new()),
-            _ => match self.stream_added(&chain, &naming) {
-                Ok(pass) => pass,
-                Err(message) => return Response::Failed { message },
-            },
+            _ => self.stream_added(&chain, &naming)?,
         };
         // The tree shown before goes first: the two are never held together.
         self.shown.tree = ShownTree::default();
@@ -539,7 +744,7 @@ impl OpenTrace {
             report,
             learned,
         };
-        self.view(generation, query, anchor)
+        Ok(())
     }
 
     /// What re-filtering with `chain` and `naming` redacts and drops, and
@@ -617,7 +822,7 @@ impl OpenTrace {
 
     /// The view of the displayed trace, with the rows `query` asks for;
     /// the frame `anchor` names is selected (and revealed) if it is there.
-    fn view(&mut self, generation: u64, mut query: TreeQuery, anchor: Option<Anchor>) -> Response {
+    fn view(&mut self, generation: u64, mut query: TreeQuery, anchor: Option<Anchor>) -> TraceView {
         self.search = None;
         let displayed = self.shown_tables();
         let labels = relabel(displayed, &self.shown.naming);
@@ -685,11 +890,8 @@ impl OpenTrace {
                 depth: t.depth,
             })
             .collect();
-        let start_t = tree
-            .threads
-            .iter()
-            .filter_map(|t| ShownTree::first_t0(&self.index, t))
-            .fold(tree.end_t, u64::min);
+        let (start_t, end_t) = self.extent();
+        let tree = &self.shown.tree;
         let selected = anchor.and_then(|a| tree.locate(&self.index, &a));
         match selected {
             Some(key) => {
@@ -702,11 +904,12 @@ impl OpenTrace {
         }
         query.collapsed.clear();
         let rows = self.rows(&query);
-        Response::View(Box::new(TraceView {
+        TraceView {
             generation,
             threads,
             start_t,
-            end_t: self.shown.tree.end_t,
+            end_t,
+            processes: 1,
             selected,
             rows,
             codes,
@@ -717,7 +920,7 @@ impl OpenTrace {
             report: self.shown.report.clone(),
             chain,
             argv,
-        }))
+        }
     }
 
     /// The rows of the displayed tree that `query` asks for.
@@ -1458,7 +1661,8 @@ mod tests {
     use std::collections::HashSet;
     use tracesieve_engine::trace::refilter::refilter;
     use tracesieve_engine::trace::{
-        read_trace, try_write_trace, write_trace, Attr, Slot, Trace, TraceWriter, Value, Var,
+        read_trace, try_write_trace, write_trace, Attr, ProcessInfo, ProcessStart, Slot, Trace,
+        TraceWriter, Value, Var,
     };
     use tracesieve_engine::NamingMode;
     #[cfg(target_arch = "wasm32")]
@@ -1501,17 +1705,17 @@ mod tests {
 
     fn run(session: &mut Session, request: Request) -> Vec<Response> {
         let mut out = Vec::new();
-        session.handle(request, None, &mut |r| out.push(r));
+        session.handle(request, Vec::new(), &mut |r| out.push(r));
         out
     }
 
     fn open(session: &mut Session, name: &str, bytes: Vec<u8>) -> Vec<Response> {
         let mut out = Vec::new();
         let request = Request::Open {
-            name: name.into(),
+            names: vec![name.into()],
             tree: rows_query(0),
         };
-        session.handle(request, Some(Box::new(bytes)), &mut |r| out.push(r));
+        session.handle(request, vec![Box::new(bytes)], &mut |r| out.push(r));
         out
     }
 
@@ -1953,6 +2157,197 @@ mod tests {
         assert!(matches!(out[0], Response::Download { .. }));
     }
 
+    /// A trace of a set: `trace` as process `pid` (child of `parent`),
+    /// started `start` ms after the epoch.
+    fn member_of(
+        mut trace: Trace,
+        pid: u32,
+        parent: u32,
+        started: ProcessStart,
+        start: u64,
+    ) -> Vec<u8> {
+        trace.header.process = Some(ProcessInfo {
+            pid,
+            parent,
+            started,
+        });
+        trace.header.start_unix_ms = start;
+        write_trace(&trace)
+    }
+
+    /// Opens `files` (name, bytes) at once, as a set.
+    fn open_set(session: &mut Session, files: Vec<(&str, Vec<u8>)>) -> Vec<Response> {
+        let mut out = Vec::new();
+        let (names, bytes): (Vec<&str>, Vec<Vec<u8>>) = files.into_iter().unzip();
+        let request = Request::Open {
+            names: names.into_iter().map(String::from).collect(),
+            tree: rows_query(0),
+        };
+        let files = bytes
+            .into_iter()
+            .map(|b| Box::new(b) as Box<dyn Attachment>)
+            .collect();
+        session.handle(request, files, &mut |r| out.push(r));
+        out
+    }
+
+    fn opened_of(out: &[Response]) -> &Opened {
+        out.iter()
+            .find_map(|r| match r {
+                Response::Opened(o) | Response::Switched(o) => Some(&**o),
+                _ => None,
+            })
+            .expect("opened")
+    }
+
+    /// The view's rows, threads and codes: what a process shows, apart
+    /// from the set's counts and clock.
+    fn shown_of(v: &TraceView) -> (Vec<RowView>, Vec<ThreadView>, Vec<CodeView>, usize) {
+        (
+            v.rows.rows.clone(),
+            v.threads.clone(),
+            v.codes.clone(),
+            v.skipped_total,
+        )
+    }
+
+    #[test]
+    fn a_set_opens_in_process_order_and_each_process_is_its_own_refilter() {
+        let parent = member_of(recorded(), 10, 1, ProcessStart::Program, 1_000);
+        let child = member_of(busy(400), 11, 10, ProcessStart::Fork, 1_003);
+        let mut session = Session::new();
+        // Listed child first, and with a file that is not a trace.
+        let out = open_set(
+            &mut session,
+            vec![
+                ("11.tsieve", child.clone()),
+                ("notes.txt", b"not a trace".to_vec()),
+                ("app.tsieve", parent.clone()),
+            ],
+        );
+        let set = opened_of(&out);
+        assert_eq!(set.name, "app.tsieve");
+        let labels: Vec<&str> = set.processes.iter().map(|p| p.label.as_str()).collect();
+        assert_eq!(labels, vec!["10 program · pay.py", "11 fork · pay.py"]);
+        assert_eq!(set.processes[1].offset_ns, 3_000_000);
+        assert_eq!(set.left_out.len(), 1);
+        assert!(set.left_out[0].contains("notes.txt"), "{:?}", set.left_out);
+        let Response::Progress { total, .. } = out[0] else {
+            panic!("{:?}", out[0]);
+        };
+        assert_eq!(total, (parent.len() + child.len() + 11) as u64);
+        let v = view(out.last().unwrap());
+        assert_eq!(v.processes, 2);
+
+        // Each process alone, for the per-process parity.
+        let (mut alone_parent, _) = opened(parent);
+        let (mut alone_child, _) = opened(child);
+        let one = |session: &mut Session, request| view(&run(session, request)[0]).clone();
+        let recorded_parent = one(&mut alone_parent, play(0, state(USER)));
+        let recorded_child = one(&mut alone_child, play(0, state(USER)));
+        assert_eq!(
+            v.calls_recorded,
+            recorded_parent.calls_recorded + recorded_child.calls_recorded
+        );
+
+        let skip = format!(
+            "{USER}\n[[scope.rules]]\nselector = \"obj:shop.pay.refund\"\nexec = \"skip\"\n\n[[scope.rules]]\nselector = \"obj:shop.pay.charge\"\n[[scope.rules.value_patterns]]\nselector = \"local:key\"\naction = \"redact\"\n"
+        );
+        let set_view = view(&run(&mut session, play(3, state(&skip)))[0]).clone();
+        let p = one(&mut alone_parent, play(3, state(&skip)));
+        let c = one(&mut alone_child, play(3, state(&skip)));
+        assert_eq!(set_view.calls_kept, p.calls_kept + c.calls_kept);
+        assert_eq!(set_view.report, set::sum_reports([&p.report, &c.report]));
+        assert_eq!(shown_of(&set_view), shown_of(&p));
+
+        // The child: its own re-filter, on the set's clock.
+        let out = run(
+            &mut session,
+            Request::Process {
+                process: 1,
+                tree: rows_query(0),
+            },
+        );
+        assert_eq!(opened_of(&out).process, 1);
+        assert_eq!(opened_of(&out).name, "11.tsieve");
+        let child_view = view(&out[1]);
+        assert_eq!(child_view.generation, 3);
+        assert_eq!(shown_of(child_view), shown_of(&c));
+        assert_eq!(child_view.calls_kept, set_view.calls_kept);
+        assert_eq!(child_view.end_t, c.end_t + 3_000_000);
+        let frames = |session: &mut Session, t0: f64, t1: f64| match &run(
+            session,
+            Request::Timeline(TimelineQuery {
+                generation: 3,
+                thread: 0,
+                t0,
+                t1,
+                width: 800.0,
+            }),
+        )[0]
+        {
+            Response::Timeline(t) => t.frames.clone(),
+            other => panic!("{other:?}"),
+        };
+        let own = frames(&mut alone_child, c.start_t as f64, c.end_t as f64);
+        let shifted = frames(&mut session, c.start_t as f64 + 3e6, c.end_t as f64 + 3e6);
+        assert!(!own.is_empty());
+        assert_eq!(own.len(), shifted.len());
+        assert!(own.iter().zip(&shifted).all(|(a, b)| a.node == b.node
+            && a.t0 + 3_000_000 == b.t0
+            && a.t1 + 3_000_000 == b.t1));
+        let key = NodeKey { thread: 0, node: 1 };
+        assert_eq!(
+            run(&mut session, Request::Frame { key }),
+            run(&mut alone_child, Request::Frame { key })
+        );
+        assert_eq!(
+            downloaded(&run(&mut session, Request::Download)),
+            downloaded(&run(&mut alone_child, Request::Download))
+        );
+
+        // A filter that does not load changes no process.
+        let out = run(&mut session, play(4, state("[meta]\nname = 3\n")));
+        assert!(matches!(
+            out[0],
+            Response::FilterProblem { generation: 4, .. }
+        ));
+        let out = run(
+            &mut session,
+            Request::Process {
+                process: 0,
+                tree: rows_query(0),
+            },
+        );
+        assert_eq!(view(&out[1]).generation, 3);
+        let out = run(
+            &mut session,
+            Request::Process {
+                process: 2,
+                tree: rows_query(0),
+            },
+        );
+        assert!(matches!(out[0], Response::Failed { .. }));
+    }
+
+    #[test]
+    fn a_set_of_unreadable_files_fails_and_keeps_the_trace_before() {
+        let (mut session, _) = opened(write_trace(&recorded()));
+        let out = open_set(
+            &mut session,
+            vec![("a", b"garbage".to_vec()), ("b", vec![0u8; 100])],
+        );
+        let Response::Failed { message } = out.last().unwrap() else {
+            panic!("{out:?}");
+        };
+        assert!(
+            message.contains("“a”") && message.contains("“b”"),
+            "{message}"
+        );
+        let out = run(&mut session, Request::Download);
+        assert!(matches!(out[0], Response::Download { .. }));
+    }
+
     #[test]
     fn filters_are_checked_without_a_trace() {
         let mut session = Session::new();
@@ -2165,7 +2560,7 @@ mod tests {
         ];
         let bytes = chunked(&recorded, 700);
         let (mut session, _) = opened(bytes.clone());
-        assert!(session.open.as_ref().unwrap().chunks.len() > 20);
+        assert!(session.open.as_ref().unwrap().traces[0].chunks.len() > 20);
         // The tree shown before, its codes' recorded indices, and a frame selected in it.
         let mut before: Option<(CallTree, Vec<u32>, NodeKey)> = None;
         for (generation, filter) in filters.iter().enumerate() {
@@ -2178,7 +2573,7 @@ mod tests {
             }
             let out = run(&mut session, request);
             let v = view(&out[0]);
-            let open = session.open.as_ref().unwrap();
+            let open = &session.open.as_ref().unwrap().traces[0];
             let (sources, _) = open.sources(&st);
             let options = ChainOptions {
                 builtin: true,
@@ -2192,7 +2587,7 @@ mod tests {
                 whole.trace = recorded.clone();
             }
             let expected = CallTree::build(&whole.trace);
-            let open = session.open.as_ref().unwrap();
+            let open = &session.open.as_ref().unwrap().traces[0];
             let tree = open.shown.tree.tree(&open.index);
             assert_eq!(shape(&tree), shape(&expected), "filter {generation}");
             check_queries(&mut session, &tree, v);
@@ -2248,7 +2643,7 @@ mod tests {
                         panic!("{:?}", out[0]);
                     };
                     let mut want = Frame::of(&whole.trace, calls.thread, n);
-                    let open = session.open.as_ref().unwrap();
+                    let open = &session.open.as_ref().unwrap().traces[0];
                     let code = v.codes[n.code as usize].recorded as usize;
                     let module_level = recorded.codes[code].qualname == "<module>";
                     want.mark_record_time(&open.recorded_decisions[code], module_level);
@@ -2290,7 +2685,7 @@ mod tests {
             );
         }
         // A profile too large to keep: the counts come from reading the file.
-        let open = session.open.as_mut().unwrap();
+        let open = &mut session.open.as_mut().unwrap().traces[0];
         open.profile.give_up();
         let st = state(&filters[2]);
         let (sources, _) = open.sources(&st);
@@ -2490,7 +2885,7 @@ mod tests {
         let started = std::time::Instant::now();
         let (mut session, _) = opened(bytes);
         let elapsed = started.elapsed();
-        let open = session.open.as_ref().unwrap();
+        let open = &session.open.as_ref().unwrap().traces[0];
         let frames: usize = open.index.threads.iter().map(|t| t.len()).sum();
         let mib = |b: usize| b as f64 / (1 << 20) as f64;
         println!(
@@ -2531,7 +2926,7 @@ mod tests {
             started.elapsed(),
             v.calls_kept
         );
-        let open = session.open.as_ref().unwrap();
+        let open = &session.open.as_ref().unwrap().traces[0];
         println!(
             "  shown tree (filtered): {:.1} MiB",
             mib(open.shown.tree.bytes())

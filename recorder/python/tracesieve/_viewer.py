@@ -1,12 +1,16 @@
-"""``tracesieve view``: serves the bundled viewer on 127.0.0.1 with one trace.
+"""``tracesieve view``: serves the bundled viewer on 127.0.0.1 with one trace
+(or one trace set).
 
 The viewer (the Yew app, built by trunk) is bundled in this package as
 static files under ``tracesieve/viewer/`` (``$TRACESIEVE_VIEWER_DIR``
 serves another build instead). The server answers only with
 those files and with the one trace, at ``/trace/<name>``; the page is
 opened at ``/?trace=trace/<name>``, so the viewer fetches it from this
-server and nothing leaves the machine. No directory listings, no other
-files, and only the loopback interface.
+server and nothing leaves the machine. A trace with a ``<name>.d`` folder
+is a trace set: the child processes' traces found there when the server
+starts are served too, at ``/trace/<name>.d/<pid>.tsieve``, and the page
+is opened with one ``trace=`` per file, which it opens as a set. No
+directory listings, no other files, and only the loopback interface.
 
 A page on another site must not read the trace either. DNS rebinding points
 a name of the attacker's at 127.0.0.1, so the server answers only requests
@@ -114,8 +118,20 @@ def viewer_dir() -> Path:
     return folder
 
 
-def _handler(root: Path, trace: Path) -> type:
-    trace_url = TRACE_PREFIX + urllib.parse.quote(trace.name)
+def trace_paths(trace: Path) -> "dict[str, Path]":
+    """The URL path of each file of the set whose first trace is ``trace``:
+    ``/trace/<name>``, and ``/trace/<name>.d/<child>`` for each child
+    process's trace (the ``set_members`` of ``trace``, as listed now)."""
+    from ._traces import set_members
+
+    paths = {TRACE_PREFIX + urllib.parse.quote(trace.name): trace}
+    for member in set_members(trace):
+        child = Path(member)
+        paths[TRACE_PREFIX + urllib.parse.quote(f"{trace.name}.d/{child.name}")] = child
+    return paths
+
+
+def _handler(root: Path, traces: "dict[str, Path]") -> type:
 
     class Handler(http.server.BaseHTTPRequestHandler):
         server_version = "tracesieve-view"
@@ -134,7 +150,8 @@ def _handler(root: Path, trace: Path) -> type:
                 self._refuse(refusal, send_body)
                 return
             path = urllib.parse.urlsplit(self.path).path
-            if path == trace_url:
+            trace = traces.get(path)
+            if trace is not None:
                 self._send_file(trace, "application/octet-stream", send_body)
                 return
             relative = "index.html" if path in ("", "/") else urllib.parse.unquote(path).lstrip("/")
@@ -225,20 +242,23 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 class ViewServer:
-    """The viewer and one trace, served on 127.0.0.1:``port`` (0: any free port)."""
+    """The viewer and one trace (with the child processes' traces of its
+    set, if any), served on 127.0.0.1:``port`` (0: any free port)."""
 
     def __init__(self, trace: "os.PathLike[str] | str", port: int = 0) -> None:
         self.trace = Path(trace).resolve()
         if not self.trace.is_file():
             raise FileNotFoundError(f"{trace}: no such trace file")
         root = viewer_dir()
-        self._server = _Server(("127.0.0.1", port), _handler(root, self.trace))
+        self._traces = trace_paths(self.trace)
+        self._server = _Server(("127.0.0.1", port), _handler(root, self._traces))
 
     @property
     def url(self) -> str:
-        """The page's address with the trace preloaded."""
+        """The page's address with the trace (every file of its set) preloaded."""
         host, port = self._server.server_address[:2]
-        query = urllib.parse.urlencode({"trace": TRACE_PREFIX.lstrip("/") + self.trace.name})
+        paths = [urllib.parse.unquote(path).lstrip("/") for path in self._traces]
+        query = urllib.parse.urlencode([("trace", path) for path in paths])
         return f"http://{host}:{port}/?{query}"
 
     def serve_forever(self) -> None:

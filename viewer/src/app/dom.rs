@@ -4,7 +4,7 @@ use super::worker::describe;
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, Url};
+use web_sys::{Blob, BlobPropertyBag, File, FileList, HtmlAnchorElement, Url};
 
 fn window() -> Result<web_sys::Window, String> {
     web_sys::window().ok_or_else(|| "no browser window".to_string())
@@ -83,12 +83,25 @@ pub fn set_fragment(fragment: &str) -> Result<String, String> {
     Ok(url)
 }
 
-/// The value of the query parameter `name`, if present.
-pub fn query_param(name: &str) -> Option<String> {
-    let search = web_sys::window()?.location().search().ok()?;
+/// The values of the query parameter `name`, in order (none if absent).
+pub fn query_params(name: &str) -> Vec<String> {
+    let Some(search) = web_sys::window().and_then(|w| w.location().search().ok()) else {
+        return Vec::new();
+    };
     web_sys::UrlSearchParams::new_with_str(&search)
-        .ok()?
-        .get(name)
+        .map(|params| {
+            params
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.as_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The files of a file list (an input's or a drop's).
+pub fn file_list(list: &FileList) -> Vec<File> {
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
 }
 
 /// Puts `text` on the clipboard.

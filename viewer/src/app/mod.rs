@@ -14,8 +14,8 @@ pub mod worker;
 use crate::calltree::NodeKey;
 use crate::format;
 use crate::protocol::{
-    FilterProblem, Opened, PlaygroundState, Request, Response, RowsView, SourceView, TimelineQuery,
-    TimelineView, TraceView, TreeQuery, ValueRef, WhyView,
+    FilterProblem, Opened, PlaygroundState, ProcessView, Request, Response, RowsView, SourceView,
+    TimelineQuery, TimelineView, TraceView, TreeQuery, ValueRef, WhyView,
 };
 use crate::share;
 use crate::steps::{Frame, Moment, StepKind};
@@ -80,15 +80,11 @@ pub enum Msg {
     Worker(Response),
     /// The worker could not start or stopped.
     WorkerFailed(String),
-    /// A file was picked or dropped.
-    OpenFile(File),
-    /// The trace at `?trace=URL` was fetched, or could not be.
-    Fetched {
-        /// Its name.
-        name: String,
-        /// The file, or why there is none.
-        file: Result<Blob, String>,
-    },
+    /// Files were picked or dropped: one trace, or the files of a trace set.
+    OpenFiles(Vec<File>),
+    /// The traces at `?trace=URL` (one, or a set) were fetched: each
+    /// with its name, and the file or why there is none.
+    Fetched(Vec<(String, Result<Blob, String>)>),
     /// Something is dragged over the page (or left it).
     Dragging(bool),
     /// The editor's text changed.
@@ -107,6 +103,8 @@ pub enum Msg {
     Flush(u64),
     /// A tab was picked.
     Tab(Tab),
+    /// A process of the set was picked.
+    Process(usize),
     /// A thread was picked.
     Thread(usize),
     /// The search text changed.
@@ -259,19 +257,21 @@ impl Component for App {
             }),
         };
         app.restore_link();
-        if let Some(url) = dom::query_param("trace") {
-            let name = url.rsplit('/').next().unwrap_or(&url).to_string();
+        // `?trace=URL`, repeated for the files of a trace set.
+        let urls = dom::query_params("trace");
+        if let Some(first) = urls.first() {
             app.loading = Some(Loading {
-                name: name.clone(),
+                name: url_name(first),
                 bytes: 0,
                 total: 0,
                 events: 0,
             });
             link.send_future(async move {
-                Msg::Fetched {
-                    name,
-                    file: dom::fetch_blob(&url).await,
+                let mut fetched = Vec::with_capacity(urls.len());
+                for url in &urls {
+                    fetched.push((url_name(url), dom::fetch_blob(url).await));
                 }
+                Msg::Fetched(fetched)
             });
         }
         app
@@ -309,14 +309,26 @@ impl Component for App {
                     }
                 }
             }
-            Msg::OpenFile(file) => self.open(file.name(), file.into()),
-            Msg::Fetched { name, file } => match file {
-                Ok(file) => self.open(name, file),
-                Err(text) => {
-                    self.loading = None;
-                    self.error(text);
+            Msg::OpenFiles(files) => {
+                self.banners.clear();
+                let files = files.into_iter().map(|f| (f.name(), f.into())).collect();
+                self.open(files);
+            }
+            Msg::Fetched(fetched) => {
+                self.banners.clear();
+                let mut files = Vec::new();
+                for (name, file) in fetched {
+                    match file {
+                        Ok(file) => files.push((name, file)),
+                        Err(text) => self.error(text),
+                    }
                 }
-            },
+                if files.is_empty() {
+                    self.loading = None;
+                } else {
+                    self.open(files);
+                }
+            }
             Msg::Dragging(on) => {
                 if self.dragging == on {
                     return false;
@@ -362,6 +374,27 @@ impl Component for App {
                 return false;
             }
             Msg::Tab(tab) => self.tab = tab,
+            Msg::Process(process) => {
+                let shown = self.opened.as_ref().map(|o| o.process);
+                if shown.is_none() || shown == Some(process) {
+                    return false;
+                }
+                self.clear_selection();
+                self.thread = 0;
+                self.search.clear();
+                self.epoch += 1;
+                let tree = TreeQuery {
+                    thread: 0,
+                    collapsed: Vec::new(),
+                    first: 0,
+                    reveal: None,
+                    ..self.tree_query(false)
+                };
+                self.post(Request::Process {
+                    process: process as u32,
+                    tree,
+                });
+            }
             Msg::Thread(thread) => {
                 self.thread = thread;
                 self.collapsed = Shared::new(HashSet::new());
@@ -484,28 +517,35 @@ impl Component for App {
         });
         let ondrop = link.batch_callback(|e: DragEvent| {
             e.prevent_default();
-            let file = e
+            let files = e
                 .data_transfer()
                 .and_then(|d| d.files())
-                .and_then(|files| files.get(0));
-            match file {
-                Some(file) => vec![Msg::Dragging(false), Msg::OpenFile(file)],
-                None => vec![Msg::Dragging(false)],
+                .map(|list| dom::file_list(&list))
+                .unwrap_or_default();
+            let mut messages = vec![Msg::Dragging(false)];
+            if !files.is_empty() {
+                messages.push(Msg::OpenFiles(files));
             }
+            messages
         });
         let onpick = link.batch_callback(|e: Event| {
             let input = e
                 .target()
                 .and_then(|t| t.dyn_into::<HtmlInputElement>().ok());
-            let file = input
+            let files = input
                 .as_ref()
                 .and_then(|i| i.files())
-                .and_then(|f| f.get(0));
+                .map(|list| dom::file_list(&list))
+                .unwrap_or_default();
             if let Some(input) = &input {
                 // Picking the same file again fires `change` again.
                 input.set_value("");
             }
-            file.map(Msg::OpenFile).into_iter().collect::<Vec<_>>()
+            if files.is_empty() {
+                Vec::new()
+            } else {
+                vec![Msg::OpenFiles(files)]
+            }
         });
         html! {
             <div class={classes!("app", self.dragging.then_some("dragging"))}
@@ -513,11 +553,11 @@ impl Component for App {
                 <header class="top">
                     <h1>{ "tracesieve" }</h1>
                     if let Some(opened) = &self.opened {
-                        <span class="file-name" title={opened.name.clone()}>{ &opened.name }</span>
+                        <span class="file-name" title={opened.name.clone()}>{ set_name(opened) }</span>
                     }
-                    <label class="button open">
+                    <label class="button open" title="One trace, or every file of a trace set (TRACE and TRACE.d/*.tsieve)">
                         { "Open trace…" }
-                        <input type="file" data-testid="file-input" accept=".tsieve,application/octet-stream" onchange={onpick} />
+                        <input type="file" multiple=true data-testid="file-input" accept=".tsieve,application/octet-stream" onchange={onpick} />
                     </label>
                     <span class="privacy">{ "Nothing leaves your browser." }</span>
                 </header>
@@ -546,13 +586,18 @@ impl Component for App {
 }
 
 impl App {
-    /// Hands `file` to the worker to read (the page never copies it).
-    fn open(&mut self, name: String, file: Blob) {
-        self.banners.clear();
+    /// Hands `files` (one trace, or the files of a set) to the worker to
+    /// read (the page never copies them).
+    fn open(&mut self, files: Vec<(String, Blob)>) {
+        let (names, blobs): (Vec<String>, Vec<Blob>) = files.into_iter().unzip();
+        let name = match names.as_slice() {
+            [one] => one.clone(),
+            many => format!("{} files", many.len()),
+        };
         self.loading = Some(Loading {
-            name: name.clone(),
+            name,
             bytes: 0,
-            total: file.size() as u64,
+            total: blobs.iter().map(|b| b.size() as u64).sum(),
             events: 0,
         });
         self.epoch += 1;
@@ -563,7 +608,16 @@ impl App {
             reveal: None,
             ..self.tree_query(false)
         };
-        self.post_with(Request::Open { name, tree }, Some(file));
+        self.post_with(Request::Open { names, tree }, blobs);
+    }
+
+    /// No frame selected, no steps, no "why?".
+    fn clear_selection(&mut self) {
+        self.selected = None;
+        self.selected_code = None;
+        self.frame = None;
+        self.why = None;
+        self.collapsed = Shared::new(HashSet::new());
     }
 
     /// The rows the tree shows now, as a query; the selected frame is
@@ -631,12 +685,12 @@ impl App {
     }
 
     fn post(&mut self, request: Request) {
-        self.post_with(request, None);
+        self.post_with(request, Vec::new());
     }
 
-    fn post_with(&mut self, request: Request, file: Option<Blob>) {
+    fn post_with(&mut self, request: Request, files: Vec<Blob>) {
         let result = match &self.worker {
-            Some(worker) => worker.post(&request, file),
+            Some(worker) => worker.post(&request, files),
             None => Err("the viewer's worker is not running; reload the page".into()),
         };
         if let Err(e) = result {
@@ -717,10 +771,10 @@ impl App {
             }
             Response::Opened(opened) => {
                 self.loading = None;
-                if let Some(warning) = &opened.warning {
+                for text in opened.left_out.iter().chain(&opened.warning) {
                     self.banners.push(Banner {
                         error: false,
-                        text: warning.clone(),
+                        text: text.clone(),
                     });
                 }
                 if !self.play_kept {
@@ -742,6 +796,12 @@ impl App {
                     self.generation += 1;
                     self.flush(self.generation);
                 }
+            }
+            Response::Switched(opened) => {
+                self.clear_selection();
+                self.thread = 0;
+                self.sources = Shared::new(opened.sources.clone());
+                self.opened = Some(Shared::new(*opened));
             }
             Response::View(view) => {
                 if view.generation < self.view_generation {
@@ -862,6 +922,14 @@ impl App {
                 .unwrap_or_default();
             Msg::Thread(value.parse().unwrap_or(0))
         });
+        let on_process = link.callback(|e: Event| {
+            let value = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlSelectElement>().ok())
+                .map(|s| s.value())
+                .unwrap_or_default();
+            Msg::Process(value.parse().unwrap_or(0))
+        });
         let on_search = link.callback(|e: InputEvent| {
             Msg::Search(
                 e.target()
@@ -891,6 +959,15 @@ impl App {
                     { tab(Tab::Tree, "Call tree") }
                     { tab(Tab::Timeline, "Timeline") }
                     { tab(Tab::Summary, "Summary") }
+                    if opened.processes.len() > 1 {
+                        <select class="processes" data-testid="process-select" onchange={on_process} title="Process">
+                            { for opened.processes.iter().enumerate().map(|(i, p)| html! {
+                                <option value={i.to_string()} selected={i == opened.process}>
+                                    { process_label(p) }
+                                </option>
+                            }) }
+                        </select>
+                    }
                     <select class="threads" data-testid="thread-select" onchange={on_thread} title="Thread">
                         { for view.threads.iter().enumerate().map(|(i, t)| html! {
                             <option value={i.to_string()} selected={i == self.thread}>
@@ -960,6 +1037,30 @@ impl App {
             />
         }
     }
+}
+
+/// The last part of a URL's path: the file name it is opened as.
+fn url_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.rsplit('/').next().unwrap_or(path).to_string()
+}
+
+/// The header's name: the file, or of a set, its first file and how many
+/// processes it holds.
+fn set_name(opened: &Opened) -> String {
+    match opened.processes.first() {
+        Some(first) if opened.processes.len() > 1 => {
+            format!("{} · {} processes", first.name, opened.processes.len())
+        }
+        _ => opened.name.clone(),
+    }
+}
+
+/// A process in the selector, indented by its depth in the process tree.
+fn process_label(process: &ProcessView) -> String {
+    let indent = "\u{a0}\u{a0}".repeat(process.depth as usize);
+    let branch = if process.depth > 0 { "└ " } else { "" };
+    format!("{indent}{branch}{}", process.label)
 }
 
 /// The progress bar while a trace is read.

@@ -298,6 +298,9 @@ fn stats(view: Option<&Shared<TraceView>>) -> Html {
                 if report.added.scopes_skipped > 0 {
                     <span class="added">{ format!(" +{}", report.added.scopes_skipped) }</span>
                 }
+                if view.processes > 1 {
+                    <span data-stat="processes">{ format!(" · in all {} processes", view.processes) }</span>
+                }
             </div>
             <table class="kinds">
                 <thead><tr><th></th>{ for kinds.clone().map(|k| html! { <th>{ k }</th> }) }</tr></thead>
@@ -336,7 +339,8 @@ fn skipped(props: &PlaygroundProps) -> Html {
     }
     html! {
         <details class="skipped" open={view.skipped_total <= 8}>
-            <summary>{ format!("Skipped by this chain: {} code object{}", view.skipped_total, if view.skipped_total == 1 { "" } else { "s" }) }</summary>
+            <summary>{ format!("Skipped by this chain: {} code object{}{}", view.skipped_total, if view.skipped_total == 1 { "" } else { "s" },
+                if view.processes > 1 { " of the process shown" } else { "" }) }</summary>
             <ul>
                 { for view.skipped.iter().map(|s| {
                     let code = s.recorded;

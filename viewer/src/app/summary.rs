@@ -28,6 +28,9 @@ pub fn Summary(props: &SummaryProps) -> Html {
             <table class="facts">
                 { row("file", text(props.opened.name.clone())) }
                 { row("argv", html! { <code>{ s.argv.join(" ") }</code> }) }
+                if let Some(p) = &s.process {
+                    { row("process", text(format!("pid {}, started by {} from pid {}", p.pid, p.started.word(), p.parent))) }
+                }
                 { row("working directory", html! { <code>{ &s.cwd }</code> }) }
                 { row("Python", text(s.python.clone())) }
                 { row("recorder", text(s.recorder.clone())) }

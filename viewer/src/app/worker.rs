@@ -26,7 +26,7 @@ pub struct WorkerHandle {
 #[derive(Default)]
 struct Queue {
     ready: bool,
-    waiting: Vec<(Vec<u8>, Option<Blob>)>,
+    waiting: Vec<(Vec<u8>, Vec<Blob>)>,
 }
 
 impl WorkerHandle {
@@ -64,8 +64,8 @@ impl WorkerHandle {
                         queue.ready = true;
                         std::mem::take(&mut queue.waiting)
                     };
-                    for (message, file) in waiting {
-                        send(&poster, &message, file.as_ref());
+                    for (message, files) in waiting {
+                        send(&poster, &message, &files);
                     }
                 }
                 Ok(response) => on_response.emit(response),
@@ -86,16 +86,16 @@ impl WorkerHandle {
         })
     }
 
-    /// Sends `request`, with `file` beside it for an `Open`, now or as
+    /// Sends `request`, with `files` beside it for an `Open`, now or as
     /// soon as the worker is ready.
-    pub fn post(&self, request: &Request, file: Option<Blob>) -> Result<(), String> {
+    pub fn post(&self, request: &Request, files: Vec<Blob>) -> Result<(), String> {
         let bytes = protocol::encode(request)?;
         let mut state = self.state.borrow_mut();
         if state.ready {
             drop(state);
-            send(&self.worker, &bytes, file.as_ref());
+            send(&self.worker, &bytes, &files);
         } else {
-            state.waiting.push((bytes, file));
+            state.waiting.push((bytes, files));
         }
         Ok(())
     }
@@ -107,14 +107,19 @@ impl Drop for WorkerHandle {
     }
 }
 
-/// Posts encoded bytes, transferring their buffer; with a file, posts
-/// `[bytes, file]` (a `Blob` is passed by reference, not copied).
-fn send(worker: &Worker, bytes: &[u8], file: Option<&Blob>) {
+/// Posts encoded bytes, transferring their buffer; with files, posts
+/// `[bytes, file, file, …]` (a `Blob` is passed by reference, not copied).
+fn send(worker: &Worker, bytes: &[u8], files: &[Blob]) {
     let array = Uint8Array::from(bytes);
     let transfer = Array::of1(&array.buffer());
-    let message: JsValue = match file {
-        Some(file) => Array::of2(&array, file).into(),
-        None => array.into(),
+    let message: JsValue = if files.is_empty() {
+        array.into()
+    } else {
+        let parts = Array::of1(&array);
+        for file in files {
+            parts.push(file);
+        }
+        parts.into()
     };
     if let Err(e) = worker.post_message_with_transfer(&message, &transfer) {
         web_sys::console::error_2(&"tracesieve: cannot post to the worker".into(), &e);

@@ -1,6 +1,6 @@
 //! The Web Worker: decodes and re-filters traces off the page's thread.
 //! Each message is a postcard-encoded request (see `protocol`), with the
-//! file's `Blob` beside an `Open`, read here in slices; the session's
+//! files' `Blob`s beside an `Open`, read here in slices; the session's
 //! answers are posted back as they are ready, the buffer transferred rather
 //! than copied. The worker keeps the file's `Blob` while its trace is
 //! open, and reads a frame's chunks again from it when the frame is shown.
@@ -21,7 +21,7 @@ fn main() {
     let session = Rc::new(RefCell::new(Session::new()));
     let reply = scope.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        let (message, file) = unpack(event.data());
+        let (message, files) = unpack(event.data());
         // The parts of a download, held as JavaScript arrays (outside wasm
         // memory) until the last one, then posted as one Blob.
         let parts = Array::new();
@@ -57,10 +57,13 @@ fn main() {
                 post(&reply, &other)
             }
         };
-        let file = file.map(|f| Box::new(f) as Box<dyn Attachment>);
+        let files = files
+            .into_iter()
+            .map(|f| Box::new(f) as Box<dyn Attachment>)
+            .collect();
         match protocol::decode::<Request>(&message.to_vec()) {
             Ok(request) => match session.try_borrow_mut() {
-                Ok(mut session) => session.handle(request, file, &mut send),
+                Ok(mut session) => session.handle(request, files, &mut send),
                 Err(_) => send(Response::Failed {
                     message: "the worker is busy".into(),
                 }),
@@ -73,19 +76,22 @@ fn main() {
     post(&scope, &Response::Ready);
 }
 
-/// The request bytes of a message, and the file beside them, if any.
-fn unpack(data: JsValue) -> (Uint8Array, Option<BlobFile>) {
+/// The request bytes of a message, and the files beside them, if any
+/// (`[bytes, blob, blob, …]`).
+fn unpack(data: JsValue) -> (Uint8Array, Vec<BlobFile>) {
     match data.dyn_into::<Array>() {
         Ok(parts) => {
-            let file = parts.get(1).dyn_into::<Blob>().ok().and_then(|blob| {
-                Some(BlobFile {
-                    blob,
-                    reader: FileReaderSync::new().ok()?,
+            let files = (1..parts.length())
+                .filter_map(|i| {
+                    Some(BlobFile {
+                        blob: parts.get(i).dyn_into::<Blob>().ok()?,
+                        reader: FileReaderSync::new().ok()?,
+                    })
                 })
-            });
-            (Uint8Array::new(&parts.get(0)), file)
+                .collect();
+            (Uint8Array::new(&parts.get(0)), files)
         }
-        Err(data) => (Uint8Array::new(&data), None),
+        Err(data) => (Uint8Array::new(&data), Vec::new()),
     }
 }
 
