@@ -80,6 +80,7 @@ PROGRAMS += [
         "generator_failure",
         "secrets_deep",
         "stdlib_calls",
+        "asyncio_finalizers",
     )
 ]
 PROGRAMS += [("vault-m", ["-m", "vault", "--verbose"], PARITY_PROGRAMS)]

@@ -489,19 +489,19 @@ fn on_return(py: Python<'_>, frame: *mut ffi::PyFrameObject, arg: *mut ffi::PyOb
             let exception = raised
                 .map(|e| e.into_bound(py))
                 .unwrap_or_else(|| py.None().into_bound(py));
-            with_session(py, |s| s.unwind(&code, &exception));
+            with_session(py, |s| s.unwind(&code, &exception, || frame));
         }
         Some(value) => {
             let yield_opcode = with_state(|s| s.yield_opcode);
             if yield_opcode.is_some() && last_opcode(py, &code, frame) == yield_opcode {
                 with_state(|s| s.suspended.insert(key));
-                with_session(py, |s| s.yielded(&code, &value));
+                with_session(py, |s| s.yielded(&code, &value, || frame));
             } else {
                 if is_generator_code(&code) {
                     let address = value.as_ptr() as usize;
                     with_state(|s| s.generator_returned = Some(address));
                 }
-                with_session(py, |s| s.ret(&code, &value));
+                with_session(py, |s| s.ret(&code, &value, || frame));
             }
         }
     }

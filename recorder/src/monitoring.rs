@@ -235,7 +235,10 @@ fn on_return(
     value: Bound<'_, PyAny>,
 ) -> PyResult<Py<PyAny>> {
     settle_handoff(py);
-    answer(py, with_session(py, |s| s.ret(&code, &value)))
+    answer(
+        py,
+        with_session(py, |s| s.ret(&code, &value, current_frame)),
+    )
 }
 
 #[pyfunction]
@@ -246,7 +249,10 @@ fn on_yield(
     value: Bound<'_, PyAny>,
 ) -> PyResult<Py<PyAny>> {
     settle_handoff(py);
-    answer(py, with_session(py, |s| s.yielded(&code, &value)))
+    answer(
+        py,
+        with_session(py, |s| s.yielded(&code, &value, current_frame)),
+    )
 }
 
 #[pyfunction]
@@ -267,7 +273,7 @@ fn on_unwind(
     exception: Bound<'_, PyAny>,
 ) -> PyResult<Py<PyAny>> {
     settle_handoff(py);
-    with_session(py, |s| s.unwind(&code, &exception));
+    with_session(py, |s| s.unwind(&code, &exception, current_frame));
     if let Some(handoff) = handoff_into_send(py, &exception) {
         let _replaced = take_handoffs(|h| h.thread == handoff.thread);
         lock_handoffs().push(handoff);

@@ -70,6 +70,20 @@ struct Frame {
     code: Rc<RecordedCode>,
     /// Raw encodings of the values written for this frame, to write only changes.
     previous: FxHashMap<Name, Value>,
+    /// Its locals were read as a dict that the frame object keeps
+    /// (`f_locals` on 3.11 and 3.12): read again when the frame exits, so
+    /// that the dict holds nothing the function no longer holds.
+    holds_locals: bool,
+}
+
+impl Frame {
+    fn new(code: Rc<RecordedCode>, previous: FxHashMap<Name, Value>) -> Frame {
+        Frame {
+            code,
+            previous,
+            holds_locals: false,
+        }
+    }
 }
 
 struct ThreadState {
@@ -383,13 +397,7 @@ impl Session {
                 }
             }
         }
-        let thread = self.push(
-            ident,
-            Frame {
-                code: recorded.clone(),
-                previous,
-            },
-        );
+        let thread = self.push(ident, Frame::new(recorded.clone(), previous));
         self.write(Event::Call {
             thread,
             t: now_ns(self.started),
@@ -530,13 +538,7 @@ impl Session {
         };
         let rc = rc.clone();
         let ident = self.thread(py)?;
-        let thread = self.push(
-            ident,
-            Frame {
-                code: rc.clone(),
-                previous: FxHashMap::default(),
-            },
-        );
+        let thread = self.push(ident, Frame::new(rc.clone(), FxHashMap::default()));
         self.write(Event::Resume {
             thread,
             t: now_ns(self.started),
@@ -566,13 +568,7 @@ impl Session {
             &mut self.secrets,
         )
         .unwrap_or(Slot::Dropped);
-        let thread = self.push(
-            ident,
-            Frame {
-                code: rc.clone(),
-                previous: FxHashMap::default(),
-            },
-        );
+        let thread = self.push(ident, Frame::new(rc.clone(), FxHashMap::default()));
         self.write(Event::Throw {
             thread,
             t: now_ns(self.started),
@@ -610,16 +606,14 @@ impl Session {
             std::ptr::null_mut()
         };
         if !frame.is_null() {
-            let current = self.snapshot(py, &rc, frame)?;
+            let (current, holds_locals) = self.snapshot(py, &rc, frame)?;
             let state = self
                 .threads
                 .get_mut(&ident)
                 .expect("top() found the thread");
-            let previous = &mut state
-                .frames
-                .last_mut()
-                .expect("top() found a frame")
-                .previous;
+            let top = state.frames.last_mut().expect("top() found a frame");
+            top.holds_locals |= holds_locals;
+            let previous = &mut top.previous;
             for (kind, name, raw) in current {
                 if previous.get(&name) == Some(&raw) {
                     continue;
@@ -659,9 +653,12 @@ impl Session {
         py: Python<'_>,
         rc: &RecordedCode,
         frame: *mut ffi::PyFrameObject,
-    ) -> PyResult<Vec<(ValueKind, Name, Value)>> {
+    ) -> PyResult<(Vec<(ValueKind, Name, Value)>, bool)> {
         let mut out = Vec::new();
         let locals = frame_locals(py, frame)?;
+        // A function's locals dict stays on its frame (3.11, 3.12); a
+        // module body's is its globals.
+        let holds_locals = matches!(locals, Locals::Dict(_)) && !rc.module_level;
         let mut local_names = FxHashSet::default();
         let mut add = |name: Bound<'_, PyAny>, value: Bound<'_, PyAny>| {
             let Ok(name) = name.cast_exact::<PyString>() else {
@@ -702,7 +699,7 @@ impl Session {
                 }
             }
         }
-        Ok(out)
+        Ok((out, holds_locals))
     }
 
     fn leave(
@@ -710,6 +707,7 @@ impl Session {
         code: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
         site: Site<'_>,
+        frame: impl Fn() -> *mut ffi::PyFrameObject,
     ) -> PyResult<Verdict> {
         let Some((ident, rc)) = self.top(code) else {
             return Ok(self.verdict_for(code));
@@ -721,7 +719,7 @@ impl Session {
             .threads
             .get_mut(&ident)
             .expect("top() found the thread");
-        state.frames.pop();
+        let left = state.frames.pop();
         let at_rest = state.frames.is_empty();
         let thread = state.number;
         let t = now_ns(self.started);
@@ -745,6 +743,9 @@ impl Session {
         if at_rest {
             self.seal_at_rest(t)?;
         }
+        if left.is_some_and(|f| f.holds_locals) {
+            release_locals(code.py(), frame());
+        }
         Ok(Verdict::Record)
     }
 
@@ -766,27 +767,35 @@ impl Session {
         Ok(())
     }
 
-    /// A recorded frame returns.
-    pub fn ret(&mut self, code: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<Verdict> {
-        self.leave(code, value, Site::Return)
+    /// A recorded frame returns; `frame` gives its frame object.
+    pub fn ret(
+        &mut self,
+        code: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+        frame: impl Fn() -> *mut ffi::PyFrameObject,
+    ) -> PyResult<Verdict> {
+        self.leave(code, value, Site::Return, frame)
     }
 
-    /// A recorded generator yields.
+    /// A recorded generator yields; `frame` gives its frame object.
     pub fn yielded(
         &mut self,
         code: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
+        frame: impl Fn() -> *mut ffi::PyFrameObject,
     ) -> PyResult<Verdict> {
-        self.leave(code, value, Site::Yield)
+        self.leave(code, value, Site::Yield, frame)
     }
 
-    /// A recorded frame exits by an exception.
+    /// A recorded frame exits by an exception; `frame` gives its frame
+    /// object.
     pub fn unwind(
         &mut self,
         code: &Bound<'_, PyAny>,
         exception: &Bound<'_, PyAny>,
+        frame: impl Fn() -> *mut ffi::PyFrameObject,
     ) -> PyResult<()> {
-        self.leave(code, exception, Site::Unwind).map(|_| ())
+        self.leave(code, exception, Site::Unwind, frame).map(|_| ())
     }
 
     /// An exception is raised in a recorded frame, at `line()` (asked for
@@ -917,6 +926,19 @@ impl<'py> Locals<'py> {
             Locals::Proxy(proxy) => proxy.get_item(name).ok(),
             Locals::Other => None,
         }
+    }
+}
+
+/// Reads the locals of `frame`, about to exit, once more into the dict its
+/// frame object keeps (3.11, 3.12), so that the dict holds only what the
+/// function still holds: a name the function deleted after the last line
+/// event (`except E as e` ends by deleting `e`) would otherwise stay
+/// referenced from the frame, and an exception's traceback referring back
+/// to the frame would make a cycle only the garbage collector breaks, so
+/// that objects die later than under plain Python.
+fn release_locals(py: Python<'_>, frame: *mut ffi::PyFrameObject) {
+    if !frame.is_null() {
+        let _refreshed = frame_locals(py, frame);
     }
 }
 
