@@ -30,6 +30,9 @@
 //!   "values": [
 //!     { "kind": "local", "name": "password", "action": "redact",
 //!       "why": "pattern",                 // "pattern" | "default" | "stricter_default"
+//!                                         // | "module_level" (a module body's local
+//!                                         // whose stricter `global` action applies;
+//!                                         // "pattern" is then the global one)
 //!       "pattern": { "rule": { …as matched_rule… }, "index": 0,
 //!                    "selector": "local:regex:…", "action": "redact", "reason": "…" } }
 //!   ]
@@ -237,6 +240,10 @@ pub enum ValueWhy {
     Pattern,
     /// A pattern matched, but a later source's default is stricter (D1).
     StricterDefault,
+    /// A local of a module body, where the locals are the globals: its
+    /// `global` action is stricter than its `local` one and applies (D7);
+    /// the pattern, if any, is the `global` one.
+    ModuleLevel,
 }
 
 /// The decision for one code object. Answers value questions too.
@@ -331,10 +338,18 @@ pub fn explain(chain: &FilterChain, scope: &Scope, values: &[ValueQuery]) -> Dec
         relative,
         values: Vec::new(),
     };
+    let module_level = scope.qualname == "<module>";
     decision.values = values
         .iter()
         .map(|q| {
-            let (action, why, pattern) = decision.decide(q.kind, &q.name);
+            let (mut action, mut why, mut pattern) = decision.decide(q.kind, &q.name);
+            if module_level && q.kind == ValueKind::Local {
+                // D7: as the recorder and refilter decide a module body's locals.
+                let (global, _, global_pattern) = decision.decide(ValueKind::Global, &q.name);
+                if global > action {
+                    (action, why, pattern) = (global, ValueWhy::ModuleLevel, global_pattern);
+                }
+            }
             AskedValue {
                 query: q.clone(),
                 action,
@@ -631,6 +646,56 @@ impl Serialize for Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_module_bodys_locals_take_the_stricter_of_local_and_global() {
+        use crate::filter::FilterSource;
+        let text = "[meta]\nname = 'd7'\nversion = 1\n[scope]\ndefault_exec = 'trace'\ndefault_value_action = 'allow'\n\
+            [[scope.rules]]\nselector = 'file:glob:**'\n\
+            [[scope.rules.value_patterns]]\nselector = 'global:config'\naction = 'drop'\n\
+            [[scope.rules.value_patterns]]\nselector = 'local:config'\naction = 'allow'\n";
+        let chain = FilterChain::load(&[FilterSource::file("/p/f.toml", text)], Platform::Posix)
+            .expect("loads");
+        let asked = [
+            "local:config".parse().unwrap(),
+            "local:other".parse().unwrap(),
+        ];
+        let at = |qualname: &str| {
+            let scope = Scope::new(
+                "/p/app.py",
+                qualname,
+                identity::from_dunder_name(Some("app")),
+            );
+            let decision = explain(&chain, &scope, &asked);
+            decision
+                .values
+                .iter()
+                .map(|v| (v.action, v.why))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            at("<module>"),
+            [
+                (Action::Drop, ValueWhy::ModuleLevel),
+                (Action::Allow, ValueWhy::Default)
+            ]
+        );
+        assert_eq!(
+            at("main"),
+            [
+                (Action::Allow, ValueWhy::Pattern),
+                (Action::Allow, ValueWhy::Default)
+            ]
+        );
+        let scope = Scope::new(
+            "/p/app.py",
+            "<module>",
+            identity::from_dunder_name(Some("app")),
+        );
+        let json = serde_json::to_value(explain(&chain, &scope, &asked)).expect("serialises");
+        assert_eq!(json["values"][0]["why"], "module_level");
+        assert_eq!(json["values"][0]["pattern"]["selector"], "global:config");
+    }
 
     #[test]
     fn value_queries_parse_kind_and_name() {

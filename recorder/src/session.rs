@@ -606,7 +606,10 @@ impl Session {
             std::ptr::null_mut()
         };
         if !frame.is_null() {
-            let (current, holds_locals) = self.snapshot(py, &rc, frame)?;
+            let Snapshot {
+                values: current,
+                holds_locals,
+            } = self.snapshot(py, &rc, frame)?;
             let state = self
                 .threads
                 .get_mut(&ident)
@@ -647,13 +650,13 @@ impl Session {
         Ok(Verdict::Record)
     }
 
-    /// Raw encodings of the frame's locals, then of the globals its code names.
+    /// Reads the frame's locals, then the globals its code names.
     fn snapshot(
         &self,
         py: Python<'_>,
         rc: &RecordedCode,
         frame: *mut ffi::PyFrameObject,
-    ) -> PyResult<(Vec<(ValueKind, Name, Value)>, bool)> {
+    ) -> PyResult<Snapshot> {
         let mut out = Vec::new();
         let locals = frame_locals(py, frame)?;
         // A function's locals dict stays on its frame (3.11, 3.12); a
@@ -699,7 +702,10 @@ impl Session {
                 }
             }
         }
-        Ok((out, holds_locals))
+        Ok(Snapshot {
+            values: out,
+            holds_locals,
+        })
     }
 
     fn leave(
@@ -904,6 +910,14 @@ fn thread_name(py: Python<'_>) -> Option<String> {
 
 fn is_dunder(name: &str) -> bool {
     name.len() > 4 && name.starts_with("__") && name.ends_with("__")
+}
+
+/// What a line event read of a frame: raw encodings of its locals, then of
+/// the globals its code names, and whether the frame object now keeps a
+/// dict of its locals (see [`release_locals`]).
+struct Snapshot {
+    values: Vec<(ValueKind, Name, Value)>,
+    holds_locals: bool,
 }
 
 /// A frame's locals, as far as they can be read without running the

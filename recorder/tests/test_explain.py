@@ -121,6 +121,31 @@ def test_cli_chains_and_builtin_switch(write_filter):
     assert [decision["exec_set_by"]["path"], decision["matched_rules"]] == [str(second), [0, 1]]
 
 
+def test_module_level_locals_are_explained_as_recorded(write_filter, tmp_path):
+    """At module level the locals are the globals: explain answers with the
+    stricter of the two actions, as the recorder and refilter decide."""
+    path = write_filter(
+        VALID_HEAD
+        + '\n[[scope.rules]]\nselector = "file:glob:**"\n'
+        + '[[scope.rules.value_patterns]]\nselector = "global:config"\naction = "drop"\n'
+        + '[[scope.rules.value_patterns]]\nselector = "local:config"\naction = "allow"\n'
+    )
+    args = ["explain", "--filter", path, "--file", str(tmp_path / "app.py"), "--module", "app", "--value", "local:config"]
+    at_module = run_cli(*args, "--qualname", "<module>")
+    assert at_module.returncode == 0, at_module.stderr
+    assert "local:config  drop by pattern 0 (global:config)" in at_module.stdout
+    assert "at module level the locals are the globals, and the stricter applies" in at_module.stdout
+    in_function = json.loads(run_cli(*args, "--qualname", "main", "--json").stdout)
+    assert [(v["action"], v["why"]) for v in in_function["values"]] == [("allow", "pattern")]
+    # The program, recorded: the module body's `config` is dropped.
+    program = tmp_path / "app.py"
+    program.write_text("config = {'host': 'db'}\nprint('ok')\n", encoding="utf-8")
+    out = tmp_path / "app.tsieve"
+    done = run_cli("record", "--filter", path, "-q", "-o", out, program, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert tracesieve.info(out)["stats"]["dropped"]["local"] == 1
+
+
 def test_cli_bad_filters_exit_2(write_filter):
     missing = run_cli("explain", "--filter", "/nonexistent.toml", "--file", "/x.py", "--qualname", "f")
     assert missing.returncode == 2

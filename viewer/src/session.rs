@@ -1540,6 +1540,9 @@ fn describe_value(json: &serde_json::Value, action: Action) -> String {
                 text(&rule["path"])
             )
         }
+        Some("module_level") => {
+            format!("{action}: at module level the locals are the globals, and the stricter `global` decision applies")
+        }
         Some("stricter_default") => {
             format!("{action}: a pattern matched, but a later filter's value default is stricter")
         }

@@ -236,8 +236,12 @@ def format_decision(d: dict) -> str:
             source = f"pattern {p['index']} ({_short(p['selector'])}) of {_rule_text(p['rule'])}"
             if v["why"] == "stricter_default":
                 line += f" (the value default is stricter than {source})"
+            elif v["why"] == "module_level":
+                line += f" by {source}: at module level the locals are the globals, and the stricter applies"
             else:
                 line += f" by {source}"
+        elif v["why"] == "module_level":
+            line += " (the global value default: at module level the locals are the globals, and the stricter applies)"
         else:
             line += " (value default)"
         lines.append(line)
