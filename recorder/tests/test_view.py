@@ -68,6 +68,29 @@ def test_serves_the_page_its_files_and_the_trace(viewer, trace_file):
         server.close()
 
 
+def test_a_trace_set_is_served_whole_and_nothing_else_beside_it(viewer, trace_file):
+    """A trace with a `.d` folder (record followed child processes): each
+    child's trace is served, the page is opened with all of them, and other
+    files in the folder are not."""
+    folder = Path(f"{trace_file}.d")
+    folder.mkdir()
+    children = [folder / "4242.tsieve", folder / "4243.1.tsieve"]
+    for i, child in enumerate(children):
+        child.write_bytes(b"\x89TSV\r\n\x1a\n" + bytes([i]) * 64)
+    (folder / "notes.txt").write_text("not a trace of the set")
+    server = _viewer.ViewServer(trace_file, port=0)
+    server.start()
+    try:
+        base, query = server.url.split("?")
+        assert query.count("trace=") == 3
+        assert "trace=trace%2Fmy+trace.tsieve.d%2F4242.tsieve" in query
+        for child in children:
+            assert fetch(f"{base}trace/my%20trace.tsieve.d/{child.name}")[2] == child.read_bytes()
+        assert status_of(base + "trace/my%20trace.tsieve.d/notes.txt") == 404
+    finally:
+        server.close()
+
+
 def test_serves_nothing_else(viewer, trace_file):
     server = _viewer.ViewServer(trace_file, port=0)
     server.start()
