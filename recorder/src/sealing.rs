@@ -4,7 +4,8 @@
 //! its last fraction of a second.
 //!
 //! A timer thread (a plain OS thread: the program sees no Python thread)
-//! asks for a seal every [`SEAL_INTERVAL`]. The next event seals, at the
+//! asks for a seal every [`SEAL_INTERVAL`], and within [`SOON`] when the
+//! session asks ([`seal_soon`]: a thread came to rest just after a seal). The next event seals, at the
 //! cost of one relaxed atomic load per event; when no event comes (the
 //! program sleeps, waits for input, or is stuck), the timer seals itself.
 //! The timer runs only while a recording does, and is stopped before
@@ -21,8 +22,12 @@ use std::time::Duration;
 
 /// How often buffered events are sealed, at the least.
 pub const SEAL_INTERVAL: Duration = Duration::from_millis(250);
+/// How soon the timer seals when asked to ([`seal_soon`]).
+pub const SOON: Duration = Duration::from_millis(2);
 
 static DUE: AtomicBool = AtomicBool::new(false);
+/// A seal was asked for within [`SOON`].
+static SOON_ASKED: AtomicBool = AtomicBool::new(false);
 
 /// The running timer: its thread, and the flag and condition that stop it.
 struct Timer {
@@ -64,11 +69,17 @@ pub fn start_timer() {
             let (stopped, wake) = &*flag;
             let mut stopped = stopped.lock().unwrap_or_else(|p| p.into_inner());
             while !*stopped {
+                let wait = if SOON_ASKED.load(Ordering::Relaxed) {
+                    SOON
+                } else {
+                    SEAL_INTERVAL
+                };
                 let (guard, timeout) = wake
-                    .wait_timeout(stopped, SEAL_INTERVAL)
+                    .wait_timeout(stopped, wait)
                     .unwrap_or_else(|p| p.into_inner());
                 stopped = guard;
                 if timeout.timed_out() && !*stopped {
+                    SOON_ASKED.store(false, Ordering::Relaxed);
                     DUE.store(true, Ordering::Relaxed);
                     crate::hooks::seal_if_idle();
                 }
@@ -76,6 +87,19 @@ pub fn start_timer() {
         });
     if let Ok(thread) = spawned {
         *running = Some(Timer { thread, stop });
+    }
+}
+
+/// Asks the timer to seal within [`SOON`] (or the next event to, if one
+/// comes first and a callback holds the recording then): what a thread
+/// left buffered when it went to rest is sealed even if the process is
+/// killed before its next event.
+pub fn seal_soon() {
+    if SOON_ASKED.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    if let Some(Timer { stop, .. }) = timer().as_ref() {
+        stop.1.notify_all();
     }
 }
 

@@ -136,7 +136,7 @@ pub struct Session {
 
 /// The least time between two seals made because a thread's last recorded
 /// frame exited.
-const REST_SEAL_INTERVAL_NS: u64 = 5_000_000;
+const REST_SEAL_INTERVAL_NS: u64 = 2_000_000;
 
 /// The trace file being written: its path and, for a regular file, its
 /// device and inode numbers when it was created.
@@ -756,14 +756,19 @@ impl Session {
     }
 
     /// A thread's last recorded frame exited (a pool worker finished a
-    /// task, a thread its target): what is buffered is sealed, at most
-    /// every [`REST_SEAL_INTERVAL_NS`], so that a process killed while it
-    /// waits (a pool's workers are ended by SIGTERM) keeps what it did.
+    /// task, a thread its target): what is buffered is sealed now, or by
+    /// the timer a moment later when the last such seal is under
+    /// [`REST_SEAL_INTERVAL_NS`] old, so that a process killed while it
+    /// waits (a pool's workers are ended by SIGTERM) keeps what it did,
+    /// and a thread that comes to rest often seals a few hundred times a
+    /// second at most.
     fn seal_at_rest(&mut self, t: u64) -> PyResult<()> {
         if self
             .last_rest_seal
             .is_some_and(|last| t.saturating_sub(last) < REST_SEAL_INTERVAL_NS)
         {
+            // Too soon after the last: the timer seals in a moment.
+            crate::sealing::seal_soon();
             return Ok(());
         }
         self.last_rest_seal = Some(t);

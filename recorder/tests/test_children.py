@@ -5,6 +5,7 @@ behaves as under plain Python; `info` lists the set as a process tree."""
 
 import json
 import re
+import time
 from pathlib import Path
 
 from conftest import (
@@ -243,3 +244,71 @@ def test_the_chrome_export_of_a_set_has_a_process_per_pid(tmp_path):
     done = tracesieve_cli("export", out, "--format", "chrome", "--no-children", "-o", alone)
     assert done.returncode == 0, done.stderr
     assert {e["pid"] for e in json.loads(alone.read_text(encoding="utf-8"))["traceEvents"]} == {processes[0]["pid"]}
+
+
+FAULTS = """\
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+
+
+def work(n):
+    return n + 1
+
+
+def killed():
+    work(1)
+    time.sleep(60)
+
+
+def outlives():
+    time.sleep(0.5)
+    work(2)
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    victim = os.fork()
+    if victim == 0:
+        killed()
+    time.sleep(0.5)
+    os.kill(victim, signal.SIGKILL)
+    os.waitpid(victim, 0)
+    with mp.get_context("fork").Pool(8) as pool:
+        print(sum(pool.map(work, range(64), chunksize=8)))
+    if os.fork() == 0:
+        outlives()
+    print("parent done")
+"""
+
+
+def test_killed_children_orphans_and_a_pool_of_eight_leave_readable_files(tmp_path):
+    program = tmp_path / "faults.py"
+    program.write_text(FAULTS, encoding="utf-8")
+    plain = run_python(program, cwd=tmp_path)
+    out = tmp_path / "faults.tsieve"
+    recorded = record(out, program, cwd=tmp_path)
+    assert (recorded.returncode, recorded.stdout, recorded.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    assert recorded.stdout == "2080\nparent done\n"
+    # The orphan ends half a second after its parent: wait for its trailer.
+    deadline = time.monotonic() + 30
+    while True:
+        processes = trace_info(out)["processes"]
+        if any(calls_in(p["path"], "outlives") for p in processes if "error" not in p) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert all("error" not in p for p in processes), processes
+    first, children = processes[0], processes[1:]
+    assert first["exit_status"] == 0 and first["complete"]
+    assert calls_in(out, "work") == 0, "nothing of a child is in the parent's file"
+    by_function = {name: [c for c in children if calls_in(c["path"], name)] for name in ("killed", "outlives")}
+    (victim,) = by_function["killed"]
+    assert not victim["complete"] and calls_in(victim["path"], "work") == 1
+    (orphan,) = by_function["outlives"]
+    assert orphan["complete"] and orphan["exit_status"] == 0
+    workers = [c for c in children if c not in (victim, orphan)]
+    assert len(workers) <= 8
+    assert sum(calls_in(c["path"], "work") for c in workers) == 64
