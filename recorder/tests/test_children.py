@@ -312,3 +312,27 @@ def test_killed_children_orphans_and_a_pool_of_eight_leave_readable_files(tmp_pa
     workers = [c for c in children if c not in (victim, orphan)]
     assert len(workers) <= 8
     assert sum(calls_in(c["path"], "work") for c in workers) == 64
+
+
+def test_refilter_of_a_set_refilters_every_process_into_a_set(tmp_path):
+    out, processes = record_set(tmp_path, "fork")
+    refiltered = tmp_path / "refiltered.tsieve"
+    skip = tmp_path / "skip-square.toml"
+    skip.write_text(
+        '[meta]\nname = "skip"\nversion = 1\n\n[scope]\ndefault_exec = "inherit"\ndefault_value_action = "inherit"\n\n'
+        '[[scope.rules]]\nselector = "obj:__mp_main__.square"\nexec = "skip"\n\n'
+        '[[scope.rules]]\nselector = "obj:__main__.square"\nexec = "skip"\n',
+        encoding="utf-8",
+    )
+    done = tracesieve_cli("refilter", out, "--filter", skip, "-o", refiltered)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == len(processes)
+    again = trace_info(refiltered)["processes"]
+    assert [(p["pid"], p["parent"], p["started"]) for p in again] == [(p["pid"], p["parent"], p["started"]) for p in processes]
+    assert all(calls_in(p["path"], "square") == 0 for p in again)
+    assert sum(calls_in(p["path"], "forked") for p in again) == 1
+    # --no-children: the first trace alone.
+    alone = tmp_path / "alone.tsieve"
+    done = tracesieve_cli("refilter", out, "--no-children", "-o", alone)
+    assert done.returncode == 0, done.stderr
+    assert not Path(str(alone) + ".d").exists()

@@ -103,6 +103,7 @@ def refilter(
     append: bool = False,
     module_names: Optional[str] = None,
     roots: Sequence[PathLike] = (),
+    children: bool = True,
 ) -> dict:
     """Writes ``path`` re-filtered to ``out``: a valid trace, as if recorded
     with the built-in filters (the framework one the trace was recorded
@@ -110,21 +111,42 @@ def refilter(
     ``append=True``, with the trace's own chain followed by ``filters``.
     Values redacted or dropped at record time stay so. ``module_names``
     (default: as recorded) and ``roots`` (extra ``sys.path`` roots for the
-    ``paths`` mode) set the naming. Returns statistics."""
-    paths = existing_filter_paths(filters)
-    text = _native.refilter_trace(
-        os.fspath(path),
-        os.fspath(out),
-        paths,
-        builtin_filter=builtin,
-        framework=framework,
-        append=append,
-        module_names=module_names,
-        roots=[os.fspath(r) for r in roots],
-    )
+    ``paths`` mode) set the naming. Returns statistics.
+
+    For the first trace of a trace set, each child process's trace is
+    re-filtered too (unless ``children`` is false), from ``path.d/NAME``
+    into ``out.d/NAME`` (the child traces an earlier run left there are
+    removed first), each with the chain it would have been recorded with;
+    the statistics then have ``processes``: each file's own."""
     import json
 
-    return json.loads(text)
+    def one(source: str, target: str) -> dict:
+        text = _native.refilter_trace(
+            source,
+            target,
+            paths,
+            builtin_filter=builtin,
+            framework=framework,
+            append=append,
+            module_names=module_names,
+            roots=[os.fspath(r) for r in roots],
+        )
+        return json.loads(text)
+
+    paths = existing_filter_paths(filters)
+    path, out = os.fspath(path), os.fspath(out)
+    members = set_members(path) if children else []
+    result = one(path, out)
+    if not members:
+        return result
+    _children.clear_set(os.path.abspath(out))
+    folder = _children.set_folder(out)
+    os.makedirs(folder, exist_ok=True)
+    result["processes"] = [dict(result, path=out)]
+    for member in members:
+        target = os.path.join(folder, os.path.basename(member))
+        result["processes"].append(dict(one(member, target), path=target))
+    return result
 
 
 def export(path: PathLike, format: str, out: PathLike, canonical: bool = False, children: bool = True) -> List[tuple]:

@@ -106,6 +106,7 @@ def _build_parser() -> argparse.ArgumentParser:
     refilter.add_argument("--no-builtin-filter", action="store_true", help="leave out the built-in default filter")
     refilter.add_argument("--module-names", choices=["globals", "paths"], help="how module names are chosen (default: as recorded)")
     refilter.add_argument("--root", action="append", default=[], metavar="DIR", help="in paths mode, a sys.path root to try first; repeatable")
+    refilter.add_argument("--no-children", action="store_true", help="re-filter this trace only, not the child processes of its trace set (TRACE.d/ into OUT.d/)")
 
     export = commands.add_parser("export", help="export a trace as JSON, a CodeTracer folder or Chrome trace JSON")
     export.add_argument("trace", metavar="TRACE")
@@ -400,13 +401,15 @@ def _run_trace_command(args: argparse.Namespace) -> int:
                 append=args.append,
                 module_names=args.module_names,
                 roots=args.root,
+                children=not args.no_children,
             )
-            added = result["added"]
-            print(
-                f"{args.out}: {result['events']} events, {result['codes']} code objects; this filter skipped "
-                f"{added['scopes_skipped']} scopes, redacted {sum(added['redacted'].values())} values, "
-                f"dropped {sum(added['dropped'].values())}"
-            )
+            for each in result.get("processes", [dict(result, path=args.out)]):
+                added = each["added"]
+                print(
+                    f"{each['path']}: {each['events']} events, {each['codes']} code objects; this filter skipped "
+                    f"{added['scopes_skipped']} scopes, redacted {sum(added['redacted'].values())} values, "
+                    f"dropped {sum(added['dropped'].values())}"
+                )
         else:
             left_out = _traces.export(args.trace, args.format, args.out, canonical=args.canonical, children=not args.no_children)
             for member, why in left_out:
