@@ -14,9 +14,9 @@
 // Edits are timed from page.fill to [data-testid=filter-stats] text changed
 // and no .busy element (150 ms debounce included).
 
-import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { memory, sampler } from './memory.mjs';
 import { serve } from './serve.mjs';
 import { CHROMIUM } from './chromium.mjs';
 import { chromium } from 'playwright-core';
@@ -43,41 +43,6 @@ action = "redact"
 const INT = process.env.INT_PATTERN ?? 'local:size';
 const STR = process.env.STR_PATTERN ?? 'local:label';
 
-// Memory sampler, as in bench.mjs (PSS in MiB; tab = renderer processes).
-function memory(root) {
-  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' })
-    .trim().split('\n').map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l))
-    .filter(Boolean).map((m) => [Number(m[1]), Number(m[2]), m[3]]);
-  const children = new Map();
-  const args = new Map();
-  for (const [pid, ppid, command] of rows) {
-    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-    args.set(pid, command);
-  }
-  const total = { all: 0, tab: 0 };
-  const stack = [root];
-  while (stack.length) {
-    const pid = stack.pop();
-    try {
-      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-      const pss = Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) / 1024;
-      total.all += pss;
-      if (/--type=renderer/.test(args.get(pid) ?? '')) total.tab += pss;
-    } catch { /* gone */ }
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return total;
-}
-function sampler(root) {
-  const peak = memory(root);
-  const take = () => {
-    const now = memory(root);
-    peak.all = Math.max(peak.all, now.all);
-    peak.tab = Math.max(peak.tab, now.tab);
-  };
-  const timer = setInterval(take, 100);
-  return { stop() { clearInterval(timer); take(); return { all: Math.round(peak.all), tab: Math.round(peak.tab) }; } };
-}
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 async function run(path, sample) {

@@ -383,13 +383,7 @@ impl Component for App {
                 self.thread = 0;
                 self.search.clear();
                 self.epoch += 1;
-                let tree = TreeQuery {
-                    thread: 0,
-                    collapsed: Vec::new(),
-                    first: 0,
-                    reveal: None,
-                    ..self.tree_query(false)
-                };
+                let tree = self.first_rows_query();
                 self.post(Request::Process {
                     process: process as u32,
                     tree,
@@ -601,13 +595,7 @@ impl App {
             events: 0,
         });
         self.epoch += 1;
-        let tree = TreeQuery {
-            thread: 0,
-            collapsed: Vec::new(),
-            first: 0,
-            reveal: None,
-            ..self.tree_query(false)
-        };
+        let tree = self.first_rows_query();
         self.post_with(Request::Open { names, tree }, blobs);
     }
 
@@ -618,6 +606,18 @@ impl App {
         self.frame = None;
         self.why = None;
         self.collapsed = Shared::new(HashSet::new());
+    }
+
+    /// The first rows of thread 0, nothing collapsed: what a newly shown
+    /// trace or process starts with.
+    fn first_rows_query(&self) -> TreeQuery {
+        TreeQuery {
+            thread: 0,
+            collapsed: Vec::new(),
+            first: 0,
+            reveal: None,
+            ..self.tree_query(false)
+        }
     }
 
     /// The rows the tree shows now, as a query; the selected frame is
