@@ -338,7 +338,7 @@ pub fn explain(chain: &FilterChain, scope: &Scope, values: &[ValueQuery]) -> Dec
         relative,
         values: Vec::new(),
     };
-    let module_level = scope.qualname == "<module>";
+    let module_level = identity::is_module_body(&scope.qualname);
     decision.values = values
         .iter()
         .map(|q| {

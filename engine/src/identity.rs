@@ -302,11 +302,21 @@ fn nearest_marker(file: &str, inputs: &ResolverInputs) -> Option<String> {
     None
 }
 
+/// The qualname CPython gives a module body's code object.
+pub const MODULE_BODY: &str = "<module>";
+
+/// Whether a code object with this qualname is a module body: its locals
+/// are its globals, so the stricter of the `local` and `global` actions
+/// decides them (D7, docs/filters.md), and it is labelled by its module.
+pub fn is_module_body(qualname: &str) -> bool {
+    qualname == MODULE_BODY
+}
+
 /// The label of a code object: `<NAME>` for module bodies (`<module>` when the
 /// module has no name), the qualname otherwise (D8).
 pub fn label(qualname: &str, module_name: Option<&str>) -> String {
-    match (qualname, module_name) {
-        ("<module>", Some(name)) => format!("<{name}>"),
+    match module_name {
+        Some(name) if is_module_body(qualname) => format!("<{name}>"),
         _ => qualname.to_string(),
     }
 }

@@ -29,7 +29,7 @@ pub use error::{ErrorCode, FilterError, FilterErrorKind, Location, SelectorError
 pub use explain::{explain, Decision, Scope, ScopeQuery, ValueKind, ValueQuery, ValueWhy};
 pub use filter::{builtin, Action, ChainId, Exec, FilterChain, FilterSource, Framework};
 pub use identity::{
-    from_dunder_name, from_paths, module_identity, ModuleIdentity, NameReason, NamingMode,
-    ResolverInputs,
+    from_dunder_name, from_paths, is_module_body, module_identity, ModuleIdentity, NameReason,
+    NamingMode, ResolverInputs, MODULE_BODY,
 };
 pub use path::Platform;

@@ -479,7 +479,7 @@ impl Session {
         let recorded = Rc::new(RecordedCode {
             id: code_info.id,
             decision,
-            module_level: qualname == "<module>",
+            module_level: tracesieve_engine::is_module_body(&qualname),
             arg_names: arg_names(pycode)?,
             global_names: global_names(pycode)?,
         });

@@ -46,7 +46,7 @@ use tracesieve_engine::trace::secrets::Secrets;
 use tracesieve_engine::trace::stream::{EventStream, Tables};
 use tracesieve_engine::trace::summary::EventCounts;
 use tracesieve_engine::trace::{
-    Event, FilterStats, RecordedFilter, Trace, TraceError, TraceReader,
+    CodeInfo, Event, FilterStats, RecordedFilter, Trace, TraceError, TraceReader,
 };
 use tracesieve_engine::{
     builtin, Action, Decision, FilterChain, FilterError, FilterSource, Platform, ValueKind,
@@ -702,7 +702,7 @@ impl OpenTrace {
                 trace
                     .codes
                     .get(c as usize)
-                    .is_some_and(|c| c.qualname == "<module>")
+                    .is_some_and(CodeInfo::is_module_body)
             };
             self.profile
                 .count(&decisions, |c| shown_code[c as usize] != NONE, module_level)
@@ -1221,7 +1221,7 @@ impl OpenTrace {
             .trace
             .codes
             .get(index)
-            .is_some_and(|info| info.qualname == "<module>");
+            .is_some_and(CodeInfo::is_module_body);
         if let Some(decision) = self.recorded_decisions.get(index) {
             frame.mark_record_time(decision, module_level);
         }
@@ -1326,7 +1326,7 @@ impl OpenTrace {
         let Some(info) = self.tables.trace.codes.get(index) else {
             return bad_request("no such code object in the trace");
         };
-        let module_level = info.qualname == "<module>";
+        let module_level = info.is_module_body();
         let label = self
             .shown
             .decisions
@@ -2648,7 +2648,7 @@ mod tests {
                     let mut want = Frame::of(&whole.trace, calls.thread, n);
                     let open = &session.open.as_ref().unwrap().traces[0];
                     let code = v.codes[n.code as usize].recorded as usize;
-                    let module_level = recorded.codes[code].qualname == "<module>";
+                    let module_level = recorded.codes[code].is_module_body();
                     want.mark_record_time(&open.recorded_decisions[code], module_level);
                     want.mark_by_value(&open.shown.decisions[code], module_level);
                     // Each value redacted by value names where its text was

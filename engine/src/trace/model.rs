@@ -275,6 +275,13 @@ pub struct CodeInfo {
     pub inputs: InputsAt,
 }
 
+impl CodeInfo {
+    /// Whether it is a module body ([`crate::is_module_body`]).
+    pub fn is_module_body(&self) -> bool {
+        crate::is_module_body(&self.qualname)
+    }
+}
+
 /// The source text of a traced file, embedded so the viewer can show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceFile {

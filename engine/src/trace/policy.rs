@@ -500,7 +500,11 @@ fn entry_scope(argv: &[String], cwd: &str) -> Scope {
         path if path.starts_with('/') || cwd.is_empty() => path.to_string(),
         path => format!("{}/{path}", cwd.trim_end_matches('/')),
     };
-    Scope::new(filename, "<module>", from_dunder_name(Some("__main__")))
+    Scope::new(
+        filename,
+        crate::MODULE_BODY,
+        from_dunder_name(Some("__main__")),
+    )
 }
 
 #[cfg(test)]

@@ -87,7 +87,7 @@ impl EventFilter {
                     Kept {
                         position,
                         id,
-                        module_level: code.qualname == "<module>",
+                        module_level: code.is_module_body(),
                         remembered: Remembered::default(),
                     },
                 );
