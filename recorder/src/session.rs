@@ -91,6 +91,22 @@ struct ThreadState {
     frames: Vec<Frame>,
 }
 
+/// A thread (not the first) whose name `threading` does not know yet: its first events are
+/// those of `threading`'s own start-up code (when the filter traces it),
+/// which runs before the thread is registered. Its `thread_start` waits,
+/// with the events after it, until the name is known, so that the thread
+/// has the name it has when a filter that skips `threading` first sees it
+/// (parity with re-filtering). At most [`MAX_PENDING_EVENTS`] events wait.
+struct PendingThread {
+    /// When it was first seen.
+    t: u64,
+    events: Vec<Event>,
+}
+
+/// The most events held back for a thread whose name is not known yet;
+/// past them it is written with no name.
+const MAX_PENDING_EVENTS: usize = 256;
+
 /// Counts for the summary line.
 #[derive(Debug, Default, Clone)]
 pub struct Counts {
@@ -132,6 +148,8 @@ pub struct Session {
     file: TraceFile,
     /// When [`Session::seal_at_rest`] last sealed (ns since the start).
     last_rest_seal: Option<u64>,
+    /// Threads whose `thread_start` waits for their name, by number.
+    pending: FxHashMap<u32, PendingThread>,
 }
 
 /// The least time between two seals made because a thread's last recorded
@@ -232,6 +250,7 @@ impl Session {
                 identity,
             },
             last_rest_seal: None,
+            pending: FxHashMap::default(),
         })
     }
 
@@ -255,7 +274,17 @@ impl Session {
     /// Lets go of everything that belongs to the interpreter (code objects,
     /// names, the encoder's caches; the GIL must be held) and keeps the open
     /// trace, for its trailer.
-    pub fn close(self) -> OpenTrace {
+    pub fn close(mut self) -> OpenTrace {
+        // Threads still waiting for their name are written without one
+        // (an error here shows again when the trailer is written).
+        let waiting: Vec<u32> = self.pending.keys().copied().collect();
+        for number in waiting {
+            let _ = self.start_pending(number, String::new());
+        }
+        self.into_trace()
+    }
+
+    fn into_trace(self) -> OpenTrace {
         OpenTrace {
             writer: self.writer,
             stats: self.stats,
@@ -266,7 +295,7 @@ impl Session {
     /// in a child process after `fork()`, where the file is the parent's.
     /// Buffered records are dropped unwritten; the file descriptor is closed.
     pub fn abandon(self) {
-        let OpenTrace { writer, .. } = self.close();
+        let OpenTrace { writer, .. } = self.into_trace();
         let (file, _unwritten) = writer.into_sink_unsealed().into_parts();
         drop(file);
     }
@@ -299,6 +328,37 @@ impl Session {
     }
 
     fn write(&mut self, event: Event) -> PyResult<()> {
+        if !self.pending.is_empty() {
+            let number = event.thread();
+            if let Some(pending) = self.pending.get_mut(&number) {
+                pending.events.push(event);
+                if pending.events.len() > MAX_PENDING_EVENTS {
+                    return self.start_pending(number, String::new());
+                }
+                return Ok(());
+            }
+        }
+        self.write_now(event)
+    }
+
+    /// Writes the `thread_start` of pending thread `number` with `name`,
+    /// then the events held back for it.
+    fn start_pending(&mut self, number: u32, name: String) -> PyResult<()> {
+        let Some(pending) = self.pending.remove(&number) else {
+            return Ok(());
+        };
+        self.write_now(Event::ThreadStart {
+            thread: number,
+            name,
+            t: pending.t,
+        })?;
+        for event in pending.events {
+            self.write_now(event)?;
+        }
+        Ok(())
+    }
+
+    fn write_now(&mut self, event: Event) -> PyResult<()> {
         self.counts.events += 1;
         // Sealed a few times a second (the timer asks), so a killed program
         // leaves a trace readable up to its last fraction of a second.
@@ -320,22 +380,43 @@ impl Session {
     /// ends), so the recorder keeps no Python object per thread.
     fn thread(&mut self, py: Python<'_>) -> PyResult<u64> {
         let ident = current_thread_key();
-        if !self.threads.contains_key(&ident) {
-            let number = self.next_thread;
-            self.next_thread += 1;
-            let name = thread_name(py).unwrap_or_default();
-            self.threads.insert(
-                ident,
-                ThreadState {
-                    number,
-                    frames: Vec::new(),
-                },
-            );
-            self.write(Event::ThreadStart {
-                thread: number,
-                name,
-                t: now_ns(self.started),
-            })?;
+        match self.threads.get(&ident) {
+            Some(state) if self.pending.contains_key(&state.number) => {
+                if let Some(name) = thread_name(py) {
+                    self.start_pending(state.number, name)?;
+                }
+            }
+            Some(_) => {}
+            None => {
+                let number = self.next_thread;
+                self.next_thread += 1;
+                self.threads.insert(
+                    ident,
+                    ThreadState {
+                        number,
+                        frames: Vec::new(),
+                    },
+                );
+                let t = now_ns(self.started);
+                let name = thread_name(py);
+                if name.is_none() && number > 0 {
+                    // Written once `threading` knows it (the first thread,
+                    // the main one, is written at once whatever it knows).
+                    self.pending.insert(
+                        number,
+                        PendingThread {
+                            t,
+                            events: Vec::new(),
+                        },
+                    );
+                } else {
+                    self.write(Event::ThreadStart {
+                        thread: number,
+                        name: name.unwrap_or_default(),
+                        t,
+                    })?;
+                }
+            }
         }
         Ok(ident)
     }

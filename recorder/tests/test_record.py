@@ -917,3 +917,59 @@ def test_value_bounds_cut_containers_and_objects(tmp_path):
     assert [a["name"] for a in failure["attrs"]] == ["note", "args"] and failure["length"] == 2
     assert len(numbers["items"]) == 2 and numbers["length"] == 10
     assert len(table["entries"]) == 2 and table["length"] == 10
+
+
+POOL_THREADS = """\
+from concurrent.futures import ThreadPoolExecutor
+
+
+def work(n):
+    return n * 2
+
+
+with ThreadPoolExecutor(2, thread_name_prefix="pool") as executor:
+    print(list(executor.map(work, range(4))))
+"""
+
+TRACE_THREADING = """\
+[meta]
+name = "trace-threading"
+version = 1
+
+[scope]
+default_exec = "inherit"
+default_value_action = "inherit"
+
+[[scope.rules]]
+selector = "pkg:threading"
+exec = "trace"
+
+[[scope.rules]]
+selector = "pkg:concurrent.*"
+exec = "trace"
+"""
+
+
+def test_thread_names_do_not_depend_on_tracing_threading(tmp_path):
+    """A thread's first events come from threading's own start-up code when
+    the filter traces it, before threading knows the thread's name: its
+    thread_start waits for the name, so a recording that traces threading,
+    re-filtered to skip it, names the thread as a recording that skips it."""
+    program = tmp_path / "pool_threads.py"
+    program.write_text(POOL_THREADS, encoding="utf-8")
+    traced = tmp_path / "trace-threading.toml"
+    traced.write_text(TRACE_THREADING, encoding="utf-8")
+    with_threading, without = tmp_path / "with.tsieve", tmp_path / "without.tsieve"
+    for out, options in ((with_threading, ["--filter", traced]), (without, [])):
+        done = record(out, *options, program, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    names = trace_info(with_threading)["threads"]
+    assert names[0] == "MainThread" and all(n.startswith("pool_") for n in names[1:]), names
+    refiltered = tmp_path / "refiltered.tsieve"
+    done = tracesieve_cli("refilter", with_threading, "-o", refiltered)
+    assert done.returncode == 0, done.stderr
+    # Which workers get tasks is up to the scheduler: the names, not the
+    # number of threads, are compared.
+    for trace in (refiltered, without):
+        names = trace_info(trace)["threads"]
+        assert names[0] == "MainThread" and len(names) > 1 and all(n.startswith("pool_") for n in names[1:]), names
