@@ -4,6 +4,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::sync::Mutex;
 use tracesieve_engine::identity::ModuleFile;
 use tracesieve_engine::{
     builtin, explain, FilterChain, FilterError as EngineError, FilterSource, Framework, NamingMode,
@@ -50,15 +51,27 @@ pub fn load_chain(
     load_chain_after(builtin::head(builtin_filter, framework), paths)
 }
 
-/// The chain `head + paths`, the paths read from disk.
+/// The chain `head + paths`, the paths read from disk. The chain loaded
+/// last is kept, and given again while the same texts are asked for (a
+/// recording per test, as the pytest plugin makes, would otherwise parse
+/// the built-in filters and compile their patterns for every test).
 pub fn load_chain_after(
     mut sources: Vec<FilterSource>,
     paths: &[String],
 ) -> Result<FilterChain, EngineError> {
+    static LAST: Mutex<Option<(Vec<FilterSource>, FilterChain)>> = Mutex::new(None);
     for path in paths {
         sources.push(read_source(path)?);
     }
-    FilterChain::load(&sources, Platform::host())
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((loaded, chain)) = last.as_ref() {
+        if *loaded == sources {
+            return Ok(chain.clone());
+        }
+    }
+    let chain = FilterChain::load(&sources, Platform::host())?;
+    *last = Some((sources, chain.clone()));
+    Ok(chain)
 }
 
 fn problem<'py>(py: Python<'py>, error: &EngineError) -> PyResult<Bound<'py, PyDict>> {

@@ -130,3 +130,28 @@ def test_under_record_the_plugin_steps_aside(tmp_path):
     assert not (tmp_path / "traces").exists()
     assert re.search(r"3 failed, 2 passed", result.stdout)
     assert trace_info(out)["exit_status"] == 1
+
+
+def test_a_filter_edited_between_two_recordings_is_read_again(tmp_path):
+    """The recorder keeps the chain it loaded last (a recording per test
+    would parse it again for each); a filter whose text changed is loaded
+    anew."""
+    import tracesieve
+
+    filter_file = tmp_path / "f.toml"
+    program = "def secretive(value):\n    return value\n"
+    namespace = {}
+    exec(compile(program, str(tmp_path / "mod.py"), "exec"), namespace)
+    traces = []
+    for action in ("allow", "redact"):
+        filter_file.write_text(
+            '[meta]\nname = "f"\nversion = 1\n\n[scope]\ndefault_exec = "inherit"\ndefault_value_action = "inherit"\n\n'
+            f'[[scope.rules]]\nselector = "file:glob:**"\n\n[[scope.rules.value_patterns]]\nselector = "arg:value"\naction = "{action}"\n',
+            encoding="utf-8",
+        )
+        out = tmp_path / f"{action}.tsieve"
+        tracesieve.start(out, filters=[filter_file], discover=False)
+        namespace["secretive"]("abc")
+        tracesieve.stop()
+        traces.append(trace_info(out)["stats"]["redacted"].get("arg", 0))
+    assert traces == [0, 1]
