@@ -397,6 +397,10 @@ pub fn Timeline(props: &TimelineProps) -> Html {
         (Some(_), None) => RULER + lanes::HEADER,
         (None, _) => RULER + depth as f64 * LEVEL + 4.0,
     };
+    let headers = match (props.process, &props.lanes) {
+        (Some(_), Some(l)) => headers(l),
+        _ => Html::default(),
+    };
 
     html! {
         <div class="timeline">
@@ -413,6 +417,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                 <canvas ref={canvas} class="flame" style={format!("height:{height}px")}
                     {onmousedown} {onmousemove} {onmouseup} {onmouseleave}
                     data-testid="timeline"></canvas>
+                { headers }
             </div>
         </div>
     }
@@ -475,7 +480,25 @@ fn prepare(canvas: &HtmlCanvasElement, window: Window) -> Option<(CanvasRenderin
     Some((ctx, width))
 }
 
-/// Paints a set's lanes within `window`: each process's header, its
+/// The label of each process's header row, over the canvas.
+fn headers(lanes: &LanesView) -> Html {
+    let (ys, _, _) = lanes::layout(lanes, RULER, LEVEL);
+    lanes
+        .groups
+        .iter()
+        .zip(ys)
+        .map(|(group, y)| {
+            html! {
+                <div class="lane-header" data-testid="lane-header"
+                    data-process={group.process.to_string()} style={format!("top:{y}px")}>
+                    { group.label.clone() }
+                </div>
+            }
+        })
+        .collect()
+}
+
+/// Paints a set's lanes within `window`: each process's header row, its
 /// threads' names (when more than one) and frames; `selected` is a frame
 /// of a process.
 fn draw_lanes(
@@ -489,11 +512,10 @@ fn draw_lanes(
     };
     let Some(lanes) = lanes else { return };
     let (headers, placed, _) = lanes::layout(lanes, RULER, LEVEL);
-    for (group, y) in lanes.groups.iter().zip(headers) {
+    // The labels are the page's (see `headers`).
+    for y in headers {
         ctx.set_fill_style_str("#e5e7eb");
         ctx.fill_rect(0.0, y, width, lanes::HEADER);
-        ctx.set_fill_style_str("#111827");
-        let _ = ctx.fill_text(&group.label, 4.0, y + lanes::HEADER / 2.0);
     }
     let mut chosen = None;
     for p in placed {
