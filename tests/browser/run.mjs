@@ -537,6 +537,46 @@ test('several files dropped at once open as a trace set: switching process shows
   assert(summary.includes('started by program'), `summary: ${summary.slice(0, 300)}`);
 });
 
+test('the timeline of a trace set shows a lane group per process; a click in the child\'s selects the child and its frame', async () => {
+  const page = await open();
+  await dropAll(page, await forkingSet());
+  await page.waitForSelector('[data-testid=call-row]');
+  await page.click('text=Timeline');
+  const canvas = await page.waitForSelector('[data-testid=timeline]');
+  const headers = await waitFor('a lane group per process', async () => {
+    const texts = await page.$$eval('[data-testid=lane-header]', (els) => els.map((e) => e.textContent.trim()));
+    return texts.length === 2 && texts;
+  });
+  assert(/^\d+ program · .*forking\.py$/.test(headers[0]), `program header: ${headers[0]}`);
+  assert(/^\d+ fork · .*forking\.py$/.test(headers[1]), `child header: ${headers[1]}`);
+  await screenshot(page, 'set-timeline');
+  // The child's rows lie under its header, its frames wherever it ran on the set's clock.
+  const head = await (await page.$('[data-testid=lane-header][data-process="1"]')).boundingBox();
+  const box = await canvas.boundingBox();
+  const shown = () => page.$eval('[data-testid=process-select]', (s) => s.value);
+  let picked = false;
+  for (let i = 1; i < 40 && !picked; i++) {
+    for (let depth = 0; depth < 4 && !picked; depth++) {
+      await page.mouse.click(box.x + (box.width * i) / 40, head.y + 20 + 18 * depth + 9);
+      await new Promise((ok) => setTimeout(ok, 60));
+      picked = (await shown()) === '1';
+    }
+  }
+  assert(picked, 'no frame of the child picked');
+  const label = await waitFor('the child\'s frame shown', async () => {
+    const text = await page.$('[data-testid=source-view] .src-line.current') && await page.textContent('.source-head .label');
+    return text || false;
+  });
+  // Both groups are still shown, the window kept.
+  assert((await page.$$('[data-testid=lane-header]')).length === 2, 'lane groups lost');
+  await screenshot(page, 'set-timeline-child-picked');
+  await page.click('text=Call tree');
+  const rows = await rowLabels(page);
+  assert(rows.includes('child_work') && !rows.includes('wait_for_child'), `child rows: ${rows}`);
+  const selected = await page.textContent('[data-testid=call-row].selected .label');
+  assert(selected === label, `selected row ${selected}, source ${label}`);
+});
+
 test('the file button opens several files as a trace set', async () => {
   const page = await open();
   const child = (await readdir(join(tracesDir, 'forking.tsieve.d'))).find((n) => n.endsWith('.tsieve'));

@@ -23,6 +23,7 @@
 //!  |                         (FilterOk {gen} when no trace is open)
 //!  | Rows {tree} ->       <- Rows          (the tree rows the page shows)
 //!  | Timeline {window} -> <- Timeline      (the frames the flame chart paints)
+//!  | Lanes {window} ->    <- Lanes         (the same, for every process of a set)
 //!  | Frame {key} ->       <- Frame {key, frame}
 //!  | Why {code, value} -> <- Why {why}
 //!  | Download ->          <- DownloadPart* then Download {name, bytes}
@@ -72,6 +73,8 @@ pub enum Request {
         process: u32,
         /// The rows to send with its view.
         tree: TreeQuery,
+        /// A frame of that process to select (and reveal) in its view.
+        selected: Option<NodeKey>,
     },
     /// Re-filter and relabel the open trace with this state.
     Playground {
@@ -89,6 +92,10 @@ pub enum Request {
     Rows(TreeQuery),
     /// The frames a flame chart paints.
     Timeline(TimelineQuery),
+    /// The frames the timeline paints for every thread of every process
+    /// of the set (the query's window is on the set's clock; its thread is
+    /// not used).
+    Lanes(TimelineQuery),
     /// Cut out the steps of one frame of the displayed trace.
     Frame {
         /// The frame.
@@ -202,6 +209,43 @@ pub struct TimelineView {
     pub frames: Vec<PaintedFrame>,
 }
 
+/// What the timeline of a set paints: one group of lanes per process, in
+/// process-tree order, each lane painted as [`TimelineView`] is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LanesView {
+    /// The query (its generation that of the process shown).
+    pub query: TimelineQuery,
+    /// The processes.
+    pub groups: Vec<LaneGroup>,
+}
+
+/// The lanes of one process of a set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LaneGroup {
+    /// The process (an index into [`Opened::processes`]).
+    pub process: u32,
+    /// Its label, as the process selector shows it.
+    pub label: String,
+    /// One lane per thread, in displayed order.
+    pub lanes: Vec<Lane>,
+    /// The labels of the codes its painted frames are of, by displayed
+    /// code index (another process's codes are not in the page's view).
+    pub codes: Vec<(u32, String)>,
+}
+
+/// One thread's lane in a [`LaneGroup`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lane {
+    /// The thread (displayed index in its process).
+    pub thread: u32,
+    /// Its name.
+    pub name: String,
+    /// The deepest depth, plus one.
+    pub depth: u32,
+    /// The frames, in painting order, their times on the set's clock.
+    pub frames: Vec<PaintedFrame>,
+}
+
 /// A frame the flame chart paints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaintedFrame {
@@ -261,6 +305,8 @@ pub enum Response {
     Rows(Box<RowsView>),
     /// The frames a flame chart paints.
     Timeline(Box<TimelineView>),
+    /// The frames the timeline paints for every process of the set.
+    Lanes(Box<LanesView>),
     /// The playground's filters load (answers a playground request made
     /// while no trace is open: there is nothing to re-filter).
     FilterOk {

@@ -28,13 +28,14 @@
 use crate::calltree::{Anchor, Exit, NodeKey};
 use crate::index::{CallIndex, IndexBuilder, Profile, ShownTree, NONE};
 use crate::protocol::{
-    CodeView, FilterProblem, FilterSummary, Opened, PaintedFrame, PlaygroundState, ProcessView,
-    RefilterReport, Request, Response, Revealed, RowView, RowsView, SkippedCode, SourceView,
-    StatsSummary, ThreadView, TimelineQuery, TimelineView, TraceSummary, TraceView, TreeQuery,
-    ValueRef, ValueWhyView, WhyView, MAX_SKIPPED,
+    CodeView, FilterProblem, FilterSummary, Lane, LaneGroup, LanesView, Opened, PaintedFrame,
+    PlaygroundState, ProcessView, RefilterReport, Request, Response, Revealed, RowView, RowsView,
+    SkippedCode, SourceView, StatsSummary, ThreadView, TimelineQuery, TimelineView, TraceSummary,
+    TraceView, TreeQuery, ValueRef, ValueWhyView, WhyView, MAX_SKIPPED,
 };
 use crate::set::{self, Member};
 use crate::steps::{Frame, Moment, Role, ValueView, MAX_STEPS};
+use std::collections::BTreeSet;
 use std::io::{self, BufReader, Read, Write};
 use tracesieve_engine::trace::decode::Keep;
 use tracesieve_engine::trace::index::{ChunkEntry, ChunkReplayer};
@@ -195,8 +196,12 @@ impl Session {
                     self.open(names, tree, files, out)
                 }
             }
-            Request::Process { process, tree } => match self.open.as_mut() {
-                Some(open) => open.switch(process as usize, tree, out),
+            Request::Process {
+                process,
+                tree,
+                selected,
+            } => match self.open.as_mut() {
+                Some(open) => open.switch(process as usize, tree, selected, out),
                 None => out(no_trace()),
             },
             Request::Playground {
@@ -214,6 +219,10 @@ impl Session {
             },
             Request::Timeline(query) => match self.open.as_ref() {
                 Some(open) => out(Response::Timeline(Box::new(open.timeline(query)))),
+                None => out(no_trace()),
+            },
+            Request::Lanes(query) => match self.open.as_ref() {
+                Some(open) => out(Response::Lanes(Box::new(open.lanes(query)))),
                 None => out(no_trace()),
             },
             Request::Frame { key } => match self.shown_mut() {
@@ -329,15 +338,28 @@ impl OpenSet {
         Response::View(Box::new(view))
     }
 
-    /// Shows process `process`: its summary, then its view.
-    fn switch(&mut self, process: usize, query: TreeQuery, out: &mut dyn FnMut(Response)) {
-        if process >= self.traces.len() {
+    /// Shows process `process`: its summary, then its view, with frame
+    /// `selected` of it selected when it is there.
+    fn switch(
+        &mut self,
+        process: usize,
+        query: TreeQuery,
+        selected: Option<NodeKey>,
+        out: &mut dyn FnMut(Response),
+    ) {
+        let Some(trace) = self.traces.get(process) else {
             return out(bad_request("no such process in the set"));
-        }
+        };
+        let anchor = selected.and_then(|key| {
+            trace
+                .shown
+                .tree
+                .anchor(&trace.index, key.thread as usize, key.node)
+        });
         self.current = process;
         out(Response::Switched(Box::new(self.opened())));
         let generation = self.traces[process].shown.generation;
-        out(self.view(generation, query, None));
+        out(self.view(generation, query, anchor));
     }
 
     /// Re-filters and relabels every process with `state`: the chain is
@@ -402,6 +424,41 @@ impl OpenSet {
             frame.t1 += offset;
         }
         view
+    }
+
+    /// The frames the timeline paints for `query` (on the set's clock) in
+    /// every thread of every process, a group of lanes per process.
+    fn lanes(&self, query: TimelineQuery) -> LanesView {
+        let groups = self
+            .traces
+            .iter()
+            .zip(&self.processes)
+            .enumerate()
+            .map(|(i, (trace, process))| {
+                let offset = process.offset_ns;
+                let own = TimelineQuery {
+                    t0: query.t0 - offset as f64,
+                    t1: query.t1 - offset as f64,
+                    ..query.clone()
+                };
+                let mut group = trace.lane_group(&own);
+                group.process = i as u32;
+                group.label = process.label.clone();
+                for frame in group.lanes.iter_mut().flat_map(|l| &mut l.frames) {
+                    frame.t0 += offset;
+                    frame.t1 += offset;
+                }
+                group
+            })
+            .collect();
+        let generation = self.traces[self.current].shown.generation;
+        LanesView {
+            query: TimelineQuery {
+                generation,
+                ..query
+            },
+            groups,
+        }
     }
 }
 
@@ -1031,6 +1088,47 @@ impl OpenTrace {
             Vec::new()
         };
         TimelineView { query, frames }
+    }
+
+    /// The lanes of every thread for `query` (on this trace's clock), with
+    /// the labels of the codes painted.
+    fn lane_group(&self, query: &TimelineQuery) -> LaneGroup {
+        let lanes: Vec<Lane> = self
+            .shown
+            .tree
+            .threads
+            .iter()
+            .enumerate()
+            .map(|(thread, t)| Lane {
+                thread: thread as u32,
+                name: self.index.threads[t.slot].name.clone(),
+                depth: t.depth,
+                frames: self
+                    .timeline(TimelineQuery {
+                        thread: thread as u32,
+                        ..query.clone()
+                    })
+                    .frames,
+            })
+            .collect();
+        let painted: BTreeSet<u32> = lanes
+            .iter()
+            .flat_map(|l| l.frames.iter().map(|f| f.code))
+            .collect();
+        let codes = if painted.is_empty() {
+            Vec::new()
+        } else {
+            let labels = relabel(self.shown_tables(), &self.shown.naming);
+            painted
+                .into_iter()
+                .filter_map(|c| Some((c, labels.get(c as usize)?.label.clone())))
+                .collect()
+        };
+        LaneGroup {
+            lanes,
+            codes,
+            ..LaneGroup::default()
+        }
     }
 
     /// Decodes chunk `chunk` again into the cache, unless it is there.
@@ -2160,6 +2258,98 @@ mod tests {
         assert!(matches!(out[0], Response::Download { .. }));
     }
 
+    #[test]
+    fn the_lanes_of_a_set_are_each_process_threads_on_the_set_clock() {
+        let parent = member_of(recorded(), 10, 1, ProcessStart::Program, 1_000);
+        let child = member_of(busy(400), 11, 10, ProcessStart::Fork, 1_003);
+        let mut session = Session::new();
+        let out = open_set(
+            &mut session,
+            vec![("app.tsieve", parent.clone()), ("11.tsieve", child.clone())],
+        );
+        let whole = view(out.last().unwrap()).clone();
+        let (mut alone_child, out) = opened(child);
+        let c = view(out.last().unwrap()).clone();
+        let query = |t0: f64, t1: f64, width: f64| TimelineQuery {
+            generation: 0,
+            thread: 0,
+            t0,
+            t1,
+            width,
+        };
+        let lanes =
+            |session: &mut Session, q: TimelineQuery| match &run(session, Request::Lanes(q))[0] {
+                Response::Lanes(l) => (**l).clone(),
+                other => panic!("{other:?}"),
+            };
+        let all = lanes(
+            &mut session,
+            query(whole.start_t as f64, whole.end_t as f64, 800.0),
+        );
+        let labels: Vec<&str> = all.groups.iter().map(|g| g.label.as_str()).collect();
+        assert_eq!(labels, vec!["10 program · pay.py", "11 fork · pay.py"]);
+        assert_eq!(all.groups[1].process, 1);
+        // The child's group: each of its threads as its own timeline paints
+        // it, 3 ms later, with the labels of the codes painted.
+        let kid = &all.groups[1];
+        assert_eq!(kid.lanes.len(), c.threads.len());
+        for (lane, thread) in kid.lanes.iter().zip(&c.threads) {
+            assert_eq!(
+                (lane.thread, &lane.name, lane.depth),
+                (thread.thread, &thread.name, thread.depth)
+            );
+            let own = match &run(
+                &mut alone_child,
+                Request::Timeline(TimelineQuery {
+                    thread: lane.thread,
+                    ..query(whole.start_t as f64 - 3e6, whole.end_t as f64 - 3e6, 800.0)
+                }),
+            )[0]
+            {
+                Response::Timeline(t) => t.frames.clone(),
+                other => panic!("{other:?}"),
+            };
+            assert!(!own.is_empty());
+            assert_eq!(own.len(), lane.frames.len());
+            assert!(own.iter().zip(&lane.frames).all(|(a, b)| a.node == b.node
+                && a.code == b.code
+                && a.t0 + 3_000_000 == b.t0
+                && a.t1 + 3_000_000 == b.t1));
+            for f in &lane.frames {
+                let label = kid.codes.iter().find(|(code, _)| *code == f.code);
+                assert_eq!(label.map(|(_, l)| l), Some(&c.codes[f.code as usize].label));
+            }
+        }
+        // Only what is painted: a narrow chart gets fewer frames, a window
+        // before the child started none of its.
+        let (c0, c1) = (c.start_t as f64 + 3e6, c.end_t as f64 + 3e6);
+        let count = |l: &LanesView, g: usize| -> usize {
+            l.groups[g].lanes.iter().map(|l| l.frames.len()).sum()
+        };
+        let wide = lanes(&mut session, query(c0, c1, 4000.0));
+        let narrow = lanes(&mut session, query(c0, c1, 20.0));
+        assert!(count(&narrow, 1) < count(&wide, 1));
+        let early = lanes(&mut session, query(0.0, 1e6, 800.0));
+        assert_eq!(count(&early, 1), 0);
+        assert!(early.groups[1].codes.is_empty());
+
+        // A click on a child's frame: the child is shown, that frame selected.
+        let key = NodeKey {
+            thread: kid.lanes[0].thread,
+            node: kid.lanes[0].frames[0].node,
+        };
+        let out = run(
+            &mut session,
+            Request::Process {
+                process: 1,
+                tree: rows_query(0),
+                selected: Some(key),
+            },
+        );
+        assert_eq!(opened_of(&out).process, 1);
+        assert_eq!(view(&out[1]).selected, Some(key));
+    }
+
     /// A trace of a set: `trace` as process `pid` (child of `parent`),
     /// started `start` ms after the epoch.
     fn member_of(
@@ -2269,6 +2459,7 @@ mod tests {
             Request::Process {
                 process: 1,
                 tree: rows_query(0),
+                selected: None,
             },
         );
         assert_eq!(opened_of(&out).process, 1);
@@ -2320,6 +2511,7 @@ mod tests {
             Request::Process {
                 process: 0,
                 tree: rows_query(0),
+                selected: None,
             },
         );
         assert_eq!(view(&out[1]).generation, 3);
@@ -2328,6 +2520,7 @@ mod tests {
             Request::Process {
                 process: 2,
                 tree: rows_query(0),
+                selected: None,
             },
         );
         assert!(matches!(out[0], Response::Failed { .. }));

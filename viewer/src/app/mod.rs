@@ -2,6 +2,7 @@
 //! them to the worker. [`App`] holds the state; the components draw it.
 
 mod dom;
+mod lanes;
 mod playground;
 mod shared;
 mod source;
@@ -14,8 +15,8 @@ pub mod worker;
 use crate::calltree::NodeKey;
 use crate::format;
 use crate::protocol::{
-    FilterProblem, Opened, PlaygroundState, ProcessView, Request, Response, RowsView, SourceView,
-    TimelineQuery, TimelineView, TraceView, TreeQuery, ValueRef, WhyView,
+    FilterProblem, LanesView, Opened, PlaygroundState, ProcessView, Request, Response, RowsView,
+    SourceView, TimelineQuery, TimelineView, TraceView, TreeQuery, ValueRef, WhyView,
 };
 use crate::share;
 use crate::steps::{Frame, Moment, StepKind};
@@ -117,6 +118,9 @@ pub enum Msg {
     Window(TimelineQuery),
     /// A frame was selected (with its displayed code).
     Select(NodeKey, u32),
+    /// A frame of a process of the set was picked on the timeline (with
+    /// its displayed code): that process is shown, the frame selected.
+    Pick(usize, NodeKey, u32),
     /// A step was picked.
     Step(usize),
     /// Go to a step of a frame (selecting the frame).
@@ -176,6 +180,8 @@ pub struct App {
     scroll_to: Option<(u64, u32)>,
     /// The frames the timeline paints, and the last window asked for.
     painted: Option<Shared<TimelineView>>,
+    /// Of a set, the lanes of every process the timeline paints instead.
+    lanes: Option<Shared<LanesView>>,
     window_asked: Option<TimelineQuery>,
     /// A window asked for while the worker still paints another: asked
     /// for once it answers (wheel zooms come faster than a whole thread of
@@ -240,6 +246,7 @@ impl Component for App {
             asked: None,
             scroll_to: None,
             painted: None,
+            lanes: None,
             window_asked: None,
             window_waiting: None,
             window_busy: false,
@@ -387,6 +394,7 @@ impl Component for App {
                 self.post(Request::Process {
                     process: process as u32,
                     tree,
+                    selected: None,
                 });
             }
             Msg::Thread(thread) => {
@@ -426,7 +434,7 @@ impl Component for App {
                         return false;
                     }
                     self.window_busy = true;
-                    self.post(Request::Timeline(query));
+                    self.post_window(query);
                 }
                 return false;
             }
@@ -435,6 +443,27 @@ impl Component for App {
                     return false;
                 }
                 self.select(key, code);
+            }
+            Msg::Pick(process, key, code) => {
+                let Some(shown) = self.opened.as_ref().map(|o| o.process) else {
+                    return false;
+                };
+                if process == shown {
+                    if self.selected == Some(key) {
+                        return false;
+                    }
+                    self.select(key, code);
+                } else {
+                    self.clear_selection();
+                    self.search.clear();
+                    self.epoch += 1;
+                    let tree = self.first_rows_query();
+                    self.post(Request::Process {
+                        process: process as u32,
+                        tree,
+                        selected: Some(key),
+                    });
+                }
             }
             Msg::Step(step) => self.step = step,
             Msg::Go(at) => {
@@ -638,6 +667,24 @@ impl App {
         }
     }
 
+    /// Asks for the frames the timeline paints for `query`: of the thread
+    /// shown, or of a set of more than one process, the lanes of every one.
+    fn post_window(&mut self, query: TimelineQuery) {
+        if self.set_shown().is_some() {
+            self.post(Request::Lanes(query));
+        } else {
+            self.post(Request::Timeline(query));
+        }
+    }
+
+    /// The process shown, when a set of more than one process is open.
+    fn set_shown(&self) -> Option<usize> {
+        self.opened
+            .as_ref()
+            .filter(|o| o.processes.len() > 1)
+            .map(|o| o.process)
+    }
+
     /// Selects frame `key` (of displayed code `code`) and asks for its steps.
     fn select(&mut self, key: NodeKey, code: u32) {
         if key.thread as usize != self.thread {
@@ -822,6 +869,7 @@ impl App {
                 self.selected_code = None;
                 self.frame = None;
                 self.painted = None;
+                self.lanes = None;
                 self.window_asked = None;
                 self.window_waiting = None;
                 self.view = Some(Shared::new(view));
@@ -844,11 +892,21 @@ impl App {
                 }
             }
             Response::Rows(rows) => self.take_rows(*rows),
+            Response::Lanes(lanes) => {
+                self.window_busy = false;
+                if let Some(query) = self.window_waiting.take() {
+                    self.window_busy = true;
+                    self.post_window(query);
+                }
+                if lanes.query.generation == self.view_generation {
+                    self.lanes = Some(Shared::new(*lanes));
+                }
+            }
             Response::Timeline(painted) => {
                 self.window_busy = false;
                 if let Some(query) = self.window_waiting.take() {
                     self.window_busy = true;
-                    self.post(Request::Timeline(query));
+                    self.post_window(query);
                 }
                 if painted.query.generation == self.view_generation {
                     self.painted = Some(Shared::new(*painted));
@@ -939,6 +997,7 @@ impl App {
             )
         });
         let on_select = link.callback(|(key, code): (NodeKey, u32)| Msg::Select(key, code));
+        let on_pick = link.callback(|(process, key, code)| Msg::Pick(process, key, code));
         let on_why_code = link.callback(|code: u32| Msg::Why(code, None));
         let selected_code = self
             .selected_code
@@ -993,6 +1052,7 @@ impl App {
                         Tab::Timeline => html! {
                             <Timeline view={view.clone()} thread={self.thread} selected={self.selected}
                                 painted={self.painted.clone()} on_select={on_select.clone()}
+                                process={self.set_shown()} lanes={self.lanes.clone()} {on_pick}
                                 on_window={link.callback(Msg::Window)} />
                         },
                         Tab::Summary => html! {

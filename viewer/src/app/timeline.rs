@@ -1,13 +1,16 @@
-//! The timeline: a flame chart of one thread on a canvas. The wheel zooms
-//! around the pointer, dragging pans, a click selects the frame under it.
-//! The worker says which frames to paint for the window shown (frames
-//! narrower than two pixels once per pixel column and depth); the page
-//! never holds the tree.
+//! The timeline: a flame chart of one thread on a canvas, or for a set of
+//! processes a group of lanes per process (every thread of each) on the
+//! set's clock. The wheel zooms around the pointer, dragging pans, a click
+//! selects the frame under it (and, in a set, its process). The worker
+//! says which frames to paint for the window shown (frames narrower than
+//! two pixels once per pixel column and depth); the page never holds the
+//! tree.
 
+use super::lanes;
 use super::shared::Shared;
 use crate::calltree::NodeKey;
 use crate::format;
-use crate::protocol::{TimelineQuery, TimelineView, TraceView};
+use crate::protocol::{LanesView, PaintedFrame, TimelineQuery, TimelineView, TraceView};
 use gloo_events::{EventListener, EventListenerOptions};
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, WheelEvent};
@@ -33,6 +36,13 @@ pub struct TimelineProps {
     pub painted: Option<Shared<TimelineView>>,
     /// A frame was clicked: its key and code.
     pub on_select: Callback<(NodeKey, u32)>,
+    /// Of a set of more than one process: the process shown (its frames
+    /// are the ones `selected` names). Then the chart is of every process.
+    pub process: Option<usize>,
+    /// Then, the lanes to paint, as the worker last sent them.
+    pub lanes: Option<Shared<LanesView>>,
+    /// Then, a frame was clicked: its process, key and code.
+    pub on_pick: Callback<(usize, NodeKey, u32)>,
     /// The window shown changed: the frames to paint for it are needed.
     pub on_window: Callback<TimelineQuery>,
 }
@@ -113,6 +123,16 @@ impl Click {
     /// time clicked, or else the one painted under the pointer (a frame
     /// narrower than a pixel stands for the others in its pixel column).
     fn hit(&self, painted: &TimelineView, thread: usize) -> Option<(NodeKey, u32)> {
+        let f = self.frame(&painted.frames)?;
+        let key = NodeKey {
+            thread: thread as u32,
+            node: f.node,
+        };
+        Some((key, f.code))
+    }
+
+    /// The frame of `frames` clicked, as [`Click::hit`] finds it.
+    fn frame<'f>(&self, frames: &'f [PaintedFrame]) -> Option<&'f PaintedFrame> {
         let Click {
             depth,
             x,
@@ -121,8 +141,7 @@ impl Click {
         } = *self;
         let scale = width / window.span();
         let at = (window.t0 + x / scale).max(0.0) as u64;
-        let frames = &painted.frames;
-        let f = frames
+        frames
             .iter()
             .rev()
             .find(|f| f.depth == depth && f.t0 <= at && f.t1 >= at)
@@ -132,12 +151,7 @@ impl Click {
                     let x1 = ((f.t1 as f64 - window.t0) * scale).min(width + 1.0);
                     f.depth == depth && x0.floor() <= x && x < x0 + (x1 - x0).max(1.0) + 1.0
                 })
-            })?;
-        let key = NodeKey {
-            thread: thread as u32,
-            node: f.node,
-        };
-        Some((key, f.code))
+            })
     }
 }
 
@@ -157,11 +171,17 @@ pub fn Timeline(props: &TimelineProps) -> Html {
     let drag = use_mut_ref(|| Option::<Drag>::None);
     let extent = Extent::of(&props.view);
 
-    // A new trace or thread: show all of it.
+    // A new trace or thread: show all of it. A set keeps the window while
+    // another of its processes is shown, until its extent changes.
     {
         let window = window.clone();
-        use_effect_with((props.view.clone(), props.thread), move |(view, _)| {
-            window.set(Window::whole(view));
+        let view = props.view.clone();
+        let shown = props
+            .process
+            .is_none()
+            .then(|| (view.clone(), props.thread));
+        use_effect_with((shown, extent), move |_| {
+            window.set(Window::whole(&view));
         });
     }
 
@@ -195,9 +215,18 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                 *window,
                 props.selected,
                 props.painted.clone(),
+                props.process,
+                props.lanes.clone(),
             ),
-            move |(view, thread, window, selected, painted)| {
+            move |(view, thread, window, selected, painted, process, lanes)| {
                 if let Some(canvas) = canvas.cast::<HtmlCanvasElement>() {
+                    if let Some(process) = process {
+                        let lanes = lanes
+                            .as_ref()
+                            .filter(|l| l.query.generation == view.generation);
+                        let selected = selected.map(|key| (*process, key));
+                        return draw_lanes(&canvas, lanes, *window, selected);
+                    }
                     let painted = painted.as_ref().filter(|p| {
                         p.query.generation == view.generation && p.query.thread == *thread as u32
                     });
@@ -300,6 +329,9 @@ pub fn Timeline(props: &TimelineProps) -> Html {
         let thread = props.thread;
         let on_select = props.on_select.clone();
         let pending = pending.clone();
+        let set = props.process.is_some();
+        let lanes = props.lanes.clone();
+        let on_pick = props.on_pick.clone();
         Callback::from(move |e: MouseEvent| {
             let Some(d) = drag.borrow_mut().take() else {
                 return;
@@ -310,6 +342,13 @@ pub fn Timeline(props: &TimelineProps) -> Html {
             let width = canvas
                 .cast::<HtmlCanvasElement>()
                 .map_or(1.0, |c| c.client_width().max(1) as f64);
+            if set {
+                let lanes = lanes.as_ref().filter(|l| l.query.generation == generation);
+                if let Some(pick) = lanes.and_then(|l| pick(l, &e, width, *window)) {
+                    on_pick.emit(pick);
+                }
+                return;
+            }
             let y = e.offset_y() as f64 - RULER;
             if y < 0.0 {
                 return;
@@ -353,7 +392,15 @@ pub fn Timeline(props: &TimelineProps) -> Html {
         .threads
         .get(props.thread)
         .map_or(1, |t| t.depth.max(1));
-    let height = RULER + depth as f64 * LEVEL + 4.0;
+    let height = match (props.process, &props.lanes) {
+        (Some(_), Some(l)) => lanes::layout(l, RULER, LEVEL).2 + 4.0,
+        (Some(_), None) => RULER + lanes::HEADER,
+        (None, _) => RULER + depth as f64 * LEVEL + 4.0,
+    };
+    let headers = match (props.process, &props.lanes) {
+        (Some(_), Some(l)) => headers(l),
+        _ => Html::default(),
+    };
 
     html! {
         <div class="timeline">
@@ -370,37 +417,49 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                 <canvas ref={canvas} class="flame" style={format!("height:{height}px")}
                     {onmousedown} {onmousemove} {onmouseup} {onmouseleave}
                     data-testid="timeline"></canvas>
+                { headers }
             </div>
         </div>
     }
 }
 
-/// Paints the flame chart of `thread` within `window`: the frames the
-/// worker sent (`painted`), if they are for this thread.
-fn draw(
-    canvas: &HtmlCanvasElement,
-    view: &TraceView,
-    painted: Option<&Shared<TimelineView>>,
-    thread: usize,
+/// The frame of a set's lanes under the pointer: its process, key and code.
+fn pick(
+    lanes: &LanesView,
+    e: &MouseEvent,
+    width: f64,
     window: Window,
-    selected: Option<NodeKey>,
-) {
-    if view.threads.get(thread).is_none() {
-        return;
-    }
+) -> Option<(usize, NodeKey, u32)> {
+    let (placed, depth) = lanes::at(lanes, RULER, LEVEL, e.offset_y() as f64)?;
+    let group = lanes.groups.get(placed.group)?;
+    let lane = group.lanes.get(placed.lane)?;
+    let click = Click {
+        depth,
+        x: e.offset_x() as f64,
+        width,
+        window,
+    };
+    let f = click.frame(&lane.frames)?;
+    let key = NodeKey {
+        thread: lane.thread,
+        node: f.node,
+    };
+    Some((group.process as usize, key, f.code))
+}
+
+/// A 2D context for `canvas`, sized to its CSS box (at the device's pixel
+/// ratio), cleared, with the ruler for `window` drawn; and its width.
+fn prepare(canvas: &HtmlCanvasElement, window: Window) -> Option<(CanvasRenderingContext2d, f64)> {
     let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
     let width = canvas.client_width().max(1) as f64;
     let height = canvas.client_height().max(1) as f64;
     canvas.set_width((width * ratio) as u32);
     canvas.set_height((height * ratio) as u32);
-    let Some(ctx) = canvas
+    let ctx = canvas
         .get_context("2d")
         .ok()
         .flatten()
-        .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
-    else {
-        return;
-    };
+        .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())?;
     let _ = ctx.scale(ratio, ratio);
     ctx.clear_rect(0.0, 0.0, width, height);
     ctx.set_font("11px system-ui, sans-serif");
@@ -418,10 +477,78 @@ fn draw(
         let tx = if i == 4 { x - 60.0 } else { x + 3.0 };
         let _ = ctx.fill_text(&text, tx.max(2.0), RULER / 2.0 - 1.0);
     }
+    Some((ctx, width))
+}
 
+/// The label of each process's header row, over the canvas.
+fn headers(lanes: &LanesView) -> Html {
+    let (ys, _, _) = lanes::layout(lanes, RULER, LEVEL);
+    lanes
+        .groups
+        .iter()
+        .zip(ys)
+        .map(|(group, y)| {
+            html! {
+                <div class="lane-header" data-testid="lane-header"
+                    data-process={group.process.to_string()} style={format!("top:{y}px")}>
+                    { group.label.clone() }
+                </div>
+            }
+        })
+        .collect()
+}
+
+/// Paints a set's lanes within `window`: each process's header row, its
+/// threads' names (when more than one) and frames; `selected` is a frame
+/// of a process.
+fn draw_lanes(
+    canvas: &HtmlCanvasElement,
+    lanes: Option<&Shared<LanesView>>,
+    window: Window,
+    selected: Option<(usize, NodeKey)>,
+) {
+    let Some((ctx, width)) = prepare(canvas, window) else {
+        return;
+    };
+    let Some(lanes) = lanes else { return };
+    let (headers, placed, _) = lanes::layout(lanes, RULER, LEVEL);
+    // The labels are the page's (see `headers`).
+    for y in headers {
+        ctx.set_fill_style_str("#e5e7eb");
+        ctx.fill_rect(0.0, y, width, lanes::HEADER);
+    }
+    let mut chosen = None;
+    for p in placed {
+        let group = &lanes.groups[p.group];
+        let lane = &group.lanes[p.lane];
+        if let Some(y) = p.name_y {
+            ctx.set_fill_style_str("#6b7280");
+            let _ = ctx.fill_text(&lane.name, 4.0, y + lanes::THREAD / 2.0);
+        }
+        let selected = selected
+            .filter(|(process, key)| {
+                *process == group.process as usize && key.thread == lane.thread
+            })
+            .map(|(_, key)| key.node);
+        let label = |f: &PaintedFrame| lanes::label(&group.codes, f).unwrap_or("?").to_string();
+        chosen = paint_frames(&ctx, &lane.frames, p.y, width, window, label, selected).or(chosen);
+    }
+    outline(&ctx, chosen);
+}
+
+/// Paints `frames` with depth 0 at `top`, each labelled by `label` when
+/// wide enough; where the frame `selected` (a node) is, if painted.
+fn paint_frames(
+    ctx: &CanvasRenderingContext2d,
+    frames: &[PaintedFrame],
+    top: f64,
+    width: f64,
+    window: Window,
+    label: impl Fn(&PaintedFrame) -> String,
+    selected: Option<u32>,
+) -> Option<(f64, f64, f64)> {
     let scale = width / window.span();
     let mut chosen = None;
-    let frames = painted.map_or(&[][..], |p| p.frames.as_slice());
     for node in frames {
         if (node.t1 as f64) < window.t0 || (node.t0 as f64) > window.t1 {
             continue;
@@ -429,14 +556,11 @@ fn draw(
         let x0 = ((node.t0 as f64 - window.t0) * scale).max(-1.0);
         let x1 = ((node.t1 as f64 - window.t0) * scale).min(width + 1.0);
         let w = (x1 - x0).max(1.0);
-        let y = RULER + node.depth as f64 * LEVEL;
+        let y = top + node.depth as f64 * LEVEL;
         ctx.set_fill_style_str(&color(node.code));
         ctx.fill_rect(x0, y + 1.0, w, LEVEL - 2.0);
         if w > 28.0 {
-            let label = view
-                .codes
-                .get(node.code as usize)
-                .map_or("?", |c| c.label.as_str());
+            let label = label(node);
             let fits = ((w - 6.0) / 6.5) as usize;
             let text: String = if label.chars().count() > fits {
                 label
@@ -445,25 +569,55 @@ fn draw(
                     .chain(['…'])
                     .collect()
             } else {
-                label.to_string()
+                label
             };
             ctx.set_fill_style_str("#111827");
             let _ = ctx.fill_text(&text, x0.max(0.0) + 3.0, y + LEVEL / 2.0);
         }
-        if selected
-            == Some(NodeKey {
-                thread: thread as u32,
-                node: node.node,
-            })
-        {
+        if selected == Some(node.node) {
             chosen = Some((x0, y, w));
         }
     }
+    chosen
+}
+
+/// Outlines the selected frame, where [`paint_frames`] found it.
+fn outline(ctx: &CanvasRenderingContext2d, chosen: Option<(f64, f64, f64)>) {
     if let Some((x, y, w)) = chosen {
         ctx.set_stroke_style_str("#111827");
         ctx.set_line_width(2.0);
         ctx.stroke_rect(x, y + 1.0, w, LEVEL - 2.0);
     }
+}
+
+/// Paints the flame chart of `thread` within `window`: the frames the
+/// worker sent (`painted`), if they are for this thread.
+fn draw(
+    canvas: &HtmlCanvasElement,
+    view: &TraceView,
+    painted: Option<&Shared<TimelineView>>,
+    thread: usize,
+    window: Window,
+    selected: Option<NodeKey>,
+) {
+    if view.threads.get(thread).is_none() {
+        return;
+    }
+    let Some((ctx, width)) = prepare(canvas, window) else {
+        return;
+    };
+    let frames = painted.map_or(&[][..], |p| p.frames.as_slice());
+    let label = |f: &PaintedFrame| {
+        view.codes
+            .get(f.code as usize)
+            .map_or("?", |c| c.label.as_str())
+            .to_string()
+    };
+    let selected = selected
+        .filter(|key| key.thread == thread as u32)
+        .map(|key| key.node);
+    let chosen = paint_frames(&ctx, frames, RULER, width, window, label, selected);
+    outline(&ctx, chosen);
 }
 
 /// A stable pastel colour per code object.
