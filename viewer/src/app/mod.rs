@@ -637,6 +637,16 @@ impl App {
         self.collapsed = Shared::new(HashSet::new());
     }
 
+    /// The worker answered a window: the one asked for meanwhile, if any,
+    /// is asked for now.
+    fn window_answered(&mut self) {
+        self.window_busy = false;
+        if let Some(query) = self.window_waiting.take() {
+            self.window_busy = true;
+            self.post_window(query);
+        }
+    }
+
     /// The first rows of thread 0, nothing collapsed: what a newly shown
     /// trace or process starts with.
     fn first_rows_query(&self) -> TreeQuery {
@@ -893,21 +903,13 @@ impl App {
             }
             Response::Rows(rows) => self.take_rows(*rows),
             Response::Lanes(lanes) => {
-                self.window_busy = false;
-                if let Some(query) = self.window_waiting.take() {
-                    self.window_busy = true;
-                    self.post_window(query);
-                }
+                self.window_answered();
                 if lanes.query.generation == self.view_generation {
                     self.lanes = Some(Shared::new(*lanes));
                 }
             }
             Response::Timeline(painted) => {
-                self.window_busy = false;
-                if let Some(query) = self.window_waiting.take() {
-                    self.window_busy = true;
-                    self.post_window(query);
-                }
+                self.window_answered();
                 if painted.query.generation == self.view_generation {
                     self.painted = Some(Shared::new(*painted));
                 }
