@@ -70,10 +70,10 @@ struct Frame {
     code: Rc<RecordedCode>,
     /// Raw encodings of the values written for this frame, to write only changes.
     previous: FxHashMap<Name, Value>,
-    /// Its locals were read as a dict that the frame object keeps
-    /// (`f_locals` on 3.11 and 3.12): read again when the frame exits, so
-    /// that the dict holds nothing the function no longer holds.
-    holds_locals: bool,
+    /// The dict of its locals that the frame object keeps once they are
+    /// read (`f_locals` on 3.11 and 3.12), let go when the frame exits
+    /// (see [`release_locals`]).
+    locals: Option<Py<PyDict>>,
 }
 
 impl Frame {
@@ -81,7 +81,7 @@ impl Frame {
         Frame {
             code,
             previous,
-            holds_locals: false,
+            locals: None,
         }
     }
 }
@@ -689,14 +689,16 @@ impl Session {
         if !frame.is_null() {
             let Snapshot {
                 values: current,
-                holds_locals,
+                kept_locals,
             } = self.snapshot(py, &rc, frame)?;
             let state = self
                 .threads
                 .get_mut(&ident)
                 .expect("top() found the thread");
             let top = state.frames.last_mut().expect("top() found a frame");
-            top.holds_locals |= holds_locals;
+            if kept_locals.is_some() {
+                top.locals = kept_locals;
+            }
             let previous = &mut top.previous;
             for (kind, name, raw) in current {
                 if previous.get(&name) == Some(&raw) {
@@ -742,7 +744,10 @@ impl Session {
         let locals = frame_locals(py, frame)?;
         // A function's locals dict stays on its frame (3.11, 3.12); a
         // module body's is its globals.
-        let holds_locals = matches!(locals, Locals::Dict(_)) && !rc.module_level;
+        let kept_locals = match &locals {
+            Locals::Dict(dict) if !rc.module_level => Some(dict.clone().unbind()),
+            _ => None,
+        };
         let mut local_names = FxHashSet::default();
         let mut add = |name: Bound<'_, PyAny>, value: Bound<'_, PyAny>| {
             let Ok(name) = name.cast_exact::<PyString>() else {
@@ -785,7 +790,7 @@ impl Session {
         }
         Ok(Snapshot {
             values: out,
-            holds_locals,
+            kept_locals,
         })
     }
 
@@ -830,8 +835,8 @@ impl Session {
         if at_rest {
             self.seal_at_rest(t)?;
         }
-        if left.is_some_and(|f| f.holds_locals) {
-            release_locals(code.py(), frame());
+        if let Some(locals) = left.and_then(|f| f.locals) {
+            release_locals(code.py(), locals, frame());
         }
         Ok(Verdict::Record)
     }
@@ -999,11 +1004,11 @@ fn is_dunder(name: &str) -> bool {
 }
 
 /// What a line event read of a frame: raw encodings of its locals, then of
-/// the globals its code names, and whether the frame object now keeps a
-/// dict of its locals (see [`release_locals`]).
+/// the globals its code names, and the dict of its locals that the frame
+/// object now keeps, if it keeps one (see [`release_locals`]).
 struct Snapshot {
     values: Vec<(ValueKind, Name, Value)>,
-    holds_locals: bool,
+    kept_locals: Option<Py<PyDict>>,
 }
 
 /// A frame's locals, as far as they can be read without running the
@@ -1029,15 +1034,38 @@ impl<'py> Locals<'py> {
     }
 }
 
-/// Reads the locals of `frame`, about to exit, once more into the dict its
-/// frame object keeps (3.11, 3.12), so that the dict holds only what the
-/// function still holds: a name the function deleted after the last line
-/// event (`except E as e` ends by deleting `e`) would otherwise stay
-/// referenced from the frame, and an exception's traceback referring back
-/// to the frame would make a cycle only the garbage collector breaks, so
-/// that objects die later than under plain Python.
-fn release_locals(py: Python<'_>, frame: *mut ffi::PyFrameObject) {
-    if !frame.is_null() {
+/// Lets go of the dict of locals that reading them made `frame`, about to
+/// exit, keep (3.11, 3.12), so that objects live as long as under plain
+/// Python: a name the function bound or deleted after the last line event
+/// (`except E as e` ends by deleting `e`) would otherwise stay as it was
+/// read, and an exception's traceback referring back to the frame would
+/// make a cycle that only the garbage collector breaks.
+///
+/// When only the frame object holds the dict (the program never asked for
+/// `locals()` or `f_locals`), the dict is emptied and untracked, as it
+/// would be had nobody read it: a later read of `f_locals` fills it again
+/// from the frame, and the collector finds no extra object in a cycle
+/// through the frame (`gc.collect()` counts what plain Python counts).
+/// When the program holds it too, it is read once more, as a debugger's
+/// `f_locals` read at that moment would, so what the program sees stays
+/// true.
+fn release_locals(py: Python<'_>, locals: Py<PyDict>, frame: *mut ffi::PyFrameObject) {
+    let locals = locals.into_bound(py);
+    let raw = locals.as_ptr();
+    // The frame object's reference and `locals`.
+    const ONLY_THE_FRAME: isize = 2;
+    // SAFETY: `raw` is a live object.
+    if unsafe { ffi::Py_REFCNT(raw) } <= ONLY_THE_FRAME {
+        locals.clear();
+        // SAFETY: `raw` is a live, now empty dict; a dict tracks itself
+        // again when an object the collector tracks is put into it, as the
+        // collector's own untracking of dicts relies on.
+        unsafe {
+            if ffi::PyObject_GC_IsTracked(raw) == 1 {
+                ffi::PyObject_GC_UnTrack(raw.cast());
+            }
+        }
+    } else if !frame.is_null() {
         let _refreshed = frame_locals(py, frame);
     }
 }
