@@ -57,6 +57,7 @@ DEFAULT_MODULES = [
     "test_dataclasses",
     "test_enum",  # metaclass __prepare__
     "test_functools",
+    "test_threading",  # threads started and joined, subinterpreters
     "test_list",
     "test_inspect",  # getattr_static, metaclass __dict__ property, frames
     "test_frame",  # frame objects, incomplete frames

@@ -12,6 +12,7 @@ use crate::filters::{framework, load_chain, naming_mode, raise_filter_error};
 use crate::session::{OpenTrace, Session, SessionConfig};
 use crate::{legacy, modules, monitoring};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::cell::Cell;
@@ -419,6 +420,11 @@ pub fn start(
         repr,
         process,
     };
+    if !in_main_interpreter() {
+        return Err(PyRuntimeError::new_err(
+            "tracesieve records the main interpreter only, not a subinterpreter",
+        ));
+    }
     if lock(py, &ACTIVE).is_some() {
         return Err(PyRuntimeError::new_err(
             "a tracesieve recording is already running in this process",
@@ -489,6 +495,15 @@ pub fn stop(py: Python<'_>, exit_status: Option<i32>) -> PyResult<Option<Bound<'
     summary.set_item("detached", ended.detached)?;
     summary.set_item("size_limit", ended.size_limit)?;
     Ok(Some(summary))
+}
+
+/// Whether the calling code runs in the process's main interpreter: a
+/// subinterpreter (`concurrent.interpreters`, `_testcapi.run_in_subinterp`)
+/// runs its own start-up, and is not recorded.
+#[pyfunction]
+pub fn in_main_interpreter() -> bool {
+    // SAFETY: called with the GIL held, from a Python call.
+    unsafe { ffi::PyInterpreterState_Get() == ffi::PyInterpreterState_Main() }
 }
 
 /// Whether a recording is running.

@@ -1,6 +1,6 @@
 //! The CPython 3.11 backend: the C-level trace hook (`PyEval_SetTrace`) on
-//! the recording thread and, through `threading.settrace`, on every thread
-//! started afterwards. Its events are mapped onto the same [`Session`] calls
+//! the recording thread and on every thread `threading` starts afterwards
+//! (see [`start_new_thread`]). Its events are mapped onto the same [`Session`] calls
 //! as the `sys.monitoring` backend's, so both write the same trace:
 //!
 //! * a call on a generator frame that yielded before is a resume, or a throw
@@ -37,8 +37,11 @@ use std::cell::RefCell;
 use std::os::raw::c_int;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
-/// What was registered, to undo it.
-pub struct Registration;
+/// What was registered, to undo it: `threading`'s own way of starting a
+/// thread, replaced while recording (see [`start_new_thread`]).
+pub struct Registration {
+    start_new_thread: Py<PyAny>,
+}
 
 struct LegacyState {
     yield_opcode: u8,
@@ -95,26 +98,99 @@ pub fn register(py: Python<'_>) -> PyResult<crate::hooks::Backend> {
     SEND.store(send, Ordering::Relaxed);
     INSTALLED.store(true, Ordering::Relaxed);
     install_on_this_thread(py)?;
-    let bootstrap = wrap_pyfunction!(thread_bootstrap, py)?;
-    crate::modules::get(py)?
-        .threading
-        .bind(py)
-        .call_method1("settrace", (bootstrap,))?;
-    Ok(crate::hooks::Backend::Legacy(Registration))
+    let threading = crate::modules::get(py)?.threading.bind(py);
+    let original = threading.getattr(START_NEW_THREAD)?;
+    ORIGINAL_START_NEW_THREAD.get_or_init(py, || original.clone().unbind());
+    let ours = wrap_pyfunction!(start_new_thread, py)?;
+    threading.setattr(START_NEW_THREAD, &ours)?;
+    Ok(crate::hooks::Backend::Legacy(Registration {
+        start_new_thread: original.unbind(),
+    }))
 }
 
 /// Removes the hook from this thread and from threads started from now on;
 /// other threads remove theirs at their next event.
-pub fn unregister(py: Python<'_>, _registration: Registration) -> PyResult<()> {
+pub fn unregister(py: Python<'_>, registration: Registration) -> PyResult<()> {
     INSTALLED.store(false, Ordering::Relaxed);
-    crate::modules::get(py)?
-        .threading
-        .bind(py)
-        .call_method1("settrace", (py.None(),))?;
+    let threading = crate::modules::get(py)?.threading.bind(py);
+    threading.setattr(START_NEW_THREAD, registration.start_new_thread)?;
     // SAFETY: clearing the current thread's trace function, GIL held.
     unsafe { ffi::PyEval_SetTrace(None, std::ptr::null_mut()) };
     STATE.with(|s| s.borrow_mut().take());
     Ok(())
+}
+
+/// The name under which `threading.Thread.start` finds `_thread`'s
+/// `start_new_thread` (3.11).
+const START_NEW_THREAD: &str = "_start_new_thread";
+
+/// `threading._start_new_thread` as it was before the first recording.
+static ORIGINAL_START_NEW_THREAD: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+
+/// `threading._start_new_thread` while recording: starts the thread with
+/// its function wrapped in a [`ThreadEntry`], which installs the C hook
+/// on the new thread before the function runs.
+///
+/// Not `threading.settrace`: with it, each new thread calls
+/// `sys.settrace` in `threading`'s own start-up code, and 3.11 lets one
+/// thread at a time install a trace function, process-wide (a static
+/// guard in `_PyEval_SetTrace`, made reentrant in 3.12: CPython
+/// gh-98257). While one thread installs, an audit hook written in Python
+/// can let another thread run, and if that thread is starting, its
+/// `sys.settrace` raises "Cannot install a trace function while another
+/// trace function is being installed" and the thread dies before its
+/// target runs (CPython's `test_functools.test_lru_cache_threaded` does
+/// it under `python -m test`, whose audit hook is Python code). Here the
+/// only installation is the recorder's own, which waits for its turn
+/// instead (see [`set_hook_on_this_thread`]).
+#[pyfunction]
+#[pyo3(signature = (function, args, kwargs = None))]
+fn start_new_thread(
+    py: Python<'_>,
+    function: Py<PyAny>,
+    args: Bound<'_, PyAny>,
+    kwargs: Option<Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let start = ORIGINAL_START_NEW_THREAD
+        .get(py)
+        .expect("registered before threading's start is replaced");
+    let entry = Py::new(py, ThreadEntry { function })?;
+    match kwargs {
+        Some(kwargs) => start.call1(py, (entry, args, kwargs)),
+        None => start.call1(py, (entry, args)),
+    }
+}
+
+/// The function of a thread started while recording: installs the C hook
+/// on its thread, then calls the function (a C-level callable, so the
+/// thread's Python stack is as under plain Python).
+#[pyclass(module = "tracesieve", name = "ThreadEntry", frozen)]
+struct ThreadEntry {
+    function: Py<PyAny>,
+}
+
+#[pymethods]
+impl ThreadEntry {
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        if INSTALLED.load(Ordering::Relaxed) {
+            if let Err(error) = install_on_this_thread(py) {
+                crate::hooks::detach(py, &format!("tracing a new thread failed: {error}"));
+            }
+        }
+        self.function.call(py, args, kwargs)
+    }
+
+    /// The function's own, for what `_thread` prints of an exception that
+    /// escapes it ("Exception ignored in thread started by: ...").
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(self.function.bind(py).repr()?.to_string())
+    }
 }
 
 fn install_on_this_thread(py: Python<'_>) -> PyResult<()> {
@@ -130,8 +206,11 @@ fn install_on_this_thread(py: Python<'_>) -> PyResult<()> {
             generator_returned: None,
         })
     });
-    set_hook_on_this_thread(py);
-    Ok(())
+    let installed = set_hook_on_this_thread(py);
+    if installed.is_err() {
+        STATE.with(|s| s.borrow_mut().take());
+    }
+    installed
 }
 
 /// The object `sys.gettrace()` returns while the hook is installed (see the
@@ -151,7 +230,9 @@ impl Tracer {
         arg: Bound<'_, PyAny>,
     ) -> Py<PyAny> {
         if INSTALLED.load(Ordering::Relaxed) && STATE.with(|s| s.borrow().is_some()) {
-            set_hook_on_this_thread(py);
+            // Should another thread be installing its own, the interpreter
+            // goes on calling this object, which tries again next event.
+            let _ = set_hook_on_this_thread(py);
             let what = match event {
                 "call" => Some(ffi::PyTrace_CALL),
                 "line" => Some(ffi::PyTrace_LINE),
@@ -176,33 +257,63 @@ static TRACER: pyo3::sync::PyOnceLock<Py<Tracer>> = pyo3::sync::PyOnceLock::new(
 
 /// Sets the C hook on the current thread, with the [`Tracer`] as the
 /// object `sys.gettrace()` returns.
-fn set_hook_on_this_thread(py: Python<'_>) {
+///
+/// 3.11 lets one thread at a time install a trace function (see
+/// [`start_new_thread`]): while another thread is inside its own
+/// installation, this one lets it finish and tries again.
+fn set_hook_on_this_thread(py: Python<'_>) -> PyResult<()> {
     let object = TRACER
         .get(py)
         .map_or(std::ptr::null_mut(), |tracer| tracer.as_ptr());
-    // SAFETY: installing a C trace function for the current thread, GIL
-    // held; the interpreter keeps its own reference to `object`.
-    unsafe { ffi::PyEval_SetTrace(Some(trace), object) };
+    let Some(set_trace) = reporting_set_trace() else {
+        // SAFETY: installing a C trace function for the current thread,
+        // GIL held; the interpreter keeps its own reference to `object`.
+        unsafe { ffi::PyEval_SetTrace(Some(trace), object) };
+        return Ok(());
+    };
+    let mut attempts = 0;
+    loop {
+        // SAFETY: as above, through the function `PyEval_SetTrace` calls.
+        let status = unsafe { set_trace(ffi::PyThreadState_Get(), Some(trace), object) };
+        if status == 0 {
+            return Ok(());
+        }
+        let error = PyErr::fetch(py);
+        attempts += 1;
+        if !error.is_instance_of::<pyo3::exceptions::PyRuntimeError>(py)
+            || attempts == MAX_INSTALL_ATTEMPTS
+        {
+            return Err(error);
+        }
+        py.detach(std::thread::yield_now);
+    }
 }
 
-/// `threading.settrace` hook: the first event of a new thread installs the
-/// C hook there and is handled as a call.
-#[pyfunction]
-fn thread_bootstrap(
-    py: Python<'_>,
-    frame: Bound<'_, PyAny>,
-    _event: &str,
-    _arg: Bound<'_, PyAny>,
-) -> PyResult<Py<PyAny>> {
-    crate::modules::get(py)?
-        .sys
-        .bind(py)
-        .call_method1("settrace", (py.None(),))?;
-    if INSTALLED.load(Ordering::Relaxed) {
-        install_on_this_thread(py)?;
-        on_call(py, frame.as_ptr() as *mut ffi::PyFrameObject);
-    }
-    Ok(py.None())
+/// How many times [`set_hook_on_this_thread`] waits for another thread's
+/// installation before it gives up (each wait lets every other thread run).
+const MAX_INSTALL_ATTEMPTS: u32 = 10_000;
+
+/// `_PyEval_SetTrace(tstate, func, arg)`: 0, or -1 with an exception set.
+type SetTrace = unsafe extern "C" fn(
+    *mut ffi::PyThreadState,
+    Option<ffi::Py_tracefunc>,
+    *mut ffi::PyObject,
+) -> c_int;
+
+/// The `PyEval_SetTrace` that reports failure, `_PyEval_SetTrace` (3.11's
+/// public one hands a failure to `sys.unraisablehook`, for the program to
+/// see), looked up in the running interpreter: this module is built for
+/// every version, and 3.13 no longer exports it.
+fn reporting_set_trace() -> Option<SetTrace> {
+    static FOUND: std::sync::OnceLock<Option<SetTrace>> = std::sync::OnceLock::new();
+    *FOUND.get_or_init(|| {
+        // SAFETY: looking a symbol up in the process's global scope.
+        let symbol = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"_PyEval_SetTrace".as_ptr()) };
+        // SAFETY: CPython 3.11 declares `_PyEval_SetTrace` with this
+        // signature (`cpython/ceval.h`).
+        (!symbol.is_null())
+            .then(|| unsafe { std::mem::transmute::<*mut libc::c_void, SetTrace>(symbol) })
+    })
 }
 
 extern "C" fn trace(

@@ -69,6 +69,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hooks::start, m)?)?;
     m.add_function(wrap_pyfunction!(hooks::stop, m)?)?;
     m.add_function(wrap_pyfunction!(hooks::is_recording, m)?)?;
+    m.add_function(wrap_pyfunction!(hooks::in_main_interpreter, m)?)?;
     m.add_function(wrap_pyfunction!(process_exit::record_until_exit, m)?)?;
     m.add_function(wrap_pyfunction!(process_exit::python_exiting, m)?)?;
     m.add_function(wrap_pyfunction!(process_exit::exit_now, m)?)?;

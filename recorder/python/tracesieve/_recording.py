@@ -181,8 +181,15 @@ def recording(path: PathLike = "trace.tsieve", **options) -> Iterator[None]:
 STARTUP_HOOK = "tracesieve_record.pth"
 # A .pth line that starts with "import" is run by `site` at every start of
 # the interpreter: it costs a dictionary lookup unless `record` set the
-# variable (see _startup).
-STARTUP_HOOK_LINE = "import os; 'TRACESIEVE_RECORD' in os.environ and __import__('tracesieve._startup')\n"
+# variable (see _startup). A subinterpreter runs it too, and there the
+# extension refuses to load ("does not support loading in subinterpreters"):
+# that one error is let pass, so the subinterpreter runs as under plain
+# Python; any other is reported by `site`.
+STARTUP_HOOK_LINE = (
+    "import os; 'TRACESIEVE_RECORD' in os.environ and exec("
+    + repr("try:\n import tracesieve._startup\nexcept ImportError as e:\n if 'subinterpreter' not in str(e): raise")
+    + ")\n"
+)
 
 
 def _site_packages_of_this_install() -> str:

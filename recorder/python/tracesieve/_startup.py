@@ -11,6 +11,10 @@ is set; it starts recording before the program's first line, so nothing of
 tracesieve is on the program's stack, and ``__main__``, ``sys.argv``,
 tracebacks and the exit status are Python's own.
 
+A subinterpreter runs the start-up hook too (it imports ``site``) and
+sees the variable when it stays in the C environment; it is not recorded,
+and goes on as under plain Python.
+
 The variable is removed from ``os.environ`` at once: the program sees the
 environment it was given. When ``record`` follows child processes (the
 default), it stays in the C environment, so that a Python child started by
@@ -79,5 +83,13 @@ def _at_python_exit() -> None:
     _native.python_exiting(130 if isinstance(last, KeyboardInterrupt) else None)
 
 
-if ENV_RECORD in os.environ:
+def _in_main_interpreter() -> bool:
+    try:
+        from . import _native
+    except ImportError:  # an interpreter with its own GIL refuses the extension
+        return False
+    return _native.in_main_interpreter()
+
+
+if ENV_RECORD in os.environ and _in_main_interpreter():
     _start_from_environment()
