@@ -208,6 +208,41 @@ test('selecting a call shows its source, steps and values, redacted ones as such
   await screenshot(page, 'why-value');
 });
 
+test('a failing test recorded by the pytest plugin opens at its assertion; the exceptions tab lists what was raised and where it went', async () => {
+  const page = await open();
+  await drop(page, await trace('failing-test.tsieve'), 'failing-test.tsieve');
+  // It opens at the raise of the exception that escaped: the failing assert.
+  await page.waitForSelector('[data-testid=source-view] .src-line.current');
+  await waitFor('the failing assertion', async () =>
+    (await page.getAttribute('[data-testid=source-view] .src-line.current', 'data-line')) === '28');
+  const values = await page.$$eval('[data-testid=value-row]', (rows) => rows.map((r) => r.textContent));
+  assert(values.some((v) => v.includes('got') && v.includes('54')), `no got = 54 at the assertion in ${values}`);
+  await screenshot(page, 'failing-test-opens-at-assertion');
+  await page.locator('button.tab', { hasText: 'Exceptions (2)' }).click();
+  await page.waitForSelector('[data-testid=exception-row]');
+  const rows = await page.$$eval('[data-testid=exception-row]', (els) => els.map((e) => e.textContent));
+  assert(rows.length === 2, `expected 2 exception rows, got ${rows}`);
+  assert(rows[0].includes('ValueError') && rows[0].includes('parse_quantity:14') && rows[0].includes('caught in') &&
+    rows[0].includes('parse_quantity:15'), `ValueError row: ${rows[0]}`);
+  assert(rows[1].includes('AssertionError') && rows[1].includes('test_total_with_discount:28') &&
+    rows[1].includes('escaped'), `AssertionError row: ${rows[1]}`);
+  await screenshot(page, 'exceptions-tab');
+  // A row opens the source where it was raised.
+  await page.locator('[data-testid=exception-row]').first().click();
+  await waitFor('the ValueError raise', async () =>
+    (await page.getAttribute('[data-testid=source-view] .src-line.current', 'data-line')) === '14');
+  // And from the keyboard: Enter on a focused row.
+  await page.locator('[data-testid=exception-row]').nth(1).focus();
+  await page.keyboard.press('Enter');
+  await waitFor('the assertion again', async () =>
+    (await page.getAttribute('[data-testid=source-view] .src-line.current', 'data-line')) === '28');
+  // A filter that skips parse_quantity leaves its raise out of the list.
+  await setFilter(page, '[meta]\nname = "skip"\nversion = 1\n[scope]\ndefault_exec = "inherit"\ndefault_value_action = "inherit"\n' +
+    '[[scope.rules]]\nselector = "obj:cart_checks.parse_quantity"\nexec = "skip"\n');
+  await waitFor('one exception left', async () =>
+    (await page.$$eval('[data-testid=exception-row]', (els) => els.length)) === 1);
+});
+
 test('a value the playground redacts says so, unlike one redacted at record time', async () => {
   const page = await openSample();
   const text = await editor(page).inputValue();

@@ -15,6 +15,7 @@
 //! asks the engine (`decide_codes`, `policy`) with what this module counts.
 
 use crate::calltree::{Anchor, CallNode, CallTree, Entry, Exit, NodeKey, ThreadCalls};
+use crate::exceptions::ExceptionLog;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use tracesieve_engine::trace::policy::{self, Nest, Site};
@@ -259,6 +260,8 @@ pub struct CallIndex {
     pub last_t: u64,
     /// How many `call` events.
     pub calls: u64,
+    /// The raises, and what became of them.
+    pub exceptions: ExceptionLog,
 }
 
 /// What a value is to its frame, for the profile (a [`Site`] without its name).
@@ -676,10 +679,13 @@ impl IndexBuilder {
         self.index.events += 1;
         let t = event.time();
         self.index.last_t = t;
-        let slot = self.slot(event.thread());
+        let thread = event.thread();
+        let slot = self.slot(thread);
         let calls = &mut self.index.threads[slot];
         let top = calls.stack.last().copied();
         let top_code = top.map(|f| calls.code[f as usize]);
+        let depth = calls.stack.len();
+        let exceptions = &mut self.index.exceptions;
         match event {
             Event::ThreadStart { name, .. } => {
                 if calls.name.is_empty() {
@@ -687,31 +693,38 @@ impl IndexBuilder {
                 }
             }
             Event::Call { code, args, .. } => {
+                exceptions.went_on(thread, depth, top.unwrap_or(NONE), 0);
                 self.index.calls += 1;
                 let position = self.positions.get(code).copied().unwrap_or(NONE);
                 push(calls, position, number, t, Entry::Call);
                 self.profile.vars(position, args, false);
             }
             Event::Resume { code, .. } => {
+                exceptions.went_on(thread, depth, top.unwrap_or(NONE), 0);
                 let position = self.positions.get(code).copied().unwrap_or(NONE);
                 push(calls, position, number, t, Entry::Resume);
             }
             Event::Throw {
                 code, exception, ..
             } => {
+                exceptions.went_on(thread, depth, top.unwrap_or(NONE), 0);
                 let position = self.positions.get(code).copied().unwrap_or(NONE);
                 push(calls, position, number, t, Entry::Throw);
                 let name = self.profile.exception();
                 self.profile.top(position, SiteKind::Arg, &name, exception);
             }
-            Event::Line { vars, .. } => {
+            Event::Line { vars, line, .. } => {
                 if let (Some(f), Some(code)) = (top, top_code) {
+                    exceptions.went_on(thread, depth, f, *line);
                     own(calls, f, number, t);
                     self.profile.vars(code, vars, true);
                 }
             }
-            Event::Raise { exception, .. } => {
+            Event::Raise {
+                exception, line, ..
+            } => {
                 if let (Some(f), Some(code)) = (top, top_code) {
+                    exceptions.raised(thread, number, f, depth, *line, exception);
                     own(calls, f, number, t);
                     let name = self.profile.unnamed();
                     self.profile.top(code, SiteKind::Raise, &name, exception);
@@ -726,6 +739,11 @@ impl IndexBuilder {
                         Event::Yield { .. } => (Exit::Yield, SiteKind::Yield),
                         _ => (Exit::Unwind, SiteKind::Unwind),
                     };
+                    if exit == Exit::Unwind {
+                        exceptions.unwound(thread, depth);
+                    } else {
+                        exceptions.went_on(thread, depth, f, 0);
+                    }
                     calls.stack.pop();
                     let f = f as usize;
                     calls.size[f] = (calls.len() - f - 1) as u32;

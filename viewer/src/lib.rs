@@ -3,6 +3,8 @@
 //!
 //! * [`calltree`], [`steps`]: view models built from a trace; [`index`]: the
 //!   compact call index the worker keeps instead of the events.
+//! * [`exceptions`]: the raises of a trace and what became of them;
+//!   [`exception_rows`]: the list of them the page shows.
 //! * [`share`]: share links. [`highlight`]: TOML highlighting. [`format`]: numbers.
 //! * [`protocol`]: the messages between the page and the worker.
 //! * [`session`]: the worker's logic (`src/bin/worker.rs` wires it up);
@@ -14,6 +16,8 @@
 
 pub mod app;
 pub mod calltree;
+pub mod exception_rows;
+pub mod exceptions;
 pub mod format;
 pub mod highlight;
 pub mod index;

@@ -32,7 +32,7 @@
 //! ```
 
 use crate::calltree::{Entry, Exit, NodeKey};
-use crate::steps::{Frame, Role};
+use crate::steps::{Frame, Moment, Role};
 use serde::{Deserialize, Serialize};
 use tracesieve_engine::trace::policy::InnerName;
 pub use tracesieve_engine::trace::summary::{
@@ -110,6 +110,18 @@ pub enum Request {
     },
     /// The displayed (re-filtered) trace as a trace file.
     Download,
+    /// The step of the displayed trace that a recorded event is in (a row
+    /// of the exceptions list).
+    At(EventAt),
+}
+
+/// An event of the recorded trace: where the page can ask to go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventAt {
+    /// The recorded thread number.
+    pub thread: u32,
+    /// The event's number in the recorded trace.
+    pub position: u64,
 }
 
 /// A window of rows of the displayed call tree, as the page shows it.
@@ -345,6 +357,9 @@ pub enum Response {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
+    /// The step an [`Request::At`] asked for (`None` when no displayed
+    /// frame holds the event).
+    At(Option<Moment>),
     /// Something could not be done; the message says what and why.
     Failed {
         /// For people.
@@ -469,6 +484,69 @@ pub struct TraceView {
     /// The program's command line as this chain records it (the values of
     /// secret-like options redacted by the engine's `policy::redact_argv`).
     pub argv: Vec<String>,
+    /// The exceptions raised in displayed frames.
+    pub exceptions: ExceptionsView,
+}
+
+/// The exceptions raised in the displayed trace's frames (see
+/// [`crate::exceptions`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionsView {
+    /// The rows listed, in event order: every one that escaped (up to
+    /// [`MAX_ESCAPED_LISTED`]), and the first others (up to
+    /// [`MAX_EXCEPTIONS_LISTED`] in all).
+    pub rows: Vec<ExceptionRow>,
+    /// How many raises the displayed trace holds.
+    pub total: u64,
+    /// Where the page opens a trace first: the raise of the last exception
+    /// that escaped the recorded code (a test's failing assertion, a
+    /// program's uncaught error), when there is one and the run did not
+    /// end with exit status 0.
+    pub failure: Option<Moment>,
+}
+
+/// At most this many exceptions are listed.
+pub const MAX_EXCEPTIONS_LISTED: usize = 500;
+
+/// At most this many escaped exceptions are listed.
+pub const MAX_ESCAPED_LISTED: usize = 100;
+
+/// A raise of the displayed trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionRow {
+    /// The exception's type (`None` when its value was not recorded).
+    pub type_name: Option<String>,
+    /// The displayed thread it was raised on.
+    pub thread: u32,
+    /// Where it was raised: a displayed code and a line.
+    pub raised: Place,
+    /// What became of it.
+    pub outcome: ExceptionOutcome,
+    /// Its raise event, for [`Request::At`].
+    pub at: EventAt,
+}
+
+/// A displayed code, and a line of it (0: not known).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    /// The code (displayed index).
+    pub code: u32,
+    /// The line, or 0.
+    pub line: u32,
+}
+
+/// What became of an exception, in the displayed trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExceptionOutcome {
+    /// Handled in a displayed frame.
+    Caught(Place),
+    /// Raised again where it was held (the next row continues it).
+    RaisedAgain,
+    /// It left the recorded code: uncaught, or caught by code the trace
+    /// does not hold.
+    Escaped,
+    /// The trace ends while it unwinds.
+    Unfinished,
 }
 
 /// A thread of the displayed trace.

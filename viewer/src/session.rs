@@ -26,6 +26,7 @@
 //! shown process's.
 
 use crate::calltree::{Anchor, Exit, NodeKey};
+use crate::exception_rows;
 use crate::index::{CallIndex, IndexBuilder, Profile, ShownTree, NONE};
 use crate::protocol::{
     CodeView, FilterProblem, FilterSummary, Lane, LaneGroup, LanesView, Opened, PaintedFrame,
@@ -235,6 +236,10 @@ impl Session {
             },
             Request::Download => match self.shown_mut() {
                 Some(open) => open.download(out),
+                None => out(no_trace()),
+            },
+            Request::At(at) => match self.shown_mut() {
+                Some(open) => out(Response::At(open.moment_of_event(at.thread, at.position))),
                 None => out(no_trace()),
             },
         }
@@ -961,6 +966,13 @@ impl OpenTrace {
         }
         query.collapsed.clear();
         let rows = self.rows(&query);
+        let (mut exceptions, failure) =
+            exception_rows::listed(&self.index.exceptions, &self.index, &self.shown.tree);
+        // A run that ended well (a `SystemExit(0)` escapes too) opens as usual.
+        if self.summary.exit_status != Some(0) {
+            exceptions.failure =
+                failure.and_then(|at| self.moment_of_event(at.thread, at.position));
+        }
         TraceView {
             generation,
             threads,
@@ -977,6 +989,7 @@ impl OpenTrace {
             report: self.shown.report.clone(),
             chain,
             argv,
+            exceptions,
         }
     }
 
@@ -1756,7 +1769,7 @@ fn bad_request(message: &str) -> Response {
 mod tests {
     use super::*;
     use crate::calltree::{ancestors, search_rows, visible_rows, CallTree, ThreadCalls};
-    use crate::protocol::PlaygroundState;
+    use crate::protocol::{ExceptionOutcome, Place, PlaygroundState};
     use crate::steps::{Marker, StepKind};
     use crate::testkit::*;
     use std::collections::HashSet;
@@ -1897,6 +1910,99 @@ mod tests {
         assert_eq!(v.skipped[0].label, "refund");
         assert_eq!(v.report.added.scopes_skipped, 1);
         assert!(v.codes.iter().all(|c| c.label != "refund"));
+    }
+
+    /// `<module>` calls `charge`, which raises a ValueError that `<module>`
+    /// catches at line 2; then `refund` raises a KeyError that escapes.
+    fn raising() -> Trace {
+        let mut t = recorded();
+        t.events = vec![
+            thread_start(0, "MainThread", 0),
+            call(0, 0, 1),
+            line(0, 1, 2),
+            call(0, 1, 3),
+            line(0, 4, 4),
+            raise(0, 4, "ValueError", 5),
+            unwind(0, "ValueError", 6),
+            line(0, 2, 7),
+            call(0, 2, 8),
+            line(0, 8, 9),
+            raise(0, 8, "KeyError", 10),
+            unwind(0, "KeyError", 11),
+            unwind(0, "KeyError", 12),
+        ];
+        t
+    }
+
+    #[test]
+    fn the_exceptions_list_says_where_each_was_caught_and_opens_at_the_escaped_one() {
+        let (mut session, _) = opened(write_trace(&raising()));
+        let out = run(&mut session, play(1, state(USER)));
+        let v = view(&out[0]);
+        let label = |p: &Place| format!("{}:{}", v.codes[p.code as usize].label, p.line);
+        let rows: Vec<(String, String, String)> = v
+            .exceptions
+            .rows
+            .iter()
+            .map(|r| {
+                let outcome = match &r.outcome {
+                    ExceptionOutcome::Caught(p) => format!("caught in {}", label(p)),
+                    other => format!("{other:?}"),
+                };
+                (
+                    r.type_name.clone().unwrap_or_default(),
+                    label(&r.raised),
+                    outcome,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    "ValueError".into(),
+                    "charge:4".into(),
+                    "caught in <shop.pay>:2".into()
+                ),
+                ("KeyError".into(), "refund:8".into(), "Escaped".into()),
+            ]
+        );
+        assert_eq!(v.exceptions.total, 2);
+        // The page opens at the KeyError's raise: refund's step 1 (after entering).
+        let failure = v.exceptions.failure.expect("a failure to open at");
+        assert_eq!(v.codes[failure.code as usize].label, "refund");
+        let Response::Frame { frame, .. } =
+            &run(&mut session, Request::Frame { key: failure.key })[0]
+        else {
+            panic!("no frame");
+        };
+        assert_eq!(frame.steps[failure.step].kind, StepKind::Raise);
+        assert_eq!(frame.steps[failure.step].line, 8);
+        // A row's raise is a step the page can go to.
+        let at = v.exceptions.rows[0].at;
+        let Response::At(Some(moment)) = &run(&mut session, Request::At(at))[0] else {
+            panic!("no moment");
+        };
+        assert_eq!(v.codes[moment.code as usize].label, "charge");
+    }
+
+    #[test]
+    fn a_raise_in_a_skipped_frame_is_not_listed() {
+        let (mut session, _) = opened(write_trace(&raising()));
+        let skip = format!(
+            "{USER}\n[[scope.rules]]\nselector = \"obj:shop.pay.refund\"\nexec = \"skip\"\n"
+        );
+        let out = run(&mut session, play(1, state(&skip)));
+        let v = view(&out[0]);
+        let types: Vec<Option<String>> = v
+            .exceptions
+            .rows
+            .iter()
+            .map(|r| r.type_name.clone())
+            .collect();
+        assert_eq!(types, [Some("ValueError".to_string())]);
+        assert_eq!(v.exceptions.total, 1);
+        assert_eq!(v.exceptions.failure, None);
     }
 
     #[test]

@@ -99,6 +99,36 @@ pub fn ret(thread: u32, t: u64) -> Event {
     }
 }
 
+/// An exception object of type `type_name`, as recorded.
+pub fn exception(type_name: &str) -> Slot {
+    Slot::Value {
+        value: Value::Object {
+            type_name: type_name.into(),
+            attrs: Vec::new(),
+            length: 0,
+        },
+    }
+}
+
+/// A `raise` of a `type_name` exception at `line`.
+pub fn raise(thread: u32, line: u32, type_name: &str, t: u64) -> Event {
+    Event::Raise {
+        thread,
+        t,
+        line,
+        exception: Box::new(exception(type_name)),
+    }
+}
+
+/// An `unwind` by a `type_name` exception.
+pub fn unwind(thread: u32, type_name: &str, t: u64) -> Event {
+    Event::Unwind {
+        thread,
+        t,
+        value: exception(type_name),
+    }
+}
+
 /// A variable holding an int.
 pub fn int_var(kind: ValueKind, name: &str, value: i64) -> Var {
     Var {

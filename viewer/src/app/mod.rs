@@ -2,6 +2,7 @@
 //! them to the worker. [`App`] holds the state; the components draw it.
 
 mod dom;
+mod exceptions;
 mod lanes;
 mod playground;
 mod shared;
@@ -15,11 +16,12 @@ pub mod worker;
 use crate::calltree::NodeKey;
 use crate::format;
 use crate::protocol::{
-    FilterProblem, LanesView, Opened, PlaygroundState, ProcessView, Request, Response, RowsView,
-    SourceView, TimelineQuery, TimelineView, TraceView, TreeQuery, ValueRef, WhyView,
+    EventAt, FilterProblem, LanesView, Opened, PlaygroundState, ProcessView, Request, Response,
+    RowsView, SourceView, TimelineQuery, TimelineView, TraceView, TreeQuery, ValueRef, WhyView,
 };
 use crate::share;
 use crate::steps::{Frame, Moment, StepKind};
+use exceptions::ExceptionsList;
 use gloo_timers::callback::Timeout;
 use playground::Playground;
 use shared::Shared;
@@ -55,6 +57,8 @@ pub enum Tab {
     Timeline,
     /// The summary.
     Summary,
+    /// The exceptions raised.
+    Exceptions,
 }
 
 /// A message shown above the views.
@@ -125,6 +129,8 @@ pub enum Msg {
     Step(usize),
     /// Go to a step of a frame (selecting the frame).
     Go(Moment),
+    /// Go to the step a recorded event is in (the worker finds it).
+    GoToEvent(EventAt),
     /// "why?" about a code (recorded index) and maybe one of its values.
     Why(u32, Option<ValueRef>),
     /// Close the "why?" panel.
@@ -195,6 +201,9 @@ pub struct App {
     step: usize,
     /// The step to restore when the re-selected frame arrives after a re-filter.
     keep_step: Option<usize>,
+    /// The next view is the first of a trace just opened: it opens at the
+    /// exception that escaped, if one did (a failing test's assertion).
+    land_on_failure: bool,
     why: Option<Shared<WhyView>>,
     share_status: Option<String>,
     share_link: Option<String>,
@@ -255,6 +264,7 @@ impl Component for App {
             frame: None,
             step: 0,
             keep_step: None,
+            land_on_failure: false,
             why: None,
             share_status: None,
             share_link: None,
@@ -466,15 +476,8 @@ impl Component for App {
                 }
             }
             Msg::Step(step) => self.step = step,
-            Msg::Go(at) => {
-                if self.selected == Some(at.key) {
-                    self.step = at.step;
-                } else {
-                    self.select(at.key, at.code);
-                    // Kept until the frame's steps arrive.
-                    self.keep_step = Some(at.step);
-                }
-            }
+            Msg::Go(at) => self.go(at),
+            Msg::GoToEvent(at) => self.post(Request::At(at)),
             Msg::Why(code, value) => self.post(Request::Why { code, value }),
             Msg::CloseWhy => self.why = None,
             Msg::DownloadFilter => {
@@ -696,6 +699,17 @@ impl App {
     }
 
     /// Selects frame `key` (of displayed code `code`) and asks for its steps.
+    /// Selects the frame of `at` (unless it is selected) and its step.
+    fn go(&mut self, at: Moment) {
+        if self.selected == Some(at.key) {
+            self.step = at.step;
+        } else {
+            self.select(at.key, at.code);
+            // Kept until the frame's steps arrive.
+            self.keep_step = Some(at.step);
+        }
+    }
+
     fn select(&mut self, key: NodeKey, code: u32) {
         if key.thread as usize != self.thread {
             self.thread = key.thread as usize;
@@ -848,6 +862,7 @@ impl App {
                 self.collapsed = Shared::new(HashSet::new());
                 self.sources = Shared::new(opened.sources.clone());
                 self.opened = Some(Shared::new(*opened));
+                self.land_on_failure = true;
                 if self.play_kept {
                     // The link's (or the edited) filter applies to the new trace.
                     self.generation += 1;
@@ -900,6 +915,15 @@ impl App {
                     self.rows = Shared::new(rows);
                     self.refresh_rows(false);
                 }
+                if std::mem::take(&mut self.land_on_failure) && found.is_none() {
+                    if let Some(failure) = self.view.as_ref().and_then(|v| v.exceptions.failure) {
+                        self.go(failure);
+                    }
+                }
+            }
+            Response::At(Some(at)) => self.go(at),
+            Response::At(None) => {
+                self.error("That step is in no frame the playground's filter keeps.".to_string())
             }
             Response::Rows(rows) => self.take_rows(*rows),
             Response::Lanes(lanes) => {
@@ -1020,6 +1044,7 @@ impl App {
                     { tab(Tab::Tree, "Call tree") }
                     { tab(Tab::Timeline, "Timeline") }
                     { tab(Tab::Summary, "Summary") }
+                    { tab(Tab::Exceptions, &format!("Exceptions ({})", format::count(view.exceptions.total))) }
                     if opened.processes.len() > 1 {
                         <select class="processes" data-testid="process-select" onchange={on_process} title="Process">
                             { for opened.processes.iter().enumerate().map(|(i, p)| html! {
@@ -1059,6 +1084,9 @@ impl App {
                         },
                         Tab::Summary => html! {
                             <Summary opened={opened.clone()} view={Some(view.clone())} />
+                        },
+                        Tab::Exceptions => html! {
+                            <ExceptionsList view={view.clone()} on_go={link.callback(Msg::GoToEvent)} />
                         },
                     } }
                 </div>
