@@ -730,6 +730,31 @@ test('a large tree comes a window at a time: scrolling, collapsing, revealing, t
   await waitFor('the square in sight', async () => (await page.$('[data-testid=call-row].selected')) !== null);
 });
 
+test('the functions tab ranks functions by time, sorts, shows callers and callees, and shows a function\'s calls in the tree', async () => {
+  const page = await openSample();
+  await page.locator('button.tab', { hasText: 'Functions' }).click();
+  await page.waitForSelector('[data-testid=function-row]');
+  const names = () => page.$$eval('[data-testid=function-row] .label', (els) => els.map((e) => e.textContent));
+  const byTotal = await names();
+  assert(byTotal.length > 3, `too few functions: ${byTotal}`);
+  assert(byTotal[0].startsWith('<'), `the module body should take the most time: ${byTotal}`);
+  await page.locator('[data-testid=functions-sort]', { hasText: 'calls' }).click();
+  const calls = await page.$$eval('[data-testid=function-row] td:nth-child(2)', (els) => els.map((e) => Number(e.textContent.replace(/[^0-9]/g, ''))));
+  assert(calls.every((n, i) => i === 0 || calls[i - 1] >= n), `not sorted by calls: ${calls}`);
+  await page.locator('[data-testid=functions-sort]', { hasText: 'function' }).click();
+  const byName = await names();
+  assert(JSON.stringify(byName) === JSON.stringify([...byName].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()))), `not sorted by name: ${byName}`);
+  await page.locator('[data-testid=function-row]', { hasText: 'charge' }).first().click();
+  const detail = await page.textContent('[data-testid=function-detail]');
+  assert(detail.includes('Called by') && detail.includes('main'), `charge's callers: ${detail}`);
+  await screenshot(page, 'functions-tab');
+  await page.click('[data-testid=function-show]');
+  await waitFor('charge rows in the tree', async () => {
+    const rows = await rowLabels(page);
+    return rows.length > 0 && rows.every((r) => r.includes('charge'));
+  });
+});
+
 test('the summary shows the program, the chain with hashes and statistics', async () => {
   const page = await openSample();
   await page.click('text=Summary');

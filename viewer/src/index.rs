@@ -940,6 +940,22 @@ impl ShownTree {
         depth
     }
 
+    /// Visits every node of thread `thread` in pre-order with its parent
+    /// node ([`NONE`] for an outermost one); the nodes' depths are left 0.
+    pub fn each_node(
+        &self,
+        index: &CallIndex,
+        thread: usize,
+        mut visit: impl FnMut(u32, CallNode),
+    ) {
+        let Some(t) = self.threads.get(thread) else {
+            return;
+        };
+        for n in 0..t.len {
+            visit(Self::parent(index, t, n), self.node_at(index, t, n, 0));
+        }
+    }
+
     /// The nodes enclosing `node` (itself excluded), outermost first.
     pub fn ancestors(&self, index: &CallIndex, thread: usize, node: u32) -> Vec<u32> {
         let Some(t) = self.threads.get(thread).filter(|t| (node as usize) < t.len) else {

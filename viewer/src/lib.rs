@@ -5,6 +5,7 @@
 //!   compact call index the worker keeps instead of the events.
 //! * [`exceptions`]: the raises of a trace and what became of them;
 //!   [`exception_rows`]: the list of them the page shows.
+//! * [`functions`]: the function table (calls, total and self time, callers and callees).
 //! * [`share`]: share links. [`highlight`]: TOML highlighting. [`format`]: numbers.
 //! * [`protocol`]: the messages between the page and the worker.
 //! * [`session`]: the worker's logic (`src/bin/worker.rs` wires it up);
@@ -19,6 +20,7 @@ pub mod calltree;
 pub mod exception_rows;
 pub mod exceptions;
 pub mod format;
+pub mod functions;
 pub mod highlight;
 pub mod index;
 pub mod protocol;

@@ -113,6 +113,11 @@ pub enum Request {
     /// The step of the displayed trace that a recorded event is in (a row
     /// of the exceptions list).
     At(EventAt),
+    /// The function table of the displayed trace (for its generation).
+    Functions {
+        /// The view's generation, echoed.
+        generation: u64,
+    },
 }
 
 /// An event of the recorded trace: where the page can ask to go.
@@ -357,6 +362,8 @@ pub enum Response {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
+    /// The function table.
+    Functions(Box<FunctionsView>),
     /// The step an [`Request::At`] asked for (`None` when no displayed
     /// frame holds the event).
     At(Option<Moment>),
@@ -503,6 +510,43 @@ pub struct ExceptionsView {
     /// program's uncaught error), when there is one and the run did not
     /// end with exit status 0.
     pub failure: Option<Moment>,
+}
+
+/// The function table of the displayed trace (see [`crate::functions`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionsView {
+    /// The view generation it is of.
+    pub generation: u64,
+    /// One row per displayed code that ran, by total time.
+    pub rows: Vec<FunctionRow>,
+    /// Who called whom, by total time.
+    pub edges: Vec<CallEdge>,
+}
+
+/// A function's calls and times.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionRow {
+    /// The code (displayed index).
+    pub code: u32,
+    /// Its calls (resumes of a generator are not calls).
+    pub calls: u64,
+    /// Time in its frames that no frame of the same code encloses (ns).
+    pub total_ns: u64,
+    /// Time in its frames less their displayed children's (ns).
+    pub self_ns: u64,
+}
+
+/// Calls of one code by another.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallEdge {
+    /// The calling code (displayed index; `u32::MAX` for a thread's outermost frames).
+    pub caller: u32,
+    /// The called code.
+    pub callee: u32,
+    /// How many calls.
+    pub calls: u64,
+    /// Time in the callee's frames under that caller (ns).
+    pub total_ns: u64,
 }
 
 /// At most this many exceptions are listed.

@@ -27,6 +27,7 @@
 
 use crate::calltree::{Anchor, Exit, NodeKey};
 use crate::exception_rows;
+use crate::functions;
 use crate::index::{CallIndex, IndexBuilder, Profile, ShownTree, NONE};
 use crate::protocol::{
     CodeView, FilterProblem, FilterSummary, Lane, LaneGroup, LanesView, Opened, PaintedFrame,
@@ -236,6 +237,14 @@ impl Session {
             },
             Request::Download => match self.shown_mut() {
                 Some(open) => open.download(out),
+                None => out(no_trace()),
+            },
+            Request::Functions { generation } => match self.shown_mut() {
+                Some(open) => {
+                    let mut table = functions::table(&open.shown.tree, &open.index);
+                    table.generation = generation;
+                    out(Response::Functions(Box::new(table)))
+                }
                 None => out(no_trace()),
             },
             Request::At(at) => match self.shown_mut() {
@@ -1769,7 +1778,7 @@ fn bad_request(message: &str) -> Response {
 mod tests {
     use super::*;
     use crate::calltree::{ancestors, search_rows, visible_rows, CallTree, ThreadCalls};
-    use crate::protocol::{ExceptionOutcome, Place, PlaygroundState};
+    use crate::protocol::{ExceptionOutcome, FunctionsView, Place, PlaygroundState};
     use crate::steps::{Marker, StepKind};
     use crate::testkit::*;
     use std::collections::HashSet;
@@ -2003,6 +2012,80 @@ mod tests {
         assert_eq!(types, [Some("ValueError".to_string())]);
         assert_eq!(v.exceptions.total, 1);
         assert_eq!(v.exceptions.failure, None);
+    }
+
+    fn functions(session: &mut Session) -> FunctionsView {
+        match run(session, Request::Functions { generation: 7 }).remove(0) {
+            Response::Functions(table) => *table,
+            other => panic!("expected a function table, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_function_table_counts_calls_total_and_self_time_and_who_called_whom() {
+        let (mut session, out) = opened(write_trace(&recorded()));
+        let codes = view(&out[2]).codes.clone();
+        let label = |c: u32| {
+            codes
+                .get(c as usize)
+                .map_or("(root)".to_string(), |c| c.label.clone())
+        };
+        let table = functions(&mut session);
+        assert_eq!(table.generation, 7);
+        let rows: Vec<(String, u64, u64, u64)> = table
+            .rows
+            .iter()
+            .map(|r| (label(r.code), r.calls, r.total_ns, r.self_ns))
+            .collect();
+        // <module> runs from t=1 to 9, charge 3 to 5, refund 6 to 8.
+        assert_eq!(
+            rows,
+            [
+                ("<shop.pay>".to_string(), 1, 8, 4),
+                ("charge".to_string(), 1, 2, 2),
+                ("refund".to_string(), 1, 2, 2),
+            ]
+        );
+        let edges: Vec<(String, String, u64)> = table
+            .edges
+            .iter()
+            .map(|e| (label(e.caller), label(e.callee), e.calls))
+            .collect();
+        assert!(edges.contains(&("(root)".into(), "<shop.pay>".into(), 1)));
+        assert!(edges.contains(&("<shop.pay>".into(), "charge".into(), 1)));
+        assert!(edges.contains(&("<shop.pay>".into(), "refund".into(), 1)));
+        // Skipping refund makes its time <module>'s own.
+        let skip = format!(
+            "{USER}\n[[scope.rules]]\nselector = \"obj:shop.pay.refund\"\nexec = \"skip\"\n"
+        );
+        run(&mut session, play(1, state(&skip)));
+        let table = functions(&mut session);
+        let module = table
+            .rows
+            .iter()
+            .find(|r| r.calls == 1 && r.total_ns == 8)
+            .expect("module row");
+        assert_eq!(module.self_ns, 6);
+        assert_eq!(table.rows.len(), 2);
+    }
+
+    #[test]
+    fn recursion_is_not_counted_twice_in_total_time() {
+        let mut t = recorded();
+        t.events = vec![
+            thread_start(0, "MainThread", 0),
+            call(0, 1, 10),
+            call(0, 1, 12),
+            call(0, 1, 13),
+            ret(0, 14),
+            ret(0, 16),
+            ret(0, 20),
+        ];
+        let (mut session, _) = opened(write_trace(&t));
+        let table = functions(&mut session);
+        assert_eq!(table.rows.len(), 1);
+        let charge = &table.rows[0];
+        assert_eq!((charge.calls, charge.total_ns, charge.self_ns), (3, 10, 10));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod dom;
 mod exceptions;
+mod functions;
 mod lanes;
 mod playground;
 mod shared;
@@ -16,12 +17,14 @@ pub mod worker;
 use crate::calltree::NodeKey;
 use crate::format;
 use crate::protocol::{
-    EventAt, FilterProblem, LanesView, Opened, PlaygroundState, ProcessView, Request, Response,
-    RowsView, SourceView, TimelineQuery, TimelineView, TraceView, TreeQuery, ValueRef, WhyView,
+    EventAt, FilterProblem, FunctionsView, LanesView, Opened, PlaygroundState, ProcessView,
+    Request, Response, RowsView, SourceView, TimelineQuery, TimelineView, TraceView, TreeQuery,
+    ValueRef, WhyView,
 };
 use crate::share;
 use crate::steps::{Frame, Moment, StepKind};
 use exceptions::ExceptionsList;
+use functions::FunctionsTable;
 use gloo_timers::callback::Timeout;
 use playground::Playground;
 use shared::Shared;
@@ -59,6 +62,8 @@ pub enum Tab {
     Summary,
     /// The exceptions raised.
     Exceptions,
+    /// The function table.
+    Functions,
 }
 
 /// A message shown above the views.
@@ -131,6 +136,8 @@ pub enum Msg {
     Go(Moment),
     /// Go to the step a recorded event is in (the worker finds it).
     GoToEvent(EventAt),
+    /// Show the calls of the function with this label in the call tree.
+    ShowCalls(String),
     /// "why?" about a code (recorded index) and maybe one of its values.
     Why(u32, Option<ValueRef>),
     /// Close the "why?" panel.
@@ -204,6 +211,8 @@ pub struct App {
     /// The next view is the first of a trace just opened: it opens at the
     /// exception that escaped, if one did (a failing test's assertion).
     land_on_failure: bool,
+    /// The function table of the view shown, once asked for and sent.
+    functions: Option<Shared<FunctionsView>>,
     why: Option<Shared<WhyView>>,
     share_status: Option<String>,
     share_link: Option<String>,
@@ -265,6 +274,7 @@ impl Component for App {
             step: 0,
             keep_step: None,
             land_on_failure: false,
+            functions: None,
             why: None,
             share_status: None,
             share_link: None,
@@ -390,7 +400,15 @@ impl Component for App {
                 self.flush(generation);
                 return false;
             }
-            Msg::Tab(tab) => self.tab = tab,
+            Msg::Tab(tab) => {
+                self.tab = tab;
+                self.ask_functions();
+            }
+            Msg::ShowCalls(label) => {
+                self.tab = Tab::Tree;
+                self.search = label;
+                self.refresh_rows(false);
+            }
             Msg::Process(process) => {
                 let shown = self.opened.as_ref().map(|o| o.process);
                 if shown.is_none() || shown == Some(process) {
@@ -699,6 +717,16 @@ impl App {
     }
 
     /// Selects frame `key` (of displayed code `code`) and asks for its steps.
+    /// Asks for the function table of the view shown, if the functions
+    /// tab shows and it is not there.
+    fn ask_functions(&mut self) {
+        if self.tab == Tab::Functions && self.functions.is_none() && self.view.is_some() {
+            self.post(Request::Functions {
+                generation: self.view_generation,
+            });
+        }
+    }
+
     /// Selects the frame of `at` (unless it is selected) and its step.
     fn go(&mut self, at: Moment) {
         if self.selected == Some(at.key) {
@@ -898,6 +926,8 @@ impl App {
                 self.window_asked = None;
                 self.window_waiting = None;
                 self.view = Some(Shared::new(view));
+                self.functions = None;
+                self.ask_functions();
                 if let Some(key) = found {
                     self.keep_step = Some(self.step);
                     self.selected = Some(key);
@@ -919,6 +949,11 @@ impl App {
                     if let Some(failure) = self.view.as_ref().and_then(|v| v.exceptions.failure) {
                         self.go(failure);
                     }
+                }
+            }
+            Response::Functions(table) => {
+                if table.generation == self.view_generation {
+                    self.functions = Some(Shared::new(*table));
                 }
             }
             Response::At(Some(at)) => self.go(at),
@@ -1044,6 +1079,7 @@ impl App {
                     { tab(Tab::Tree, "Call tree") }
                     { tab(Tab::Timeline, "Timeline") }
                     { tab(Tab::Summary, "Summary") }
+                    { tab(Tab::Functions, "Functions") }
                     { tab(Tab::Exceptions, &format!("Exceptions ({})", format::count(view.exceptions.total))) }
                     if opened.processes.len() > 1 {
                         <select class="processes" data-testid="process-select" onchange={on_process} title="Process">
@@ -1084,6 +1120,10 @@ impl App {
                         },
                         Tab::Summary => html! {
                             <Summary opened={opened.clone()} view={Some(view.clone())} />
+                        },
+                        Tab::Functions => html! {
+                            <FunctionsTable view={view.clone()} table={self.functions.clone()}
+                                on_show={link.callback(Msg::ShowCalls)} />
                         },
                         Tab::Exceptions => html! {
                             <ExceptionsList view={view.clone()} on_go={link.callback(Msg::GoToEvent)} />
