@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
     from ._filters import PathLike
+    from ._types import RecordOptions
 
 PROJECT_FILTER = os.path.join(".codetracer", "trace-filter.toml")
 ENV_FILTER = "TRACESIEVE_FILTER"
@@ -93,25 +94,26 @@ def start(
     the processes of a trace set (see ``_children``).
     """
     _warn_if_debug_build()
-    max_size = _size_in_bytes(max_size)
-    _native.start(
-        os.fspath(path),
-        chain_paths(filters, discover_from, discover),
-        builtin_filter=builtin,
-        framework=framework,
-        module_names=module_names,
-        values=values,
-        max_depth=max_depth,
-        max_items=max_items,
-        max_string_bytes=max_string_bytes,
-        max_nodes=max_nodes,
-        repr=repr,
-        sources=sources,
-        argv=list(argv) if argv is not None else [a for a in sys.argv if isinstance(a, str)],
-        ignore_prefix=PACKAGE_DIR,
-        max_size=max_size,
-        process=process,
-    )
+    size_limit = _size_in_bytes(max_size)
+    trace = os.fspath(path)
+    chain = chain_paths(filters, discover_from, discover)
+    options: RecordOptions = {
+        "builtin_filter": builtin,
+        "framework": framework,
+        "module_names": module_names,
+        "values": values,
+        "max_depth": max_depth,
+        "max_items": max_items,
+        "max_string_bytes": max_string_bytes,
+        "max_nodes": max_nodes,
+        "repr": repr,
+        "sources": sources,
+        "argv": list(argv) if argv is not None else [a for a in sys.argv if isinstance(a, str)],
+        "ignore_prefix": PACKAGE_DIR,
+        "max_size": size_limit,
+        "process": process,
+    }
+    _native.start(trace, chain, options)
 
 
 def parse_size(text: str) -> int:
