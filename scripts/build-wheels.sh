@@ -23,7 +23,8 @@
 # * The check. Each wheel is built into a folder of its own under target/,
 #   then opened: it must hold tracesieve/viewer/index.html, a .wasm next to
 #   it, the bundled viewer's every file unchanged, the extension module for
-#   its own interpreter, and no bytecode (__pycache__, *.pyc, which maturin
+#   its own interpreter, the typing marker py.typed and the extension's stub
+#   _native.pyi, and no bytecode (__pycache__, *.pyc, which maturin
 #   would take from the package folder as it takes everything there). A
 #   wheel that fails is deleted and the script exits 1. Only checked wheels
 #   reach DIR; building for X.Y first deletes DIR's tracesieve wheels for
@@ -92,6 +93,9 @@ for wheel in map(Path, args):
                 module = re.compile(rf"tracesieve/_native\.cpython-{tag[1]}{tag[2]}-[^/]+\.so")
                 if not any(module.fullmatch(name) for name in names):
                     problems.append(f"no extension module for CPython {tag[1]}.{tag[2]}")
+            for typed in ("tracesieve/py.typed", "tracesieve/_native.pyi"):
+                if typed not in names:
+                    problems.append(f"no {typed} (type checkers would not see the package's types)")
             stray = sorted(n for n in names if "__pycache__/" in n or n.endswith((".pyc", ".pyo")))
             if stray:
                 problems.append(
@@ -105,7 +109,7 @@ for wheel in map(Path, args):
         failed = True
         print(f"build-wheels: {wheel.name}: " + "; ".join(problems), file=sys.stderr)
     else:
-        print(f"build-wheels: {wheel.name}: viewer, extension module: ok")
+        print(f"build-wheels: {wheel.name}: viewer, extension module, typing: ok")
 sys.exit(1 if failed else 0)
 EOF
 }

@@ -218,12 +218,16 @@ def fake_wheel(path, names):
         ("tracesieve/viewer/app_bg.wasm", None, "no .wasm in tracesieve/viewer/"),
         ("tracesieve/_native.cpython-312-x86_64-linux-gnu.so", None, "no extension module for CPython 3.12"),
         (None, "tracesieve/__pycache__/cli.cpython-312.pyc", "bytecode taken from the package folder"),
+        ("tracesieve/py.typed", None, "no tracesieve/py.typed"),
+        ("tracesieve/_native.pyi", None, "no tracesieve/_native.pyi"),
     ],
 )
 def test_the_check_refuses_an_incomplete_wheel(tmp_path, left_out, added, problem):
     names = {
         "tracesieve/__init__.py",
         "tracesieve/_native.cpython-312-x86_64-linux-gnu.so",
+        "tracesieve/_native.pyi",
+        "tracesieve/py.typed",
         "tracesieve/viewer/index.html",
         "tracesieve/viewer/app_bg.wasm",
         "tracesieve-0.1.0.dist-info/RECORD",

@@ -9,6 +9,7 @@
 //! closed.
 
 use crate::filters::{framework, load_chain, naming_mode, raise_filter_error};
+use crate::options::RecordOptions;
 use crate::session::{OpenTrace, Session, SessionConfig};
 use crate::{legacy, modules, monitoring};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -328,42 +329,41 @@ impl Ended {
 /// The deepest value nesting a trace may hold, with room for attribute slots.
 pub const MAX_DEPTH: u32 = 30;
 
-/// Starts recording to `path`. The filter chain is the built-in default
-/// (unless `builtin_filter` is false), the framework filter, then `filters`
-/// (absolute paths, in order). Raises FilterError for a broken filter
-/// before anything is traced. With `max_size`, recording stops once the
-/// trace file holds that many bytes. `process`, `(parent pid, how it
+/// Starts recording to `path`. `options` is a dict of the other settings
+/// (see [`RecordOptions`]: a setting left out takes its default, an unknown
+/// one is a TypeError). The filter chain is the built-in default (unless
+/// the `builtin_filter` option is false), the `framework` filter, then
+/// `filters` (absolute paths, in order). Raises FilterError for a broken
+/// filter before anything is traced. With `max_size`, recording stops once
+/// the trace file holds that many bytes. `process`, `(parent pid, how it
 /// started)`, says which process of a trace set this is (`record`
 /// following child processes).
 #[pyfunction]
-#[pyo3(signature = (
-    path, filters, *, builtin_filter = true, framework = None, module_names = "globals", values = "all",
-    max_depth = 3, max_items = 32, max_string_bytes = 256, max_nodes = 100, repr = false, sources = true,
-    max_source_bytes = 1_048_576, argv = Vec::new(), ignore_prefix = String::new(), max_size = None,
-    process = None
-))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (path, filters, options = None, /))]
 pub fn start(
     py: Python<'_>,
     path: String,
     filters: Vec<String>,
-    builtin_filter: bool,
-    framework: Option<&str>,
-    module_names: &str,
-    values: &str,
-    max_depth: u32,
-    max_items: u32,
-    max_string_bytes: u32,
-    max_nodes: u32,
-    repr: bool,
-    sources: bool,
-    max_source_bytes: u64,
-    argv: Vec<String>,
-    ignore_prefix: String,
-    max_size: Option<u64>,
-    process: Option<(u32, String)>,
+    options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
-    let framework = self::framework(framework)?;
+    let RecordOptions {
+        builtin_filter,
+        framework,
+        module_names,
+        values,
+        max_depth,
+        max_items,
+        max_string_bytes,
+        max_nodes,
+        repr,
+        sources,
+        max_source_bytes,
+        argv,
+        ignore_prefix,
+        max_size,
+        process,
+    } = RecordOptions::from_dict(options)?;
+    let framework = self::framework(framework.as_deref())?;
     let process = match process {
         Some((parent, started)) => Some(ProcessInfo {
             pid: std::process::id(),
@@ -409,7 +409,7 @@ pub fn start(
         start_unix_ms: crate::session::unix_ms(),
         filters: RecordedFilter::from_chain(&chain),
         framework,
-        naming: naming_mode(module_names)?,
+        naming: naming_mode(&module_names)?,
         values: values.parse().map_err(PyValueError::new_err)?,
         bounds: ValueBounds {
             max_depth,

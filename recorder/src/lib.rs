@@ -11,6 +11,7 @@ mod inputs;
 mod legacy;
 mod modules;
 mod monitoring;
+mod options;
 mod process_exit;
 mod sealing;
 mod session;

@@ -316,7 +316,7 @@ def test_the_native_start_rejects_a_zero_limit(tmp_path):
     from tracesieve import _native
 
     with pytest.raises(ValueError, match="at least 1 byte"):
-        _native.start(str(tmp_path / "t.tsieve"), [], max_size=0)
+        _native.start(str(tmp_path / "t.tsieve"), [], {"max_size": 0})
     assert not _native.is_recording()
     assert not (tmp_path / "t.tsieve").exists()
 

@@ -28,7 +28,7 @@ if _sys.version_info < (3, 11):
     )
 
 
-def _free_threaded():
+def _free_threaded() -> bool:
     """Whether this is a free-threaded build of CPython (3.13t and later)."""
     if "t" in getattr(_sys, "abiflags", ""):
         return True
@@ -55,10 +55,47 @@ from ._filters import FilterError, Problem, builtin_filter_text, check, explain
 from ._recording import is_recording, recording, start, stop
 from ._traces import TraceFileError, export, info, refilter
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._types import (
+        Decision as Decision,
+        ProblemDetails as ProblemDetails,
+        RecordingSummary as RecordingSummary,
+        RecordOptions as RecordOptions,
+        RefilterStats as RefilterStats,
+        StartOptions as StartOptions,
+        TraceInfo as TraceInfo,
+    )
+
+# The shapes of the dicts the API takes and returns (``TypedDict``s, in
+# ``tracesieve._types``) load when first asked for: importing ``typing`` at
+# start-up would cost every recorded program.
+_TYPES = frozenset(
+    ("Decision", "ProblemDetails", "RecordingSummary", "RecordOptions", "RefilterStats", "StartOptions", "TraceInfo")
+)
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name):
+        """``tracesieve.TraceInfo`` and the other shapes, loaded on first use."""
+        if name in _TYPES:
+            from . import _types
+
+            return getattr(_types, name)
+        raise AttributeError("module 'tracesieve' has no attribute %r" % (name,))
+
+
 __all__ = [
+    "Decision",
     "FilterError",
     "Problem",
+    "ProblemDetails",
+    "RecordOptions",
+    "RecordingSummary",
+    "RefilterStats",
+    "StartOptions",
     "TraceFileError",
+    "TraceInfo",
     "__version__",
     "builtin_filter_text",
     "check",

@@ -30,7 +30,9 @@ import sys
 TYPE_CHECKING = False  # importing typing costs start-up time; annotations only
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Any, Dict, List, Optional
+
+    from ._types import ProcessStart
 
 ENV_RECORD = "TRACESIEVE_RECORD"
 CHILD_FILE = re.compile(r"^\d+(\.\d+)?\.tsieve$")
@@ -39,9 +41,9 @@ CHILD_FILE = re.compile(r"^\d+(\.\d+)?\.tsieve$")
 # but the path and argv), once this process follows them; the set's first
 # trace (absolute); how this process started ("forkserver" makes the
 # workers it forks say so too).
-_options: Optional[dict] = None
+_options: Optional[Dict[str, Any]] = None
 _root = ""
-_started = "program"
+_started: ProcessStart = "program"
 
 
 def set_folder(root: str) -> str:
@@ -85,7 +87,7 @@ def child_path(root: str) -> str:
     return path
 
 
-def how_started(orig_argv) -> str:
+def how_started(orig_argv: List[str]) -> ProcessStart:
     """How a new interpreter started, from its command line
     (``sys.orig_argv``, which holds the code of ``-c``): a
     ``multiprocessing`` spawn worker, a forkserver, or any other ``exec``."""
@@ -107,7 +109,7 @@ def hide_from_program() -> None:
         os.environ.pop(ENV_RECORD, None)
 
 
-def follow(options: dict, root: str, started: str) -> None:
+def follow(options: Dict[str, Any], root: str, started: ProcessStart) -> None:
     """Makes this process's children record with ``options`` (those of
     ``_recording.start`` but the path and argv) into the set whose first
     trace is ``root`` (absolute); ``started`` says how this process
@@ -129,7 +131,7 @@ def _record_forked_child() -> None:
 
     if _options is None:
         return
-    started = "forkserver" if _started == "forkserver" else "fork"
+    started: ProcessStart = "forkserver" if _started == "forkserver" else "fork"
     try:
         _recording.start(
             child_path(_root),

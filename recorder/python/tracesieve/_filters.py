@@ -16,6 +16,8 @@ from . import _native
 if TYPE_CHECKING:
     from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
+    from ._types import Decision, Framework, ModuleNames
+
     PathLike = Union[str, "os.PathLike[str]"]
     ValueSpec = Union[str, Tuple[str, str]]
 
@@ -41,7 +43,7 @@ class Problem:
         self.path, self.line, self.column, self.message = path, line, column, message
         self.code, self.rule, self.pattern = code, rule, pattern
 
-    def _key(self) -> tuple:
+    def _key(self) -> Tuple[object, ...]:
         return tuple(getattr(self, name) for name in self.__slots__)
 
     def __eq__(self, other: object) -> bool:
@@ -86,13 +88,17 @@ def existing_filter_paths(specs: Iterable[PathLike]) -> List[str]:
     return paths
 
 
-def _framework(framework: Optional[str]) -> Optional[str]:
-    if framework not in (None, "pytest", "unittest"):
+def _framework(framework: Optional[str]) -> Optional[Framework]:
+    if framework == "pytest":
+        return "pytest"
+    if framework == "unittest":
+        return "unittest"
+    if framework is not None:
         raise ValueError(f"unknown test framework {framework!r} (expected 'pytest' or 'unittest')")
-    return framework
+    return None
 
 
-def check(*filters: PathLike, builtin: bool = True, framework: Optional[str] = None) -> List[Problem]:
+def check(*filters: PathLike, builtin: bool = True, framework: Optional[Framework] = None) -> List[Problem]:
     """Validates filter files; returns their problems (empty when all are valid).
 
     Each file is loaded the way a recording loads it: after the built-in
@@ -164,10 +170,10 @@ def explain(
     module: Optional[str] = None,
     values: Iterable[ValueSpec] = (),
     builtin: bool = True,
-    framework: Optional[str] = None,
-    module_names: str = "globals",
+    framework: Optional[Framework] = None,
+    module_names: ModuleNames = "globals",
     roots: Sequence[PathLike] = (),
-) -> dict:
+) -> Decision:
     """What the filter chain decides for one code object, as a dict.
 
     The chain is the built-in default filter (unless ``builtin=False``), the
@@ -199,7 +205,8 @@ def explain(
     )
     import json  # only callers of explain pay for it
 
-    return json.loads(text)
+    decision: Decision = json.loads(text)
+    return decision
 
 
 def builtin_filter_text(name: str = "default") -> str:

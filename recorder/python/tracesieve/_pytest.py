@@ -25,7 +25,10 @@ import pytest
 TYPE_CHECKING = False  # importing typing costs start-up time; annotations only
 
 if TYPE_CHECKING:
-    from typing import List, Optional
+    from types import ModuleType
+    from typing import Iterator, List, Optional, Tuple
+
+    from ._types import Values
 
 KEEP_CHOICES = ("failed", "all")
 # The longest file name stem made from a node id (the rest is a hash).
@@ -78,9 +81,9 @@ class TestRecorder:
         self.directory = os.path.abspath(directory)
         self.keep_all = config.getoption("tracesieve_keep") == "all"
         self.filters: List[str] = list(config.getoption("tracesieve_filter"))
-        self.values: str = config.getoption("tracesieve_values")
+        self.values: Values = config.getoption("tracesieve_values")
         # (node id, trace path, failed) of each trace kept.
-        self.kept: List[tuple] = []
+        self.kept: List[Tuple[str, str, bool]] = []
         # Why nothing is recorded, once recording could not start.
         self.disabled: Optional[str] = None
         # The test being recorded, and whether a phase of it failed.
@@ -88,7 +91,7 @@ class TestRecorder:
         self.failed = False
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Optional[pytest.Item]):
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Optional[pytest.Item]) -> Iterator[None]:
         from . import _recording
 
         path = self._start(item, _recording)
@@ -102,7 +105,7 @@ class TestRecorder:
         if report.nodeid == self.current and report.failed:
             self.failed = True
 
-    def _start(self, item: pytest.Item, recording) -> Optional[str]:
+    def _start(self, item: pytest.Item, recording: ModuleType) -> Optional[str]:
         if self.disabled is not None:
             return None
         if recording.is_recording():
@@ -127,7 +130,7 @@ class TestRecorder:
         self.current, self.failed = item.nodeid, False
         return path
 
-    def _finish(self, item: pytest.Item, path: str, recording) -> None:
+    def _finish(self, item: pytest.Item, path: str, recording: ModuleType) -> None:
         recording.stop(1 if self.failed else 0)
         self.current = None
         if self.failed or self.keep_all:
@@ -138,7 +141,7 @@ class TestRecorder:
             except OSError:
                 pass
 
-    def pytest_terminal_summary(self, terminalreporter) -> None:
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.disabled is not None:
             terminalreporter.write_line(f"tracesieve: nothing recorded: {self.disabled}", yellow=True)
             return

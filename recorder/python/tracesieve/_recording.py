@@ -13,9 +13,10 @@ from . import _native
 from ._filters import existing_filter_paths
 
 if TYPE_CHECKING:
-    from typing import Iterator, List, Optional, Sequence, Tuple, Union
+    from typing import Iterator, List, Optional, Sequence, Tuple, Union, Unpack
 
     from ._filters import PathLike
+    from ._types import Framework, ModuleNames, ProcessStart, RecordingSummary, RecordOptions, StartOptions, Values
 
 PROJECT_FILTER = os.path.join(".codetracer", "trace-filter.toml")
 ENV_FILTER = "TRACESIEVE_FILTER"
@@ -60,9 +61,9 @@ def start(
     *,
     filters: Sequence[PathLike] = (),
     builtin: bool = True,
-    framework: Optional[str] = None,
-    module_names: str = "globals",
-    values: str = "all",
+    framework: Optional[Framework] = None,
+    module_names: ModuleNames = "globals",
+    values: Values = "all",
     max_depth: int = 3,
     max_items: int = 32,
     max_string_bytes: int = 256,
@@ -73,7 +74,7 @@ def start(
     discover_from: Optional[str] = None,
     argv: Optional[Sequence[str]] = None,
     max_size: Optional[Union[int, str]] = None,
-    process: Optional[Tuple[int, str]] = None,
+    process: Optional[Tuple[int, ProcessStart]] = None,
 ) -> None:
     """Starts recording this process to ``path``.
 
@@ -93,25 +94,26 @@ def start(
     the processes of a trace set (see ``_children``).
     """
     _warn_if_debug_build()
-    max_size = _size_in_bytes(max_size)
-    _native.start(
-        os.fspath(path),
-        chain_paths(filters, discover_from, discover),
-        builtin_filter=builtin,
-        framework=framework,
-        module_names=module_names,
-        values=values,
-        max_depth=max_depth,
-        max_items=max_items,
-        max_string_bytes=max_string_bytes,
-        max_nodes=max_nodes,
-        repr=repr,
-        sources=sources,
-        argv=list(argv) if argv is not None else [a for a in sys.argv if isinstance(a, str)],
-        ignore_prefix=PACKAGE_DIR,
-        max_size=max_size,
-        process=process,
-    )
+    size_limit = _size_in_bytes(max_size)
+    trace = os.fspath(path)
+    chain = chain_paths(filters, discover_from, discover)
+    options: RecordOptions = {
+        "builtin_filter": builtin,
+        "framework": framework,
+        "module_names": module_names,
+        "values": values,
+        "max_depth": max_depth,
+        "max_items": max_items,
+        "max_string_bytes": max_string_bytes,
+        "max_nodes": max_nodes,
+        "repr": repr,
+        "sources": sources,
+        "argv": list(argv) if argv is not None else [a for a in sys.argv if isinstance(a, str)],
+        "ignore_prefix": PACKAGE_DIR,
+        "max_size": size_limit,
+        "process": process,
+    }
+    _native.start(trace, chain, options)
 
 
 def parse_size(text: str) -> int:
@@ -127,7 +129,7 @@ def size_text(size: int) -> str:
     return _native.size_text(size)
 
 
-def _size_in_bytes(size):
+def _size_in_bytes(size: Optional[Union[int, str]]) -> Optional[int]:
     """``max_size`` as bytes (None stays None); raises for a bad value."""
     if size is None:
         return None
@@ -156,9 +158,11 @@ def _warn_if_debug_build() -> None:
         print(DEBUG_BUILD_WARNING, file=sys.stderr)
 
 
-def stop(exit_status: Optional[int] = None) -> Optional[dict]:
+def stop(exit_status: Optional[int] = None) -> Optional[RecordingSummary]:
     """Stops recording, closes the trace and returns a summary dict (or None
-    if nothing was recording)."""
+    if nothing was recording): the trace's path, its counts (events, calls,
+    lines, codes), the filters' (scopes_skipped, redacted, dropped), and
+    why recording stopped early, if it did (detached, size_limit)."""
     return _native.stop(exit_status)
 
 
@@ -168,7 +172,7 @@ def is_recording() -> bool:
 
 
 @contextlib.contextmanager
-def recording(path: PathLike = "trace.tsieve", **options) -> Iterator[None]:
+def recording(path: PathLike = "trace.tsieve", **options: Unpack[StartOptions]) -> Iterator[None]:
     """``with tracesieve.recording("trace.tsieve"):`` records the block;
     takes the options of :func:`start`."""
     start(path, **options)
@@ -240,9 +244,10 @@ def install_startup_hook() -> str:
     return path
 
 
-def program_command(kind: str, target: Optional[str], args: List[str]) -> List[str]:
+def program_command(kind: str, target: str, args: List[str]) -> List[str]:
     """The interpreter's arguments that run the program as ``python`` would:
-    ``app.py ...``, ``-m mod ...``, ``-m pytest ...``, ``-m unittest ...``."""
+    ``app.py ...``, ``-m mod ...``, ``-m pytest ...``, ``-m unittest ...``
+    (``target`` is the script or the module; empty for the last two)."""
     if kind == "script":
         return [target, *args]
     if kind == "module":
@@ -267,10 +272,14 @@ def interpreter_options(orig_argv: List[str]) -> List[str]:
     return options
 
 
-def record_program(kind: str, target: Optional[str], args: List[str], out: str, quiet: bool, children: bool = True, **options) -> None:
+def record_program(
+    kind: str, target: str, args: List[str], out: str, quiet: bool, children: bool = True, **options: Unpack[StartOptions]
+) -> None:
     """``tracesieve record``: replaces this process with the interpreter
     running the program as ``python`` would, recording from its start (see
-    ``_startup``); returns only by raising. The filter chain is resolved
+    ``_startup``); returns only by raising. ``kind`` is ``script``,
+    ``module``, ``pytest`` or ``unittest``; ``target`` the script or the
+    module (empty for the last two). The filter chain is resolved
     here, so a missing filter is reported before anything runs; the rest
     (a broken filter, a trace file that cannot be written) is reported by
     the new process before the program's first line, with exit status 2.

@@ -25,6 +25,13 @@ the program records too, into its own file of the trace set (see
 import os
 import sys
 
+TYPE_CHECKING = False  # importing typing costs start-up time; annotations only
+
+if TYPE_CHECKING:
+    from typing import Optional, Tuple
+
+    from ._types import ProcessStart
+
 ENV_RECORD = "TRACESIEVE_RECORD"
 
 
@@ -47,8 +54,8 @@ def _start_from_environment() -> None:
     if parent is None:
         # The program `record` ran: the first trace of the set.
         root = os.path.abspath(settings["path"])
-        started = "program"
-        process = (os.getppid(), started) if children else None
+        started: ProcessStart = "program"
+        process: Optional[Tuple[int, ProcessStart]] = (os.getppid(), started) if children else None
         this = settings
     else:
         # A child: its own file, its own arguments, one summary line in all.

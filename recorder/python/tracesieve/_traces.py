@@ -10,9 +10,10 @@ from . import _children, _native
 from ._filters import existing_filter_paths
 
 if TYPE_CHECKING:
-    from typing import List, Optional, Sequence
+    from typing import Dict, List, Optional, Sequence, Tuple
 
     from ._filters import PathLike
+    from ._types import ExportFormat, Framework, ModuleNames, Process, ProcessEntry, RefilterStats, TraceInfo
 
 TraceFileError = _native.TraceFileError
 """Raised for a trace file that cannot be read (not a trace, newer version, I/O)."""
@@ -20,7 +21,7 @@ TraceFileError = _native.TraceFileError
 EXPORT_FORMATS = ("json", "codetracer", "chrome")
 
 
-def info(path: PathLike) -> dict:
+def info(path: PathLike) -> TraceInfo:
     """What the trace holds: header facts, counts by event kind, code
     objects, threads, the filter chain with hashes, filter statistics, exit
     status, and ``truncation`` when the file ends early. For the first trace
@@ -29,13 +30,13 @@ def info(path: PathLike) -> dict:
     :func:`processes`)."""
     import json
 
-    summary = json.loads(_native.trace_info(os.fspath(path)))
+    summary: TraceInfo = json.loads(_native.trace_info(os.fspath(path)))
     if os.path.isdir(_children.set_folder(os.fspath(path))):
         summary["processes"] = processes(path, summary)
     return summary
 
 
-def processes(path: PathLike, first: Optional[dict] = None) -> List[dict]:
+def processes(path: PathLike, first: Optional[TraceInfo] = None) -> List[Process]:
     """The processes of the trace set whose first trace is ``path``, in the
     order they started: for each, its file, pid, parent pid, how it started
     (``program``, ``fork``, ``spawn``, ``forkserver``, ``exec``), argv,
@@ -46,50 +47,59 @@ def processes(path: PathLike, first: Optional[dict] = None) -> List[dict]:
     import json
 
     path = os.fspath(path)
-    entries = [_process_entry(path, first or json.loads(_native.trace_info(path)))]
+    entries: List[Process] = [_process_entry(path, first or json.loads(_native.trace_info(path)))]
     for child in set_members(path):
         try:
             entries.append(_process_entry(child, json.loads(_native.trace_info(child))))
         except TraceFileError as error:
-            entries.append({"path": child, "error": str(error)})
+            entries.append({"path": child, "error": str(error), "depth": 0})
     return _as_tree(entries)
 
 
-def _process_entry(path: str, summary: dict) -> dict:
-    process = summary.get("process") or {}
+def _process_entry(path: str, summary: TraceInfo) -> ProcessEntry:
+    """A process's entry, its ``depth`` yet to be set by :func:`_as_tree`."""
+    process = summary.get("process")
     return {
         "path": path,
-        "pid": process.get("pid"),
-        "parent": process.get("parent"),
-        "started": process.get("started", "program"),
+        "pid": process["pid"] if process else None,
+        "parent": process["parent"] if process else None,
+        "started": process["started"] if process else "program",
         "start_unix_ms": summary["start_unix_ms"],
         "argv": summary["argv"],
         "events": summary["total_events"],
         "exit_status": summary["exit_status"],
         "complete": summary["truncation"] is None,
+        "depth": 0,
     }
 
 
-def _as_tree(entries: List[dict]) -> List[dict]:
+def _with_depth(entry: Process, depth: int) -> Process:
+    """A copy of ``entry`` at ``depth`` in the process tree."""
+    copy = entry.copy()
+    copy["depth"] = depth
+    return copy
+
+
+def _as_tree(entries: List[Process]) -> List[Process]:
     """``entries`` (the first process first) in tree order, each with its
     ``depth``: children after their parent, by start time."""
     first, rest = entries[0], entries[1:]
-    by_pid = {e["pid"]: e for e in entries if e.get("pid") is not None}
-    children: dict = {}
+    by_pid = {pid: e for e in entries if (pid := e.get("pid")) is not None}
+    children: Dict[int, List[Process]] = {}
     for entry in sorted(rest, key=lambda e: (e.get("start_unix_ms", 0), e["path"])):
         parent = by_pid.get(entry.get("parent"))
         parent = first if parent is None or parent is entry else parent
         children.setdefault(id(parent), []).append(entry)
-    ordered: List[dict] = []
+    ordered: List[Process] = []
     stack = [(first, 0)]
     while stack:
         entry, depth = stack.pop()
-        ordered.append(dict(entry, depth=depth))
+        ordered.append(_with_depth(entry, depth))
         stack.extend((child, depth + 1) for child in reversed(children.get(id(entry), [])))
     # Parents that name each other (a reused pid) are not reached from the
     # first process: they are listed under it.
     reached = {e["path"] for e in ordered}
-    ordered += [dict(e, depth=1) for e in rest if e["path"] not in reached]
+    ordered += [_with_depth(e, 1) for e in rest if e["path"] not in reached]
     return ordered
 
 
@@ -99,12 +109,12 @@ def refilter(
     filters: Sequence[PathLike] = (),
     *,
     builtin: bool = True,
-    framework: Optional[str] = None,
+    framework: Optional[Framework] = None,
     append: bool = False,
-    module_names: Optional[str] = None,
+    module_names: Optional[ModuleNames] = None,
     roots: Sequence[PathLike] = (),
     children: bool = True,
-) -> dict:
+) -> RefilterStats:
     """Writes ``path`` re-filtered to ``out``: a valid trace, as if recorded
     with the built-in filters (the framework one the trace was recorded
     with, unless ``framework`` is given) followed by ``filters`` — or, with
@@ -120,7 +130,7 @@ def refilter(
     the statistics then have ``processes``: each file's own."""
     import json
 
-    def one(source: str, target: str) -> dict:
+    def one(source: str, target: str) -> RefilterStats:
         text = _native.refilter_trace(
             source,
             target,
@@ -131,7 +141,8 @@ def refilter(
             module_names=module_names,
             roots=[os.fspath(r) for r in roots],
         )
-        return json.loads(text)
+        stats: RefilterStats = json.loads(text)
+        return stats
 
     paths = existing_filter_paths(filters)
     path, out = os.fspath(path), os.fspath(out)
@@ -142,14 +153,14 @@ def refilter(
     _children.clear_set(os.path.abspath(out))
     folder = _children.set_folder(out)
     os.makedirs(folder, exist_ok=True)
-    result["processes"] = [dict(result, path=out)]
+    result["processes"] = [{**result, "path": out}]
     for member in members:
         target = os.path.join(folder, os.path.basename(member))
-        result["processes"].append(dict(one(member, target), path=target))
+        result["processes"].append({**one(member, target), "path": target})
     return result
 
 
-def export(path: PathLike, format: str, out: PathLike, canonical: bool = False, children: bool = True) -> List[tuple]:
+def export(path: PathLike, format: ExportFormat, out: PathLike, canonical: bool = False, children: bool = True) -> List[Tuple[str, str]]:
     """Exports the trace: ``json`` (the documented JSON form; ``canonical``
     drops timestamps and other run-to-run noise), ``codetracer`` (a folder
     with CodeTracer's trace.json, trace_metadata.json, trace_paths.json) or

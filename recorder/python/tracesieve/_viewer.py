@@ -136,6 +136,7 @@ def _handler(root: Path, traces: "dict[str, Path]") -> type:
     class Handler(http.server.BaseHTTPRequestHandler):
         server_version = "tracesieve-view"
         policy = _OTHER_POLICY
+        server: _Server
 
         def do_GET(self) -> None:  # noqa: N802 (the http.server API)
             self._serve(send_body=True)
@@ -163,7 +164,7 @@ def _handler(root: Path, traces: "dict[str, Path]") -> type:
 
         def _refusal(self) -> "Optional[str]":
             """Why this request is not answered (None: it is)."""
-            allowed = self.server.allowed_hosts  # type: ignore[attr-defined]
+            allowed = self.server.allowed_hosts
             if self.path.startswith("/"):
                 hosts = self.headers.get_all("Host") or []
                 if len(hosts) != 1:
@@ -227,6 +228,9 @@ def _handler(root: Path, traces: "dict[str, Path]") -> type:
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    # An IPv4 server's address, and the Host values it answers to.
+    server_address: "tuple[str, int]"
+    allowed_hosts: "frozenset[str]"
 
     def server_bind(self) -> None:
         super().server_bind()

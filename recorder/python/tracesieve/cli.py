@@ -7,7 +7,9 @@ import sys
 TYPE_CHECKING = False  # importing typing costs start-up time; annotations only
 
 if TYPE_CHECKING:
-    from typing import List, Optional, Sequence
+    from typing import Callable, List, Optional, Sequence, Tuple
+
+    from ._types import Decision, Process, RuleRef, SetBy, TraceInfo
 
 from . import _filters, _recording, _traces
 from ._native import BUILD, MAX_VALUE_DEPTH, __version__
@@ -133,7 +135,7 @@ def _build_parser() -> argparse.ArgumentParser:
 VALUE_KINDS = ("arg", "local", "global", "ret", "attr")
 
 
-def _value_spec(text: str) -> tuple:
+def _value_spec(text: str) -> Tuple[str, str]:
     kind, sep, name = text.partition(":")
     if not sep or not name or kind not in VALUE_KINDS:
         raise argparse.ArgumentTypeError(f"{text!r} is not KIND:NAME with KIND one of {', '.join(VALUE_KINDS)}")
@@ -146,7 +148,7 @@ MAX_DEPTH = MAX_VALUE_DEPTH
 MAX_BOUND = 2**32 - 1
 
 
-def _count_arg(low: int, high: int):
+def _count_arg(low: int, high: int) -> Callable[[str], int]:
     """An argparse type: a whole number from ``low`` to ``high``."""
 
     def parse(text: str) -> int:
@@ -197,20 +199,20 @@ def _short(selector: str, limit: int = 60) -> str:
     return selector if len(selector) <= limit else selector[: limit - 1] + "…"
 
 
-def _rule_text(rule: dict) -> str:
+def _rule_text(rule: RuleRef) -> str:
     text = f"rule {rule['index_in_source']} of {rule['path']} ({_short(rule['selector'])})"
     if rule.get("reason"):
         text += f": {rule['reason']}"
     return text
 
 
-def _set_by_text(set_by: dict) -> str:
+def _set_by_text(set_by: SetBy) -> str:
     if set_by["rule"] is None:
         return f"the default of {set_by['path']}"
     return _rule_text(set_by["rule"])
 
 
-def format_decision(d: dict) -> str:
+def format_decision(d: Decision) -> str:
     """The readable form of a decision dict."""
     lines = [f"{d['filename']} :: {d['qualname']}"]
     recorded = "recorded" if d["recorded"] else "not recorded"
@@ -279,7 +281,7 @@ RECORD_VALUE_OPTIONS = {
 }
 
 
-def split_record_args(args: List[str]):
+def split_record_args(args: List[str]) -> Tuple[List[str], Optional[str], Optional[str], List[str]]:
     """Splits ``record``'s arguments into (options, kind, target, program args).
 
     The program starts at the first argument that is not an option of
@@ -311,10 +313,11 @@ def _run_record(parser: argparse.ArgumentParser, argv: List[str]) -> int:
     args = parser.parse_args(["record", *options])
     if kind is None:
         parser.parse_args(["record", "--help"])
+        return EXIT_USAGE  # not reached: --help exits
     try:
         _recording.record_program(
             kind,
-            target,
+            target or "",
             program_args,
             out=args.out,
             quiet=args.quiet,
@@ -336,7 +339,7 @@ def _run_record(parser: argparse.ArgumentParser, argv: List[str]) -> int:
     return EXIT_USAGE  # not reached: record_program replaced this process
 
 
-def format_info(summary: dict) -> str:
+def format_info(summary: TraceInfo) -> str:
     """The readable form of ``tracesieve.info``."""
     stats = summary["stats"]
     lines = [
@@ -356,8 +359,9 @@ def format_info(summary: dict) -> str:
     lines.append(f"exit       {'unknown' if status is None else status}")
     if summary["detached"]:
         lines.append(f"detached   {summary['detached']}")
-    if summary.get("size_limit"):
-        size = _recording.size_text(summary["size_limit"])
+    size_limit = summary.get("size_limit")
+    if size_limit:
+        size = _recording.size_text(size_limit)
         lines.append(f"stopped    at --max-size {size}; the program went on unrecorded")
     truncation = summary["truncation"]
     if truncation:
@@ -367,7 +371,7 @@ def format_info(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def format_processes(processes: List[dict]) -> List[str]:
+def format_processes(processes: List[Process]) -> List[str]:
     """The process tree of a trace set, a line per process."""
     lines = [f"processes  {len(processes)} in the set (this trace and {len(processes) - 1} in its .d folder)"]
     for p in processes:
