@@ -64,6 +64,10 @@ step "cargo clippy (wasm32: the engine, and engine-wasm with its wasm tests)"
 cargo clippy -p tracesieve-engine --target wasm32-unknown-unknown --locked -- -D warnings
 cargo clippy -p tracesieve-engine-wasm -p tracesieve-viewer --all-targets --target wasm32-unknown-unknown --locked -- -D warnings
 
+# mypy --strict and stubtest over the Python package (the 3.12 extension
+# that setup.sh built).
+"$REPO/scripts/typecheck.sh"
+
 step "cargo test (host; writes the engine-parity corpus to target/parity/engine)"
 with_venv "$MAIN_PYTHON_VERSION" cargo test --workspace --locked
 
