@@ -562,7 +562,7 @@ test('several files dropped at once open as a trace set: switching process shows
   rows = await rowLabels(page);
   assert(rows.includes('child_work') && !rows.includes('square'), `filtered child rows: ${rows}`);
   await page.click('text=Timeline');
-  await page.waitForSelector('[data-testid=timeline]');
+  await page.waitForSelector('[data-testid=timeline][data-painted=yes]');
   await screenshot(page, `set-child-timeline-${after}-of-${total}`);
   await page.click('text=Call tree');
   await switchProcess(page, 0, 'wait_for_child');
@@ -577,7 +577,7 @@ test('the timeline of a trace set shows a lane group per process; a click in the
   await dropAll(page, await forkingSet());
   await page.waitForSelector('[data-testid=call-row]');
   await page.click('text=Timeline');
-  const canvas = await page.waitForSelector('[data-testid=timeline]');
+  const canvas = await page.waitForSelector('[data-testid=timeline][data-painted=yes]');
   const headers = await waitFor('a lane group per process', async () => {
     const texts = await page.$$eval('[data-testid=lane-header]', (els) => els.map((e) => e.textContent.trim()));
     return texts.length === 2 && texts;
@@ -652,7 +652,7 @@ test('`tracesieve view TRACE` of a trace set serves and opens every process', as
 test('the timeline draws frames and a click selects one', async () => {
   const page = await openSample();
   await page.click('text=Timeline');
-  const canvas = await page.waitForSelector('[data-testid=timeline]');
+  const canvas = await page.waitForSelector('[data-testid=timeline][data-painted=yes]');
   const box = await canvas.boundingBox();
   // Depth 1 (the row under the module body), near the end: `main`.
   await page.mouse.click(box.x + box.width * 0.9, box.y + 20 + 18 * 1 + 9);
@@ -711,7 +711,7 @@ test('a large tree comes a window at a time: scrolling, collapsing, revealing, t
   await screenshot(page, 'large-tree-selected');
   // The timeline paints 6,000 calls in about a thousand pixels; a click selects one of them.
   await page.click('text=Timeline');
-  const canvas = await page.waitForSelector('[data-testid=timeline]');
+  const canvas = await page.waitForSelector('[data-testid=timeline][data-painted=yes]');
   const box = await canvas.boundingBox();
   await page.mouse.click(box.x + box.width * 0.5, box.y + 20 + 18 * 1 + 9);
   await waitFor('run selected', async () => (await page.textContent('.source-head .label')) === 'run');

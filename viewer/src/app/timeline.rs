@@ -402,6 +402,16 @@ pub fn Timeline(props: &TimelineProps) -> Html {
         _ => Html::default(),
     };
 
+    // For tests and tools: whether frames of this view are painted yet.
+    let painted = match props.process {
+        Some(_) => props
+            .lanes
+            .as_ref()
+            .is_some_and(|l| l.query.generation == props.view.generation),
+        None => props.painted.as_ref().is_some_and(|p| {
+            p.query.generation == props.view.generation && p.query.thread == props.thread as u32
+        }),
+    };
     html! {
         <div class="timeline">
             <div class="timeline-bar">
@@ -416,7 +426,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
             <div class="timeline-scroll">
                 <canvas ref={canvas} class="flame" style={format!("height:{height}px")}
                     {onmousedown} {onmousemove} {onmouseup} {onmouseleave}
-                    data-testid="timeline"></canvas>
+                    data-testid="timeline" data-painted={if painted { "yes" } else { "no" }}></canvas>
                 { headers }
             </div>
         </div>
