@@ -11,10 +11,13 @@
 //!   `trace_metadata.json`, `trace_paths.json`);
 //! * [`chrome`]: Chrome Trace Event JSON, which Perfetto and speedscope open.
 //!
+//! [`codes`] names activations for the Chrome export.
+//!
 //! Labels (`<pkg.mod>` for module bodies) use the naming mode the trace was
 //! recorded with, through [`super::refilter::relabel`].
 
 pub mod chrome;
+pub mod codes;
 pub mod codetracer;
 pub mod json;
 
