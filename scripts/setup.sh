@@ -39,7 +39,7 @@ fi
 command -v npm >/dev/null || { echo "setup: npm is missing; install node 20 and npm first" >&2; exit 1; }
 # node_modules/.installed-lock is the package-lock.json the tools came from.
 if ! cmp -s package-lock.json node_modules/.installed-lock 2>/dev/null; then
-    step "installing node tools (npm ci: binaryen for wasm-opt, playwright-core)"
+    step "installing node tools (npm ci: binaryen for wasm-opt, playwright-core, speedscope for its file-format schema)"
     npm ci --no-audit --no-fund --loglevel=error
     cp package-lock.json node_modules/.installed-lock
 fi
