@@ -11,9 +11,8 @@
 //!   "name": "app.py",
 //!   "profiles": [
 //!     {"type": "evented", "name": "app.py · MainThread", "unit": "nanoseconds",
-//!      "startValue": 0,
 //!      "events": [{"type": "O", "frame": 0, "at": 1000}, {"type": "C", "frame": 0, "at": 3000}],
-//!      "endValue": 3000}
+//!      "startValue": 1000, "endValue": 3000}
 //!   ],
 //!   "shared": {"frames": [{"name": "<__main__>", "file": "/p/app.py", "line": 1}]}
 //! }
@@ -44,8 +43,10 @@
 //! * `at` is in nanoseconds on the first trace's clock (a child process of
 //!   a set moved by the difference of the start times, in milliseconds),
 //!   never decreasing on a thread (a damaged trace's timestamps are
-//!   clamped); each profile starts at its process's start (`startValue`)
-//!   and ends at its process's last timestamp (`endValue`).
+//!   clamped). A profile spans its thread's first to last event
+//!   (`startValue`, `endValue`), so that speedscope's time order opens on
+//!   the thread's work, not on the interpreter's start-up before it; an
+//!   empty profile spans its process's recording.
 //! * Lines, values and raised exceptions are not exported.
 //!
 //! # Streaming
@@ -303,8 +304,8 @@ struct Track {
     stack: Vec<u32>,
     /// The last timestamp written (never decreasing).
     last: u64,
-    /// Whether an event has been written (the next needs a comma).
-    written: bool,
+    /// The first and the last `at` written, once one is.
+    span: Option<(u64, u64)>,
 }
 
 impl Track {
@@ -313,7 +314,7 @@ impl Track {
             thread,
             stack: Vec::new(),
             last: 0,
-            written: false,
+            span: None,
         }
     }
 
@@ -376,7 +377,7 @@ impl<W: Write> Writer<W> {
             if is_activation(event) && seen.insert(thread) {
                 threads.push(thread);
                 if first.is_none() {
-                    self.open_profile(&program, Some(&thread_label(names, thread)), process)?;
+                    self.open_profile(&program, Some(&thread_label(names, thread)))?;
                     first = Some(Track::new(thread));
                 }
             }
@@ -389,12 +390,12 @@ impl<W: Write> Writer<W> {
         })?;
         let Some(first) = first else {
             // No activation: one empty profile, so that the process shows.
-            self.open_profile(&program, None, process)?;
+            self.open_profile(&program, None)?;
             return Ok(self.close_profile(Track::new(0), process, end)?);
         };
         self.close_profile(first, process, end)?;
         for &thread in threads.iter().skip(1) {
-            self.open_profile(&program, Some(&thread_label(names, thread)), process)?;
+            self.open_profile(&program, Some(&thread_label(names, thread)))?;
             let mut track = Track::new(thread);
             events.read_events(&mut |event| {
                 if event.thread() == thread {
@@ -409,12 +410,7 @@ impl<W: Write> Writer<W> {
     }
 
     /// Writes a profile up to its first event.
-    fn open_profile(
-        &mut self,
-        program: &str,
-        thread: Option<&str>,
-        process: Process,
-    ) -> io::Result<()> {
+    fn open_profile(&mut self, program: &str, thread: Option<&str>) -> io::Result<()> {
         let name = match thread {
             Some(thread) => format!("{program} · {thread}"),
             None => program.to_string(),
@@ -425,20 +421,21 @@ impl<W: Write> Writer<W> {
         self.any_profile = true;
         self.out.write_all(b"{\"type\":\"evented\",\"name\":")?;
         scalar(&mut self.out, &name)?;
-        write!(
-            self.out,
-            ",\"unit\":\"nanoseconds\",\"startValue\":{},\"events\":[",
-            process.offset_ns
-        )
+        self.out
+            .write_all(b",\"unit\":\"nanoseconds\",\"events\":[")
     }
 
     /// Closes what the thread left open, innermost first, at `end`, then
-    /// the profile.
+    /// the profile: it spans the thread's first to last event (an empty
+    /// one, the process).
     fn close_profile(&mut self, mut track: Track, process: Process, end: u64) -> io::Result<()> {
         while let Some(frame) = track.stack.pop() {
             self.frame_event(&mut track, b'C', frame, process.offset_ns + end)?;
         }
-        write!(self.out, "],\"endValue\":{}}}", process.offset_ns + end)
+        let (start, end) = track
+            .span
+            .unwrap_or((process.offset_ns, process.offset_ns + end));
+        write!(self.out, "],\"startValue\":{start},\"endValue\":{end}}}")
     }
 
     /// Writes what `event` of the track's thread does to its frames.
@@ -471,10 +468,13 @@ impl<W: Write> Writer<W> {
 
     /// Writes one `O` or `C` event of the track.
     fn frame_event(&mut self, track: &mut Track, kind: u8, frame: u32, at: u64) -> io::Result<()> {
-        if track.written {
-            self.out.write_all(b",")?;
+        match &mut track.span {
+            Some((_, last)) => {
+                *last = at;
+                self.out.write_all(b",")?;
+            }
+            None => track.span = Some((at, at)),
         }
-        track.written = true;
         self.out.write_all(b"{\"type\":\"")?;
         self.out.write_all(&[kind])?;
         write!(self.out, "\",\"frame\":{frame},\"at\":{at}}}")
@@ -648,6 +648,12 @@ mod tests {
         );
         assert_eq!(profiles[0].1, ["<app.m>", "gen", "gen"]);
         assert_eq!(profiles[1].1, ["f"]);
+        // Each profile spans its thread's first to last event.
+        for profile in json["profiles"].as_array().unwrap() {
+            let events = profile["events"].as_array().unwrap();
+            assert_eq!(profile["startValue"], events[0]["at"]);
+            assert_eq!(profile["endValue"], events[events.len() - 1]["at"]);
+        }
         let frames = json["shared"]["frames"].as_array().unwrap();
         assert_eq!(frames.len(), 3, "each code once");
         let f = frames.iter().find(|f| f["name"] == "f").unwrap();
@@ -815,7 +821,10 @@ mod tests {
             "shared"
         );
         let profiles = json["profiles"].as_array().unwrap();
-        assert_eq!(profiles[2]["startValue"], 5_000_000);
+        assert_eq!(
+            profiles[2]["startValue"].as_u64().unwrap(),
+            profiles[0]["startValue"].as_u64().unwrap() + 5_000_000
+        );
         let ats = |p: &Json| -> Vec<u64> {
             p["events"]
                 .as_array()
