@@ -62,7 +62,7 @@ for version in $versions; do
         step "creating $(basename "$venv") with $python"
         "$python" -m venv "$venv"
     fi
-    if ! "$venv/bin/python" -m pip freeze 2>/dev/null | grep -qxF -f <(grep -v '^#' requirements-dev.txt); then
+    if ! has_dev_requirements "$venv/bin/python"; then
         step "installing Python build and test tools into $(basename "$venv")"
         "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
     fi

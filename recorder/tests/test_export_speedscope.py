@@ -27,7 +27,10 @@ def corpus_scripts():
 
 @pytest.fixture(scope="module")
 def validator():
-    jsonschema = pytest.importorskip("jsonschema")
+    try:
+        import jsonschema
+    except ImportError:
+        pytest.fail("jsonschema is missing: pip install -r requirements-dev.txt (scripts/setup.sh does)")
     if not SCHEMA.exists():
         pytest.fail(f"{SCHEMA} is missing: run `npm ci` at the repository root (scripts/setup.sh does)")
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
