@@ -5,7 +5,7 @@
 # reused by the next run with the same EVENTS; delete the folder to write
 # it afresh), then times each trace command of .venv/bin/tracesieve on it
 # with its peak RSS (bench/streaming.py): info, refilter, export --format
-# json, json --canonical, chrome and codetracer. Prints a Markdown table;
+# json, json --canonical, chrome, speedscope and codetracer. Prints a Markdown table;
 # with --update FILE, replaces the section between <!-- streaming:start -->
 # and <!-- streaming:end --> of FILE (adding it if missing), unless a
 # command failed or the extension is a debug build.

@@ -38,6 +38,14 @@ find_python() {
     return 1
 }
 
+# Whether the interpreter $1 has every pin of requirements-dev.txt (each
+# `name==version` line is a line of its `pip freeze`).
+has_dev_requirements() {
+    local frozen
+    frozen=$("$1" -m pip freeze 2>/dev/null) || return 1
+    ! grep -v -e '^#' -e '^$' "$REPO/requirements-dev.txt" | grep -qvxF -f <(printf '%s\n' "$frozen")
+}
+
 # Whether Python X.Y runs in the Debian sid root (scripts/sid-python.sh).
 is_sid_version() {
     case " $SID_PYTHON_VERSIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac

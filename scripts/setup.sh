@@ -39,7 +39,7 @@ fi
 command -v npm >/dev/null || { echo "setup: npm is missing; install node 20 and npm first" >&2; exit 1; }
 # node_modules/.installed-lock is the package-lock.json the tools came from.
 if ! cmp -s package-lock.json node_modules/.installed-lock 2>/dev/null; then
-    step "installing node tools (npm ci: binaryen for wasm-opt, playwright-core)"
+    step "installing node tools (npm ci: binaryen for wasm-opt, playwright-core, speedscope for its file-format schema)"
     npm ci --no-audit --no-fund --loglevel=error
     cp package-lock.json node_modules/.installed-lock
 fi
@@ -62,7 +62,7 @@ for version in $versions; do
         step "creating $(basename "$venv") with $python"
         "$python" -m venv "$venv"
     fi
-    if ! "$venv/bin/python" -m pip freeze 2>/dev/null | grep -qxF -f <(grep -v '^#' requirements-dev.txt); then
+    if ! has_dev_requirements "$venv/bin/python"; then
         step "installing Python build and test tools into $(basename "$venv")"
         "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
     fi

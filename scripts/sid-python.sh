@@ -258,7 +258,7 @@ setup_version() {
         rm -rf "$venv"
         (cd "$REPO" && enter_root "$REPO" "python$version" -m venv "$venv")
     fi
-    if ! "$bin/python" -m pip freeze 2>/dev/null | grep -qxF -f <(grep -v '^#' "$REPO/requirements-dev.txt"); then
+    if ! has_dev_requirements "$bin/python"; then
         step "installing Python build and test tools into target/sid/venv-$version"
         copy_host_config
         "$bin/python" -m pip install --quiet --disable-pip-version-check -r "$REPO/requirements-dev.txt"

@@ -278,7 +278,15 @@ fn recorder_layout_with_sparse_code_ids_streams_as_read_whole() {
                 .take(4)
                 .map(|e| e["name"].as_str().expect("name"))
                 .collect();
-            assert_eq!(begins, ["<__main__>", "work", "work", "gen"]);
+            assert_eq!(
+                begins,
+                [
+                    "<__main__> (app.py:1)",
+                    "work (app.py:3)",
+                    "work (app.py:3)",
+                    "gen (app.py:9)"
+                ]
+            );
         }
     }
 }

@@ -7,7 +7,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{self, Cursor};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tracesieve_engine::trace::export::{chrome, codetracer, json};
+use tracesieve_engine::trace::export::{chrome, codetracer, json, speedscope};
 use tracesieve_engine::trace::refilter::{refilter_stream, Naming};
 use tracesieve_engine::trace::stream::{read_tables, EventStream, ReadError};
 use tracesieve_engine::trace::{
@@ -191,6 +191,17 @@ fn peaks(file: &[u8]) -> Vec<(&'static str, usize)> {
         (
             "chrome",
             peak_over(|| done(chrome::write_chrome(&tables, stream(), io::sink()))),
+        ),
+        (
+            "speedscope",
+            peak_over(|| {
+                let mut events = speedscope::Reopen(|| Ok(stream()));
+                done(speedscope::write_speedscope(
+                    &tables,
+                    &mut events,
+                    io::sink(),
+                ));
+            }),
         ),
         (
             "codetracer",

@@ -8,6 +8,7 @@ use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use tracesieve_engine::trace::export::speedscope::{self, Reopen, Rereadable};
 use tracesieve_engine::trace::export::{chrome, codetracer, json};
 use tracesieve_engine::trace::refilter::{chain_for, refilter_stream, ChainOptions, Naming};
 use tracesieve_engine::trace::stream::{read_tables, EventStream, ReadError, Tables};
@@ -39,6 +40,23 @@ fn events(path: &str) -> PyResult<EventStream<File>> {
 /// (about 10 % faster for JSON; `info` and `refilter` are not helped).
 fn events_ahead(path: &str) -> PyResult<EventStream<File>> {
     EventStream::open_ahead(open(path)?).map_err(|e| file_error(path, e))
+}
+
+/// The events of the file at `path` as often as an export reads them:
+/// `first` (already open) for the first read, then the file opened anew,
+/// read ahead, each time. An error opening it again names the file.
+fn rereadable(path: String, first: Option<EventStream<File>>) -> Box<dyn Rereadable> {
+    let mut first = first;
+    Box::new(Reopen(move || match first.take() {
+        Some(events) => Ok(events),
+        None => {
+            let again = |e: &dyn std::fmt::Display| {
+                ReadError::Io(std::io::Error::other(format!("reading {path} again: {e}")))
+            };
+            let file = File::open(&path).map_err(|e| again(&e))?;
+            EventStream::open_ahead(file).map_err(|e| again(&e))
+        }
+    }))
 }
 
 /// The tables of the file at `path` (a first pass over it).
@@ -159,12 +177,12 @@ pub fn refilter_trace(
     serde_json::to_string(&report).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
-/// Exports the trace at `path` as `json`, `codetracer` (a folder at `out`)
-/// or `chrome`; `canonical` drops timestamps from the JSON form. For
-/// `chrome`, `members` are the other traces of `path`'s trace set (its
-/// child processes), exported with it, each under its pid; a member whose
-/// tables cannot be read is left out. Returns the members left out, each
-/// with why.
+/// Exports the trace at `path` as `json`, `codetracer` (a folder at `out`),
+/// `chrome` or `speedscope`; `canonical` drops timestamps from the JSON
+/// form. For `chrome` and `speedscope`, `members` are the other traces of
+/// `path`'s trace set (its child processes), exported with it, each as a
+/// process of its own; a member whose tables cannot be read is left out.
+/// Returns the members left out, each with why.
 #[pyfunction]
 #[pyo3(signature = (path, format, out, canonical = false, members = Vec::new()))]
 pub fn export_trace(
@@ -174,9 +192,9 @@ pub fn export_trace(
     canonical: bool,
     members: Vec<String>,
 ) -> PyResult<Vec<(String, String)>> {
-    if !matches!(format, "json" | "chrome" | "codetracer") {
+    if !matches!(format, "json" | "chrome" | "codetracer" | "speedscope") {
         return Err(PyValueError::new_err(format!(
-            "unknown export format '{format}' (expected json, codetracer or chrome)"
+            "unknown export format '{format}' (expected json, codetracer, chrome or speedscope)"
         )));
     }
     // Everything before the events (codes, labels) comes from a first pass;
@@ -202,6 +220,24 @@ pub fn export_trace(
             };
             write_atomically(path, out, |sink| {
                 chrome::write_chrome_set((&tables, events), next, sink)
+            })?;
+            Ok(left_out)
+        }
+        "speedscope" => {
+            let mut left_out = Vec::new();
+            let mut rest = members.iter();
+            let next = || loop {
+                let member = rest.next()?;
+                match self::tables(member).and_then(|t| Ok((t, events_ahead(member)?))) {
+                    Ok((tables, events)) => {
+                        return Some(Ok((tables, rereadable(member.clone(), Some(events)))))
+                    }
+                    Err(error) => left_out.push((member.clone(), error.to_string())),
+                }
+            };
+            let mut events = rereadable(path.to_owned(), Some(events));
+            write_atomically(path, out, |sink| {
+                speedscope::write_speedscope_set((&tables, &mut *events), next, sink)
             })?;
             Ok(left_out)
         }

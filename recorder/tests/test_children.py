@@ -237,13 +237,43 @@ def test_the_chrome_export_of_a_set_has_a_process_per_pid(tmp_path):
         elif e["ph"] == "E":
             open_slices[key] -= 1
     assert all(n == 0 for n in open_slices.values())
-    squares = [e for e in events if e["ph"] == "B" and e["name"] == "square"]
+    squares = [e for e in events if e["ph"] == "B" and e["name"].startswith("square (")]
     assert len(squares) == 6 and {e["pid"] for e in squares} <= set(names) - {processes[0]["pid"]}
     # --no-children: the program's process alone (under its pid).
     alone = tmp_path / "alone.json"
     done = tracesieve_cli("export", out, "--format", "chrome", "--no-children", "-o", alone)
     assert done.returncode == 0, done.stderr
     assert {e["pid"] for e in json.loads(alone.read_text(encoding="utf-8"))["traceEvents"]} == {processes[0]["pid"]}
+
+
+def test_the_speedscope_export_of_a_set_has_profiles_per_process(tmp_path):
+    out, processes = record_set(tmp_path, "fork")
+    (Path(str(out) + ".d") / "99.tsieve").write_text("not a trace\n", encoding="utf-8")
+    target = tmp_path / "set.speedscope.json"
+    done = tracesieve_cli("export", out, "--format", "speedscope", "-o", target)
+    assert done.returncode == 0, done.stderr
+    assert "99.tsieve is left out: not a tracesieve trace" in done.stderr
+    doc = json.loads(target.read_text(encoding="utf-8"))
+    names = [p["name"] for p in doc["profiles"]]
+    recorded = [p for p in processes if "error" not in p]
+    first = recorded[0]
+    assert any(f"(pid {first['pid']}) · " in n for n in names)
+    for child in recorded[1:]:
+        assert any(f"(pid {child['pid']}, {child['started']})" in n for n in names), (child, names)
+    frames = doc["shared"]["frames"]
+    squares = [
+        p["name"]
+        for p in doc["profiles"]
+        for e in p["events"]
+        if e["type"] == "O" and frames[e["frame"]]["name"] == "square"
+    ]
+    assert len(squares) == 6 and all(f"(pid {first['pid']})" not in n for n in squares)
+    # --no-children: the program's process alone.
+    alone = tmp_path / "alone.speedscope.json"
+    done = tracesieve_cli("export", out, "--format", "speedscope", "--no-children", "-o", alone)
+    assert done.returncode == 0, done.stderr
+    alone_names = [p["name"] for p in json.loads(alone.read_text(encoding="utf-8"))["profiles"]]
+    assert alone_names and all(f"(pid {first['pid']})" in n for n in alone_names)
 
 
 FAULTS = """\

@@ -207,8 +207,15 @@ def loop_traces(tmp_path_factory):
 
 @pytest.mark.parametrize(
     "command",
-    [["info"], ["refilter"], ["export", "--format", "json"], ["export", "--format", "chrome"], ["export", "--format", "codetracer"]],
-    ids=["info", "refilter", "json", "chrome", "codetracer"],
+    [
+        ["info"],
+        ["refilter"],
+        ["export", "--format", "json"],
+        ["export", "--format", "chrome"],
+        ["export", "--format", "speedscope"],
+        ["export", "--format", "codetracer"],
+    ],
+    ids=["info", "refilter", "json", "chrome", "speedscope", "codetracer"],
 )
 def test_memory_does_not_grow_with_events(loop_traces, tmp_path, command):
     peaks = {}

@@ -68,10 +68,11 @@ def sentinel():
 def everything_written(tmp_path, trace_file):
     """The text of every export and of `info`, and the decoded events."""
     texts = [json.dumps(export_json(trace_file, canonical=False))]
-    for fmt, out in (("chrome", "chrome.json"), ("codetracer", "ct")):
+    for fmt, out in (("chrome", "chrome.json"), ("speedscope", "speedscope.json"), ("codetracer", "ct")):
         done = tracesieve_cli("export", trace_file, "--format", fmt, "-o", tmp_path / out)
         assert done.returncode == 0, done.stderr
     texts.append((tmp_path / "chrome.json").read_text())
+    texts.append((tmp_path / "speedscope.json").read_text())
     texts += [p.read_text() for p in (tmp_path / "ct").iterdir()]
     texts.append(json.dumps(trace_info(trace_file)))
     return texts

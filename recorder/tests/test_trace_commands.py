@@ -2,6 +2,7 @@
 same from Python (`tracesieve.info`, `refilter`, `export`)."""
 
 import json
+import re
 
 import pytest
 
@@ -329,6 +330,8 @@ def test_export_chrome(tmp_path):
     events = doc["traceEvents"]
     names = {e["tid"]: e["args"]["name"] for e in events if e["name"] == "thread_name"}
     assert sorted(names.values()) == ["MainThread", "worker-1", "worker-2"]
+    processes = [e["args"]["name"] for e in events if e["name"] == "process_name"]
+    assert processes == [str(PROGRAMS / "threads.py")]
     depth = {}
     for e in events:
         if e["ph"] == "B":
@@ -337,8 +340,22 @@ def test_export_chrome(tmp_path):
             depth[e["tid"]] -= 1
             assert depth[e["tid"]] >= 0
     assert set(depth.values()) == {0}
-    work = [e for e in events if e["ph"] == "B" and e["name"] == "work"]
+    # Short, readable names with their place, and no per-call args.
+    work = [e for e in events if e["ph"] == "B" and e["name"] == "work (threads.py:16)"]
     assert sorted(names[e["tid"]] for e in work) == ["worker-1", "worker-2"]
+    assert {e["name"] for e in events if e["ph"] == "B"} >= {"<__main__> (threads.py:1)", "run_worker (threads.py:23)"}
+    assert all("args" not in e for e in events if e["ph"] != "M")
+    # Every track (each thread with slices) is named.
+    assert {e["tid"] for e in events if e["ph"] == "B"} <= set(names)
+
+
+def test_chrome_raise_events_name_the_exception_and_where(tmp_path):
+    trace_file = recording(tmp_path, PROGRAMS / "exceptions.py")
+    out = tmp_path / "chrome.json"
+    result = tracesieve_cli("export", trace_file, "--format", "chrome", "-o", out)
+    assert result.returncode == 0, result.stderr
+    raises = [e for e in json.loads(out.read_text(encoding="utf-8"))["traceEvents"] if e["ph"] == "i"]
+    assert raises and all(re.fullmatch(r"raise \w[\w.]* \(exceptions\.py:\d+\)", e["name"]) for e in raises), raises
 
 
 def test_value_helpers_agree_with_info(tmp_path):

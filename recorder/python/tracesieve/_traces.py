@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 TraceFileError = _native.TraceFileError
 """Raised for a trace file that cannot be read (not a trace, newer version, I/O)."""
 
-EXPORT_FORMATS = ("json", "codetracer", "chrome")
+EXPORT_FORMATS = ("json", "codetracer", "chrome", "speedscope")
 
 
 def info(path: PathLike) -> TraceInfo:
@@ -163,16 +163,17 @@ def refilter(
 def export(path: PathLike, format: ExportFormat, out: PathLike, canonical: bool = False, children: bool = True) -> List[Tuple[str, str]]:
     """Exports the trace: ``json`` (the documented JSON form; ``canonical``
     drops timestamps and other run-to-run noise), ``codetracer`` (a folder
-    with CodeTracer's trace.json, trace_metadata.json, trace_paths.json) or
-    ``chrome`` (Chrome Trace Event JSON for Perfetto and speedscope). The
-    ``chrome`` export of the first trace of a trace set holds every process
-    of the set, each under its pid on one clock (unless ``children`` is
+    with CodeTracer's trace.json, trace_metadata.json, trace_paths.json),
+    ``chrome`` (Chrome Trace Event JSON for Perfetto and chrome://tracing)
+    or ``speedscope`` (speedscope's own file format: a profile per thread).
+    The ``chrome`` and ``speedscope`` exports of the first trace of a trace
+    set hold every process of the set on one clock (unless ``children`` is
     false); the other formats export one trace. Returns the traces of the
     set left out because they could not be read, each with why."""
     if format not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {format!r} (expected one of {', '.join(EXPORT_FORMATS)})")
     path = os.fspath(path)
-    members = set_members(path) if format == "chrome" and children else []
+    members = set_members(path) if format in ("chrome", "speedscope") and children else []
     return _native.export_trace(path, format, os.fspath(out), canonical, members)
 
 

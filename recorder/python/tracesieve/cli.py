@@ -110,12 +110,12 @@ def _build_parser() -> argparse.ArgumentParser:
     refilter.add_argument("--root", action="append", default=[], metavar="DIR", help="in paths mode, a sys.path root to try first; repeatable")
     refilter.add_argument("--no-children", action="store_true", help="re-filter this trace only, not the child processes of its trace set (TRACE.d/ into OUT.d/)")
 
-    export = commands.add_parser("export", help="export a trace as JSON, a CodeTracer folder or Chrome trace JSON")
+    export = commands.add_parser("export", help="export a trace as JSON, a CodeTracer folder, Chrome trace JSON or a speedscope profile")
     export.add_argument("trace", metavar="TRACE")
     export.add_argument("--format", required=True, choices=list(_traces.EXPORT_FORMATS))
     export.add_argument("-o", "--out", required=True, metavar="OUT", help="the output file (a folder for codetracer)")
     export.add_argument("--canonical", action="store_true", help="json: drop timestamps and run-to-run noise, for comparisons")
-    export.add_argument("--no-children", action="store_true", help="chrome: export this trace only, not the child processes of its trace set (TRACE.d/)")
+    export.add_argument("--no-children", action="store_true", help="chrome, speedscope: export this trace only, not the child processes of its trace set (TRACE.d/)")
 
     view = commands.add_parser(
         "view",

@@ -1,7 +1,8 @@
 //! Exports of a trace to other formats. Each has a streaming writer
-//! (`write_json`, `write_chrome`, `write_codetracer`) that writes its output
-//! while reading a file's events one by one ([`super::stream`]), with memory
-//! that does not grow with the events, and in-memory functions over a whole
+//! (`write_json`, `write_chrome`, `write_codetracer`, `write_speedscope`)
+//! that writes its output while reading a file's events one by one
+//! ([`super::stream`]), with memory that does not grow with the events,
+//! and in-memory functions over a whole
 //! [`Trace`] (`to_json`, `to_chrome`, `to_codetracer`, …) that run the same
 //! per-event code and give the same bytes:
 //!
@@ -9,14 +10,20 @@
 //!   variant for comparing two recordings;
 //! * [`codetracer`]: CodeTracer's JSON trace folder (`trace.json`,
 //!   `trace_metadata.json`, `trace_paths.json`);
-//! * [`chrome`]: Chrome Trace Event JSON, which Perfetto and speedscope open.
+//! * [`chrome`]: Chrome Trace Event JSON, which Perfetto and speedscope open;
+//! * [`speedscope`]: speedscope's own file format, a profile per thread
+//!   (its streaming writer reads the events once per thread, see there).
+//!
+//! [`codes`] names activations for the Chrome and speedscope exports.
 //!
 //! Labels (`<pkg.mod>` for module bodies) use the naming mode the trace was
 //! recorded with, through [`super::refilter::relabel`].
 
 pub mod chrome;
+pub mod codes;
 pub mod codetracer;
 pub mod json;
+pub mod speedscope;
 
 use super::model::{SequenceKind, Slot, Trace, Value};
 use super::refilter::{relabel, Naming, Relabel};
