@@ -584,6 +584,7 @@ pub(crate) fn process_label(header: &TraceHeader) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::export::failing_sink::FailingAfter;
     use crate::trace::model::{Attr, SequenceKind};
     use crate::trace::refilter::testkit::{int, string, TraceBuilder};
     use crate::trace::stream::read_tables;
@@ -1103,25 +1104,6 @@ mod tests {
         };
         assert_eq!(others(&streamed), others(&read));
         assert_golden("thread-starts", &to_chrome(&trace));
-    }
-
-    /// A sink that fails once it has taken `left` bytes.
-    struct FailingAfter {
-        left: usize,
-    }
-
-    impl Write for FailingAfter {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            if buf.len() > self.left {
-                return Err(io::Error::other("disk full"));
-            }
-            self.left -= buf.len();
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
     }
 
     #[test]

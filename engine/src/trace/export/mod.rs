@@ -223,6 +223,32 @@ pub(crate) fn bytes_literal(bytes: &[u8]) -> String {
     out
 }
 
+/// A sink that fails part way, for the exports' write-error tests.
+#[cfg(test)]
+pub(crate) mod failing_sink {
+    use std::io::{self, Write};
+
+    /// A sink that fails once it has taken `left` bytes.
+    pub struct FailingAfter {
+        /// Bytes it still takes.
+        pub left: usize,
+    }
+
+    impl Write for FailingAfter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if buf.len() > self.left {
+                return Err(io::Error::other("disk full"));
+            }
+            self.left -= buf.len();
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -538,6 +538,7 @@ fn scalar<W: Write, T: Serialize + ?Sized>(out: &mut W, value: &T) -> io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::export::failing_sink::FailingAfter;
     use crate::trace::model::{ProcessStart, Slot};
     use crate::trace::refilter::testkit::{int, TraceBuilder};
     use crate::trace::stream::read_tables;
@@ -835,25 +836,6 @@ mod tests {
         };
         let shifted: Vec<u64> = ats(&profiles[0]).iter().map(|at| at + 5_000_000).collect();
         assert_eq!(ats(&profiles[2]), shifted);
-    }
-
-    /// A sink that fails once it has taken `left` bytes.
-    struct FailingAfter {
-        left: usize,
-    }
-
-    impl Write for FailingAfter {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            if buf.len() > self.left {
-                return Err(io::Error::other("disk full"));
-            }
-            self.left -= buf.len();
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
     }
 
     #[test]
