@@ -755,6 +755,36 @@ test('the functions tab ranks functions by time, sorts, shows callers and callee
   });
 });
 
+test('the keyboard: ? lists the keys, / searches, n and N move between hits, ] and [ step', async () => {
+  const page = await openSample();
+  await page.keyboard.press('?');
+  await page.waitForSelector('[data-testid=keys-help]');
+  const help = await page.textContent('[data-testid=keys-help]');
+  assert(help.includes('search calls by name') && help.includes('next, previous step'), `keys list: ${help}`);
+  await screenshot(page, 'keys-help');
+  await page.keyboard.press('Escape');
+  await waitFor('the list closed', async () => (await page.$('[data-testid=keys-help]')) === null);
+  await page.keyboard.press('/');
+  assert(await page.evaluate(() => document.activeElement?.dataset.testid === 'search'), 'the search box has no focus');
+  await page.keyboard.type('charge');
+  await waitFor('charge rows', async () => (await rowLabels(page)).length === 2);
+  await page.evaluate(() => document.activeElement.blur());
+  const selectedNode = () => page.getAttribute('[data-testid=call-row].selected', 'data-node');
+  const current = () => page.getAttribute('[data-testid=source-view] .src-line.current', 'data-line');
+  await page.keyboard.press('n');
+  await page.waitForSelector('[data-testid=source-view] .src-line.current');
+  const first = await waitFor('the first hit selected', selectedNode);
+  const line = await current();
+  await page.keyboard.press(']');
+  await waitFor('the next step', async () => (await current()) !== line);
+  await page.keyboard.press('[');
+  await waitFor('the step before', async () => (await current()) === line);
+  await page.keyboard.press('n');
+  await waitFor('the second hit selected', async () => { const n = await selectedNode(); return n && n !== first && n; });
+  await page.keyboard.press('N');
+  await waitFor('the first hit again', async () => (await selectedNode()) === first);
+});
+
 test('the summary shows the program, the chain with hashes and statistics', async () => {
   const page = await openSample();
   await page.click('text=Summary');

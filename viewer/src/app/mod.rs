@@ -4,6 +4,7 @@
 mod dom;
 mod exceptions;
 mod functions;
+mod keys;
 mod lanes;
 mod playground;
 mod shared;
@@ -26,6 +27,7 @@ use crate::steps::{Frame, Moment, StepKind};
 use exceptions::ExceptionsList;
 use functions::FunctionsTable;
 use gloo_timers::callback::Timeout;
+use keys::{Key, KeysHelp};
 use playground::Playground;
 use shared::Shared;
 use source::SourcePane;
@@ -138,6 +140,8 @@ pub enum Msg {
     GoToEvent(EventAt),
     /// Show the calls of the function with this label in the call tree.
     ShowCalls(String),
+    /// A key was pressed (see [`keys`]).
+    Key(Key),
     /// "why?" about a code (recorded index) and maybe one of its values.
     Why(u32, Option<ValueRef>),
     /// Close the "why?" panel.
@@ -217,6 +221,9 @@ pub struct App {
     share_status: Option<String>,
     share_link: Option<String>,
     _hash_listener: Option<gloo_events::EventListener>,
+    _key_listener: Option<gloo_events::EventListener>,
+    /// The list of keys is shown.
+    help: bool,
 }
 
 impl Component for App {
@@ -278,6 +285,8 @@ impl Component for App {
             why: None,
             share_status: None,
             share_link: None,
+            _key_listener: keys::listen(link.callback(Msg::Key)),
+            help: false,
             _hash_listener: web_sys::window().map(|w| {
                 let callback = link.callback(|_: ()| Msg::HashChanged);
                 gloo_events::EventListener::new(&w, "hashchange", move |_| callback.emit(()))
@@ -404,6 +413,7 @@ impl Component for App {
                 self.tab = tab;
                 self.ask_functions();
             }
+            Msg::Key(key) => return self.key(key),
             Msg::ShowCalls(label) => {
                 self.tab = Tab::Tree;
                 self.search = label;
@@ -604,6 +614,8 @@ impl Component for App {
                         <input type="file" multiple=true data-testid="file-input" accept=".tsieve,application/octet-stream" onchange={onpick} />
                     </label>
                     <span class="privacy">{ "Nothing leaves your browser." }</span>
+                    <button class="keys" data-testid="keys-button" title="Keys (?)"
+                        onclick={link.callback(|_: MouseEvent| Msg::Key(Key::Help))}>{ "?" }</button>
                 </header>
                 { for self.banners.iter().enumerate().map(|(i, b)| html! {
                     <div class={classes!("banner", if b.error { "error" } else { "warning" })} data-testid="error-banner" role="alert">
@@ -618,6 +630,9 @@ impl Component for App {
                     <section class="views">{ self.views(ctx) }</section>
                     <aside class="playground">{ self.playground(ctx) }</aside>
                 </main>
+                if self.help {
+                    <KeysHelp on_close={link.callback(|_| Msg::Key(Key::Close))} />
+                }
                 if let Some(why) = &self.why {
                     <WhyPanel why={why.clone()} on_close={link.callback(|_| Msg::CloseWhy)} />
                 }
@@ -717,6 +732,80 @@ impl App {
     }
 
     /// Selects frame `key` (of displayed code `code`) and asks for its steps.
+    /// Answers a key; whether the page changed.
+    fn key(&mut self, key: Key) -> bool {
+        match key {
+            Key::Search => {
+                keys::focus_search();
+                return false;
+            }
+            Key::Help => self.help = !self.help,
+            Key::Close => {
+                self.help = false;
+                self.why = None;
+            }
+            Key::StepForward | Key::StepBack => {
+                let Some(frame) = &self.frame else {
+                    return false;
+                };
+                let last = frame.steps.len().saturating_sub(1);
+                self.step = match key {
+                    Key::StepForward => (self.step + 1).min(last),
+                    _ => self.step.saturating_sub(1),
+                };
+            }
+            Key::Next | Key::Previous => {
+                let rows = &self.rows.rows;
+                let at = self
+                    .selected
+                    .and_then(|key| rows.iter().position(|r| r.node == key.node));
+                let next = match (key, at) {
+                    (_, None) => rows.first(),
+                    (Key::Next, Some(i)) => rows.get(i + 1),
+                    (_, Some(i)) => i.checked_sub(1).and_then(|i| rows.get(i)),
+                };
+                let Some(row) = next else {
+                    return false;
+                };
+                let (node, code) = (row.node, row.code);
+                self.tab = Tab::Tree;
+                self.select(
+                    NodeKey {
+                        thread: self.thread as u32,
+                        node,
+                    },
+                    code,
+                );
+            }
+            Key::Expand | Key::Collapse => {
+                let Some(node) = self.selected.map(|k| k.node) else {
+                    return false;
+                };
+                let has_children = self
+                    .rows
+                    .rows
+                    .iter()
+                    .find(|r| r.node == node)
+                    .is_some_and(|r| r.size > 0);
+                let collapsed = self.collapsed.contains(&node);
+                let toggle = match key {
+                    Key::Expand => collapsed,
+                    _ => !collapsed && has_children,
+                };
+                if !toggle {
+                    return false;
+                }
+                let mut set = (*self.collapsed).clone();
+                if !set.remove(&node) {
+                    set.insert(node);
+                }
+                self.collapsed = Shared::new(set);
+                self.refresh_rows(false);
+            }
+        }
+        true
+    }
+
     /// Asks for the function table of the view shown, if the functions
     /// tab shows and it is not there.
     fn ask_functions(&mut self) {
