@@ -217,6 +217,11 @@ test('a failing test recorded by the pytest plugin opens at its assertion; the e
     (await page.getAttribute('[data-testid=source-view] .src-line.current', 'data-line')) === '28');
   const values = await page.$$eval('[data-testid=value-row]', (rows) => rows.map((r) => r.textContent));
   assert(values.some((v) => v.includes('got') && v.includes('54')), `no got = 54 at the assertion in ${values}`);
+  // Beside the lines, the values they wrote.
+  const inline = await page.textContent('[data-testid=source-view] .src-line[data-line="27"] [data-testid=inline-values]');
+  assert(inline.includes('got = 54.0'), `line 27 wrote ${inline}`);
+  const quantity = await page.textContent('[data-testid=source-view] .src-line[data-line="25"] [data-testid=inline-values]');
+  assert(quantity.includes('quantity = 0'), `line 25 wrote ${quantity}`);
   await screenshot(page, 'failing-test-opens-at-assertion');
   await page.locator('button.tab', { hasText: 'Exceptions (2)' }).click();
   await page.waitForSelector('[data-testid=exception-row]');
@@ -593,10 +598,11 @@ test('the timeline of a trace set shows a lane group per process; a click in the
   for (let i = 1; i < 40 && !picked; i++) {
     for (let depth = 0; depth < 4 && !picked; depth++) {
       await page.mouse.click(box.x + (box.width * i) / 40, head.y + 20 + 18 * depth + 9);
-      await new Promise((ok) => setTimeout(ok, 60));
-      picked = (await shown()) === '1';
+      // A pick switches the process shown once the worker answers (slower on a loaded machine).
+      picked = await waitFor('the child shown', async () => (await shown()) === '1', 300).catch(() => false);
     }
   }
+  picked = picked || await waitFor('the child shown', async () => (await shown()) === '1').catch(() => false);
   assert(picked, 'no frame of the child picked');
   const label = await waitFor('the child\'s frame shown', async () => {
     const text = await page.$('[data-testid=source-view] .src-line.current') && await page.textContent('.source-head .label');

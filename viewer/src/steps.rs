@@ -8,6 +8,7 @@
 use crate::calltree::CallNode;
 use crate::calltree::NodeKey;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use tracesieve_engine::trace::export::render_slot;
 use tracesieve_engine::trace::policy::{inner_names, InnerName, Site};
 use tracesieve_engine::trace::{CodeInfo, Event, Slot, Trace};
@@ -403,6 +404,30 @@ impl Frame {
         state.sort_by_key(|v| v.role);
         state
     }
+
+    /// The values each line of the frame wrote up to step `index`, each
+    /// name with its latest text, for the source view's values beside the
+    /// lines: a line step's changes were made by the line before it, an
+    /// entry's arguments belong to the first line, an exit's value to the
+    /// line that returned it. Raised exceptions are left out.
+    pub fn written_until(&self, index: usize) -> BTreeMap<u32, Vec<(String, String)>> {
+        let mut out: BTreeMap<u32, Vec<(String, String)>> = BTreeMap::new();
+        let last = index.min(self.steps.len().saturating_sub(1));
+        for (at, step) in self.steps.iter().enumerate().take(last + 1) {
+            let line = match (step.kind, at.checked_sub(1)) {
+                (StepKind::Line | StepKind::Exit, Some(before)) => self.steps[before].line,
+                _ => step.line,
+            };
+            for change in step.changes.iter().filter(|c| c.role != Role::Exception) {
+                let names = out.entry(line).or_default();
+                match names.iter_mut().find(|(name, _)| *name == change.name) {
+                    Some(written) => written.1 = change.text.clone(),
+                    None => names.push((change.name.clone(), change.text.clone())),
+                }
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -463,6 +488,41 @@ mod tests {
         );
         assert_eq!(frame.filename, "/proj/shop/pay.py");
         assert!(!frame.cut);
+    }
+
+    #[test]
+    fn each_line_shows_what_it_wrote_up_to_the_step() {
+        let t = sample();
+        let tree = CallTree::build(&t);
+        let frame = Frame::of(&t, 0, &tree.threads[0].nodes[1]);
+        let names = |step: usize| -> Vec<(u32, Vec<String>)> {
+            frame
+                .written_until(step)
+                .into_iter()
+                .map(|(line, values)| {
+                    (
+                        line,
+                        values
+                            .into_iter()
+                            .map(|(n, v)| format!("{n}={v}"))
+                            .collect(),
+                    )
+                })
+                .collect()
+        };
+        let card = frame.steps[0].changes[1].text.clone();
+        // Step 2 is line 5 about to run: line 4 wrote total = 5.
+        assert_eq!(
+            names(2),
+            [
+                (3, vec!["amount=5".to_string(), format!("card={card}")]),
+                (4, vec!["total=5".to_string()]),
+            ]
+        );
+        let at_exit = names(4);
+        assert_eq!(at_exit[2].0, 5);
+        assert_eq!(at_exit[2].1[0], "total=6");
+        assert!(at_exit[2].1[1].starts_with("return="));
     }
 
     #[test]

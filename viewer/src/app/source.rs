@@ -4,7 +4,7 @@
 use super::shared::Shared;
 use crate::protocol::{CodeView, SourceView, ValueRef};
 use crate::steps::{Frame, Marker, Moment, Role, StepKind};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use web_sys::{Element, ScrollIntoViewOptions, ScrollLogicalPosition};
 use yew::prelude::*;
 
@@ -81,6 +81,11 @@ pub fn SourcePane(props: &SourceProps) -> Html {
         .as_ref()
         .map(|f| f.steps.iter().map(|s| s.line).collect())
         .unwrap_or_default();
+    let written = props
+        .frame
+        .as_ref()
+        .map(|f| f.written_until(step))
+        .unwrap_or_default();
     let step_kind = props
         .frame
         .as_ref()
@@ -132,7 +137,7 @@ pub fn SourcePane(props: &SourceProps) -> Html {
             }
             <div class="source-body">
                 <div class="source-view" data-testid="source-view" ref={body}>
-                    { lines(source, current_line, &ran) }
+                    { lines(source, current_line, &ran, &written, code.first_line) }
                 </div>
                 <div class="values">
                     { values(props, step) }
@@ -142,8 +147,19 @@ pub fn SourcePane(props: &SourceProps) -> Html {
     }
 }
 
-/// The file's lines, or why there are none.
-fn lines(source: Option<&SourceView>, current: Option<u32>, ran: &HashSet<u32>) -> Html {
+/// At most this many characters of values are shown beside a line.
+const MAX_INLINE: usize = 120;
+
+/// The file's lines, or why there are none: the current one marked, those
+/// the frame ran marked, those between its first line and the last it ran
+/// that it did not run greyed, and beside each line the values it wrote.
+fn lines(
+    source: Option<&SourceView>,
+    current: Option<u32>,
+    ran: &HashSet<u32>,
+    written: &BTreeMap<u32, Vec<(String, String)>>,
+    first_line: u32,
+) -> Html {
     let Some(source) = source else {
         return html! { <div class="placeholder">{ "The trace holds no source for this file." }</div> };
     };
@@ -161,23 +177,45 @@ fn lines(source: Option<&SourceView>, current: Option<u32>, ran: &HashSet<u32>) 
         let at = current.map_or(0, |l| l.saturating_sub(1) as usize);
         (at.saturating_sub(WINDOW), (at + WINDOW).min(all.len()))
     };
+    let last_ran = ran.iter().copied().max().unwrap_or(0);
     html! {
         <>
             { for all[from..to].iter().enumerate().map(|(i, line)| {
                 let number = (from + i + 1) as u32;
+                let skipped = number > first_line && number < last_ran && !ran.contains(&number);
                 let class = classes!(
                     "src-line",
                     (Some(number) == current).then_some("current"),
                     ran.contains(&number).then_some("ran"),
+                    skipped.then_some("not-run"),
                 );
+                let inline = written.get(&number).map(|values| inline_text(values));
                 html! {
                     <div {class} data-line={number.to_string()}>
                         <span class="ln">{ number }</span>
                         <span class="code">{ *line }</span>
+                        if let Some(text) = inline {
+                            <span class="inline-values" data-testid="inline-values">{ text }</span>
+                        }
                     </div>
                 }
             }) }
         </>
+    }
+}
+
+/// `name = value, …`, cut to [`MAX_INLINE`] characters.
+fn inline_text(values: &[(String, String)]) -> String {
+    let text = values
+        .iter()
+        .map(|(name, value)| format!("{name} = {value}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if text.chars().count() <= MAX_INLINE {
+        text
+    } else {
+        let cut: String = text.chars().take(MAX_INLINE).collect();
+        format!("{cut}…")
     }
 }
 
