@@ -791,6 +791,25 @@ test('the keyboard: ? lists the keys, / searches, n and N move between hits, ] a
   await waitFor('the first hit again', async () => (await selectedNode()) === first);
 });
 
+test('a value\'s history lists the steps where it changed, and a step goes there', async () => {
+  const page = await openSample();
+  await page.fill('[data-testid=search]', 'Cart.total');
+  await waitFor('the Cart.total row', async () => (await rowLabels(page)).includes('Cart.total'));
+  await page.locator('[data-testid=call-row]', { hasText: 'Cart.total' }).first().click();
+  await page.waitForSelector('[data-testid=source-view] .src-line.current');
+  // The last step: `total` has all its values.
+  await page.click('button[title="Last step"]');
+  await page.locator('[data-testid=value-name]', { hasText: /^total$/ }).click();
+  await page.waitForSelector('[data-testid=value-history]');
+  const steps = await page.$$eval('[data-testid=history-step]', (els) => els.map((e) => e.textContent));
+  assert(steps.length === 3, `total changed ${steps.length} times: ${steps}`);
+  assert(steps[0].includes('line 15') && steps[0].endsWith('0'), `first change: ${steps[0]}`);
+  assert(steps[1].includes('1250') && steps[2].includes('1847'), `changes: ${steps}`);
+  await page.locator('[data-testid=history-step]').nth(1).click();
+  await waitFor('that step', async () => (await page.$eval('[data-testid=history-step]:nth-child(2)', (e) => e.classList.contains('current'))));
+  await screenshot(page, 'value-history');
+});
+
 test('the summary shows the program, the chain with hashes and statistics', async () => {
   const page = await openSample();
   await page.click('text=Summary');

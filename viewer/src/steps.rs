@@ -405,6 +405,29 @@ impl Frame {
         state
     }
 
+    /// Every step at which the value of `role` named `name` changed: the
+    /// step, the line that wrote it (as [`Frame::written_until`] places
+    /// it), and the value.
+    pub fn history(&self, role: Role, name: &str) -> Vec<(usize, u32, ValueView)> {
+        self.steps
+            .iter()
+            .enumerate()
+            .filter_map(|(at, step)| {
+                let change = step.change(role, name)?;
+                Some((at, self.writing_line(at), change.clone()))
+            })
+            .collect()
+    }
+
+    /// The line whose running made step `at`'s changes.
+    fn writing_line(&self, at: usize) -> u32 {
+        let step = &self.steps[at];
+        match (step.kind, at.checked_sub(1)) {
+            (StepKind::Line | StepKind::Exit, Some(before)) => self.steps[before].line,
+            _ => step.line,
+        }
+    }
+
     /// The values each line of the frame wrote up to step `index`, each
     /// name with its latest text, for the source view's values beside the
     /// lines: a line step's changes were made by the line before it, an
@@ -414,10 +437,7 @@ impl Frame {
         let mut out: BTreeMap<u32, Vec<(String, String)>> = BTreeMap::new();
         let last = index.min(self.steps.len().saturating_sub(1));
         for (at, step) in self.steps.iter().enumerate().take(last + 1) {
-            let line = match (step.kind, at.checked_sub(1)) {
-                (StepKind::Line | StepKind::Exit, Some(before)) => self.steps[before].line,
-                _ => step.line,
-            };
+            let line = self.writing_line(at);
             for change in step.changes.iter().filter(|c| c.role != Role::Exception) {
                 let names = out.entry(line).or_default();
                 match names.iter_mut().find(|(name, _)| *name == change.name) {
@@ -523,6 +543,20 @@ mod tests {
         assert_eq!(at_exit[2].0, 5);
         assert_eq!(at_exit[2].1[0], "total=6");
         assert!(at_exit[2].1[1].starts_with("return="));
+    }
+
+    #[test]
+    fn a_value_s_history_is_every_step_that_changed_it() {
+        let t = sample();
+        let tree = CallTree::build(&t);
+        let frame = Frame::of(&t, 0, &tree.threads[0].nodes[1]);
+        let history: Vec<(usize, u32, String)> = frame
+            .history(Role::Local, "total")
+            .into_iter()
+            .map(|(step, line, v)| (step, line, v.text))
+            .collect();
+        assert_eq!(history, [(2, 4, "5".to_string()), (3, 5, "6".to_string())]);
+        assert!(frame.history(Role::Local, "nothing").is_empty());
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct SourceProps {
 #[component]
 pub fn SourcePane(props: &SourceProps) -> Html {
     let body = use_node_ref();
+    // The value whose history is shown (a name clicked in the values).
+    let history = use_state(|| Option::<(Role, String)>::None);
     let current_line = props
         .frame
         .as_ref()
@@ -140,7 +142,8 @@ pub fn SourcePane(props: &SourceProps) -> Html {
                     { lines(source, current_line, &ran, &written, code.first_line) }
                 </div>
                 <div class="values">
-                    { values(props, step) }
+                    { values(props, step, &history) }
+                    { value_history(props, &history) }
                 </div>
             </div>
         </section>
@@ -219,8 +222,42 @@ fn inline_text(values: &[(String, String)]) -> String {
     }
 }
 
-/// The values visible at `step`.
-fn values(props: &SourceProps, step: usize) -> Html {
+/// The steps at which the value `history` names changed in this frame,
+/// each a button to go there.
+fn value_history(props: &SourceProps, history: &UseStateHandle<Option<(Role, String)>>) -> Html {
+    let (Some(frame), Some((role, name))) = (&props.frame, history.as_ref()) else {
+        return Html::default();
+    };
+    let changes = frame.history(*role, name);
+    let close = {
+        let history = history.clone();
+        Callback::from(move |_: MouseEvent| history.set(None))
+    };
+    html! {
+        <div class="value-history" data-testid="value-history">
+            <h4>{ format!("{} {name}: {} changes in this call", role.word(), changes.len()) }
+                <button onclick={close} title="Close">{ "×" }</button></h4>
+            <table>
+                { for changes.into_iter().map(|(at, line, value)| html! {
+                    <tr class={classes!("history-step", (at == props.step).then_some("current"))}
+                        data-testid="history-step" onclick={props.on_step.reform(move |_: MouseEvent| at)}
+                        title="Go to this step">
+                        <td class="num">{ format!("step {}", at + 1) }</td>
+                        <td class="num">{ format!("line {line}") }</td>
+                        <td class="value">{ value.text }</td>
+                    </tr>
+                }) }
+            </table>
+        </div>
+    }
+}
+
+/// The values visible at `step`; a name shows its history when clicked.
+fn values(
+    props: &SourceProps,
+    step: usize,
+    history: &UseStateHandle<Option<(Role, String)>>,
+) -> Html {
     let Some(frame) = &props.frame else {
         return html! { <div class="placeholder">{ "Loading the frame…" }</div> };
     };
@@ -251,7 +288,14 @@ fn values(props: &SourceProps, step: usize) -> Html {
                     html! {
                         <tr class={classes!("value-row", marker)} data-testid="value-row">
                             <td class="role">{ v.role.word() }</td>
-                            <td class="name">{ &v.name }</td>
+                            <td class="name">
+                                <button class="name-button" data-testid="value-name" title="Every step where it changed"
+                                    onclick={{
+                                        let history = history.clone();
+                                        let key = (v.role, v.name.clone());
+                                        Callback::from(move |_: MouseEvent| history.set(Some(key.clone())))
+                                    }}>{ &v.name }</button>
+                            </td>
                             <td class="value">
                                 if let Some(marker) = marker {
                                     if v.by_value {
